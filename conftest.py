@@ -1,0 +1,31 @@
+import pytest
+
+from fangkong.core.testing import PASSWORD, build_small_city
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Production keeps Django's slow PBKDF2; tests create many accounts.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def city(db):
+    """The small fixed city with its personas (see fangkong/core/testing.py)."""
+    return build_small_city()
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def login(client):
+    """Log a persona in with the Django test client: `login(city.users['grid_a'])`."""
+
+    def _login(user):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return _login

@@ -1,0 +1,1 @@
+"""Fangkong (防控): community epidemic prevention and control platform."""

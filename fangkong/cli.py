@@ -1,0 +1,15 @@
+"""The `fangkong` console command: manage.py for operators (`fangkong migrate`, `fangkong demo-city`...)."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""One place for "who may see what": every queryset of scoped data goes through `restrict()`.
+
+An account is scoped to an area subtree (by the area's hierarchical code, a materialized path), to
+one compound (gate guards), or to one facility (facility staff). A scoped model implements
+`scope_q(scope)` returning the Q that selects what the scope covers; views, the API, exports and
+search all call `Model.objects.restrict(user)` (NetBox's RestrictedQuerySet idea).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.db.models import Q
+from django.http import Http404
+
+if TYPE_CHECKING:
+    from fangkong.accounts.models import User
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    area_code: str | None = None  # subtree prefix
+    compound_id: int | None = None
+    facility_id: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.everything or self.area_code or self.compound_id or self.facility_id)
+
+    def covers_area_code(self, code: str) -> bool:
+        return self.everything or bool(self.area_code and code.startswith(self.area_code))
+
+
+NOTHING = Q(pk__in=[])
+
+
+def scope_of(user: User | None) -> Scope:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Scope()
+    return user.scope
+
+
+class ScopedQuerySet(models.QuerySet):
+    def restrict(self, user: User | None) -> ScopedQuerySet:
+        scope = scope_of(user)
+        if scope.everything:
+            return self
+        if scope.is_empty:
+            return self.none()
+        return self.filter(self.model.scope_q(scope))
+
+    def get_visible_or_404(self, user: User | None, **lookup):
+        """Out-of-scope objects answer 404, exactly like objects that do not exist."""
+        try:
+            return self.restrict(user).get(**lookup)
+        except (self.model.DoesNotExist, ValueError, TypeError) as exc:
+            raise Http404 from exc

@@ -1,0 +1,107 @@
+"""A small, fixed city for tests, and the personas who work in it.
+
+Personas (healthchecks' alice/bob/charlie, for Fangkong): a city commander sees all; the 江岸区
+district commander sees 江岸区; the 青和居 community worker sees 青和居; grid worker A sees grid A
+only; grid worker B, of the neighbouring grid, must see nothing of grid A; the 武昌 community
+worker must see nothing of 江岸区.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from fangkong.accounts.models import Role, User
+from fangkong.areas.models import Area, Building, Compound, Household, Level, Unit
+from fangkong.people.identity import make_id_number
+from fangkong.people.models import Resident, SpecialGroup
+
+PASSWORD = "Fk-test-pass-2020"
+
+
+@dataclass
+class SmallCity:
+    areas: dict[str, Area] = field(default_factory=dict)
+    compounds: dict[str, Compound] = field(default_factory=dict)
+    buildings: dict[str, Building] = field(default_factory=dict)
+    households: dict[str, Household] = field(default_factory=dict)
+    residents: dict[str, Resident] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+
+
+def _area(city: SmallCity, key: str, code: str, name: str, level: str, parent: str | None) -> Area:
+    area = Area.objects.create(code=code, name=name, level=level, parent=city.areas.get(parent) if parent else None)
+    city.areas[key] = area
+    return area
+
+
+def build_small_city() -> SmallCity:
+    city = SmallCity()
+    _area(city, "wuhan", "4201", "武汉市", Level.CITY, None)
+    _area(city, "jiangan", "420102", "江岸区", Level.DISTRICT, "wuhan")
+    _area(city, "wuchang", "420106", "武昌区", Level.DISTRICT, "wuhan")
+    _area(city, "dazhi", "420102001", "大智街道", Level.STREET, "jiangan")
+    _area(city, "ziyang", "420106001", "紫阳街道", Level.STREET, "wuchang")
+    _area(city, "qinghe", "420102001001", "青和居社区", Level.COMMUNITY, "dazhi")
+    _area(city, "ziyangc", "420106001001", "紫阳社区", Level.COMMUNITY, "ziyang")
+    _area(city, "grid_a", "420102001001001", "第一网格", Level.GRID, "qinghe")
+    _area(city, "grid_b", "420102001001002", "第二网格", Level.GRID, "qinghe")
+
+    for key, name, community, lon, lat in (
+        ("qinghe", "青和居小区", "qinghe", "114.301234", "30.601234"),
+        ("ziyang", "紫阳小区", "ziyangc", "114.311111", "30.541111"),
+    ):
+        compound = Compound(community=city.areas[community], name=name, longitude=lon, latitude=lat)
+        compound.save()
+        city.compounds[key] = compound
+
+    def building(key: str, compound: str, name: str, grid: str | None) -> None:
+        b = Building(compound=city.compounds[compound], name=name, floors=6, grid=city.areas.get(grid) if grid else None)
+        b.save()
+        city.buildings[key] = b
+
+    building("a1", "qinghe", "1栋", "grid_a")
+    building("b2", "qinghe", "2栋", "grid_b")
+    building("z1", "ziyang", "1栋", None)
+
+    def household(key: str, bkey: str, room: str) -> None:
+        unit, _ = Unit.objects.get_or_create(building=city.buildings[bkey], name="1单元")
+        h = Household(unit=unit, room=room)
+        h.save()
+        city.households[key] = h
+
+    household("a101", "a1", "101")
+    household("a102", "a1", "102")
+    household("b201", "b2", "201")
+    household("z301", "z1", "301")
+
+    def resident(key: str, hkey: str, name: str, birth: dt.date, seq: int, phone: str, relation: str = "head", groups: int = 0) -> None:
+        r = Resident(
+            household=city.households[hkey], name=name, sex="M" if seq % 2 else "F", birth_date=birth,
+            doc_number=make_id_number("420102", birth, seq), phone=phone, relation=relation, special_groups=groups,
+        )
+        r.save()
+        city.residents[key] = r
+
+    resident("zhangwei", "a101", "张伟", dt.date(1985, 3, 2), 11, "13800138000")
+    resident("lina", "a101", "李娜", dt.date(1987, 6, 15), 22, "13900139000", relation="spouse")
+    resident("wanglaoshi", "a102", "王建国", dt.date(1940, 1, 9), 31, "13700137000", groups=SpecialGroup.LONELY_ELDERLY | SpecialGroup.LIVING_ALONE)
+    resident("wangfang", "b201", "王芳", dt.date(1990, 11, 30), 42, "13600136000")
+    resident("liuyang", "z301", "刘洋", dt.date(1978, 8, 8), 51, "13500135000")
+
+    def user(key: str, role: str = "", area: str | None = None, **extra) -> None:
+        u = User.objects.create_user(username=key, password=PASSWORD, role=role, area=city.areas.get(area) if area else None, **extra)
+        city.users[key] = u
+
+    user("root", is_superuser=True, is_staff=True)
+    user("city", Role.CITY_COMMANDER, "wuhan")
+    user("district", Role.DISTRICT_COMMANDER, "jiangan")
+    user("street", Role.STREET_COMMANDER, "dazhi")
+    user("community", Role.COMMUNITY_WORKER, "qinghe")
+    user("other_community", Role.COMMUNITY_WORKER, "ziyangc")
+    user("grid_a", Role.GRID_WORKER, "grid_a")
+    user("grid_b", Role.GRID_WORKER, "grid_b")
+    user("volunteer", Role.VOLUNTEER, "qinghe")
+    user("guard", Role.GATE_GUARD, compound=city.compounds["qinghe"])
+    user("facility", Role.FACILITY_STAFF, facility_id=1)
+    return city

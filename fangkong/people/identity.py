@@ -1,0 +1,102 @@
+"""Normalising and checking identity documents and phone numbers.
+
+Resident ID numbers (居民身份证) are checked with python-stdnum's `cn.ric` (GB 11643: checksum,
+birth date); 15-digit first-generation numbers are converted to 18 digits; full-width characters,
+spaces and a lower-case x are normalised. Errors are raised as `IdentityError` with a message in
+the user's language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from django.utils.translation import gettext as _
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+class IdentityError(ValueError):
+    pass
+
+
+class DocType:
+    ID_CARD = "id_card"  # 居民身份证
+    PASSPORT = "passport"  # 护照
+    HK_MACAO_PASS = "hk_macao_pass"  # 港澳居民来往内地通行证
+    TAIWAN_PASS = "taiwan_pass"  # 台湾居民来往大陆通行证
+    FOREIGN_PR = "foreign_pr"  # 外国人永久居留身份证
+
+
+def _halfwidth(value: str) -> str:
+    # NFKC folds full-width digits/letters (１２３Ｘ) and ideographic spaces to ASCII.
+    return unicodedata.normalize("NFKC", value)
+
+
+def _strip_spaces(value: str) -> str:
+    return re.sub(r"\s+", "", _halfwidth(value))
+
+
+def upgrade_15_to_18(number: str) -> str:
+    """First-generation IDs (1984–1999) have a 2-digit year (always 19xx) and no check digit."""
+    body = number[:6] + "19" + number[6:]
+    return body + ric.calc_check_digit(body)
+
+
+def normalize_id_card(raw: str) -> str:
+    number = _strip_spaces(str(raw)).upper()
+    if len(number) == 15 and number.isdigit():
+        number = upgrade_15_to_18(number)
+    if len(number) != 18:
+        raise IdentityError(_("A resident ID number has 18 characters (or 15 for an old one)."))
+    try:
+        return ric.validate(number)
+    except StdnumError as exc:
+        name = type(exc).__name__
+        if name == "InvalidChecksum":
+            raise IdentityError(_("The check digit of the ID number is wrong.")) from exc
+        if name == "InvalidComponent":
+            raise IdentityError(_("The ID number contains an impossible birth date.")) from exc
+        raise IdentityError(_("The ID number is not in a valid format.")) from exc
+
+
+def id_card_birth_date(number: str) -> dt.date:
+    return ric.get_birth_date(number)
+
+
+def id_card_sex(number: str) -> str:
+    """The 17th digit is odd for men and even for women."""
+    return "M" if int(number[16]) % 2 else "F"
+
+
+def normalize_document(doc_type: str, raw: str) -> str:
+    if doc_type == DocType.ID_CARD:
+        return normalize_id_card(raw)
+    number = _strip_spaces(str(raw)).upper()
+    if not re.fullmatch(r"[A-Z0-9()\-]{5,20}", number):
+        raise IdentityError(_("A document number has 5–20 letters or digits."))
+    return number
+
+
+MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+
+
+def normalize_phone(raw: str) -> str:
+    """Mainland mobile numbers: optional +86 / 0086 prefix; dashes and spaces allowed."""
+    phone = re.sub(r"[\s\-()]", "", _halfwidth(str(raw)))
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    elif phone.startswith("0086"):
+        phone = phone[4:]
+    elif phone.startswith("86") and len(phone) == 13:
+        phone = phone[2:]
+    if not MOBILE_RE.fullmatch(phone):
+        raise IdentityError(_("A mobile number has 11 digits and starts with 13–19."))
+    return phone
+
+
+def make_id_number(area_code: str, birth: dt.date, sequence: int) -> str:
+    """A valid 18-digit ID: 6-digit area, birth date, 3-digit sequence (odd = male), check digit."""
+    body = f"{area_code[:6]}{birth:%Y%m%d}{sequence % 1000:03d}"
+    return body + ric.calc_check_digit(body)

@@ -1,0 +1,147 @@
+"""Residents (居民): who lives where, with their identity and special-group tags."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.areas.models import Household
+from fangkong.core.masking import mask_document, mask_phone
+from fangkong.core.scope import NOTHING, Scope, ScopedQuerySet
+from fangkong.people.identity import DocType
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class DocumentType(models.TextChoices):
+    ID_CARD = DocType.ID_CARD, _("Resident ID card")
+    PASSPORT = DocType.PASSPORT, _("Passport")
+    HK_MACAO_PASS = DocType.HK_MACAO_PASS, _("Hong Kong/Macao travel permit")
+    TAIWAN_PASS = DocType.TAIWAN_PASS, _("Taiwan travel permit")
+    FOREIGN_PR = DocType.FOREIGN_PR, _("Foreigner's permanent residence ID card")
+
+
+class Relation(models.TextChoices):
+    HEAD = "head", _("Head of household")
+    SPOUSE = "spouse", _("Spouse")
+    CHILD = "child", _("Child")
+    PARENT = "parent", _("Parent")
+    GRANDCHILD = "grandchild", _("Grandchild")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    SIBLING = "sibling", _("Sibling")
+    CHILD_IN_LAW = "child_in_law", _("Son/daughter-in-law")
+    TENANT = "tenant", _("Tenant")
+    OTHER = "other", _("Other")
+
+
+class SpecialGroup:
+    """Special-group tags as bits of one integer, so counting them over a city is one scan."""
+
+    LONELY_ELDERLY = 1  # 孤寡老人
+    CHILD_IN_NEED = 2  # 困难儿童
+    EXTREME_POVERTY = 4  # 特困人员
+    DISABLED = 8  # 残疾人
+    PREGNANT = 16  # 孕产妇
+    CHRONIC_ILLNESS = 32  # 慢性病
+    LIVING_ALONE = 64  # 独居
+
+    LABELS = {
+        LONELY_ELDERLY: _("Lonely elderly"),
+        CHILD_IN_NEED: _("Child in need"),
+        EXTREME_POVERTY: _("Extreme poverty"),
+        DISABLED: _("Disabled"),
+        PREGNANT: _("Pregnant or postpartum"),
+        CHRONIC_ILLNESS: _("Chronic illness"),
+        LIVING_ALONE: _("Living alone"),
+    }
+
+    @classmethod
+    def labels(cls, mask: int) -> list[str]:
+        return [str(label) for bit, label in cls.LABELS.items() if mask & bit]
+
+
+class ResidentQuerySet(ScopedQuerySet):
+    def search(self, text: str) -> ResidentQuerySet:
+        """Name (contains), phone or document number (exact, or its last digits)."""
+        from fangkong.people.identity import IdentityError, normalize_id_card, normalize_phone
+
+        text = text.strip()
+        if not text:
+            return self.none()
+        condition = Q(name__contains=text)
+        compact = text.replace(" ", "").upper()
+        if compact[:-1].isdigit() and len(compact) >= 4:
+            condition |= Q(phone__endswith=compact) | Q(doc_number__endswith=compact)
+            for normalize, field in ((normalize_phone, "phone"), (normalize_id_card, "doc_number")):
+                try:
+                    condition |= Q(**{field: normalize(compact)})
+                except IdentityError:
+                    pass
+        return self.filter(condition)
+
+
+class Resident(models.Model):
+    household = models.ForeignKey(Household, models.PROTECT, related_name="residents")
+    name = models.CharField(_("name"), max_length=50)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("birth date"))
+    doc_type = models.CharField(_("document type"), max_length=16, choices=DocumentType.choices, default=DocumentType.ID_CARD)
+    doc_number = models.CharField(_("document number"), max_length=20)
+    phone = models.CharField(_("phone"), max_length=11, blank=True)
+    relation = models.CharField(_("relation to head"), max_length=16, choices=Relation.choices, default=Relation.HEAD)
+    registered_address = models.CharField(_("registered residence"), max_length=200, blank=True)
+    special_groups = models.PositiveSmallIntegerField(_("special groups"), default=0)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    # Found living here during screening but not yet confirmed on the roster (新增人员).
+    is_new_occupant = models.BooleanField(_("new occupant"), default=False)
+    # Denormalized household area code (grid or community): the scoping and partitioning key.
+    area_code = models.CharField(max_length=15, db_index=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ResidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["household_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["doc_type", "doc_number"], name="resident_unique_document"),
+            models.CheckConstraint(condition=Q(sex__in=["M", "F"]), name="resident_sex_valid"),
+        ]
+        indexes = [models.Index(fields=["phone"], name="resident_phone_idx"), models.Index(fields=["name"], name="resident_name_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.area_code = self.household.area_code
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def scope_q(scope: Scope) -> Q:
+        if scope.compound_id:
+            return Q(household__compound_id=scope.compound_id)
+        if scope.area_code:
+            return Q(area_code__startswith=scope.area_code)
+        return NOTHING
+
+    @property
+    def masked_doc_number(self) -> str:
+        return mask_document(self.doc_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def special_group_labels(self) -> list[str]:
+        return SpecialGroup.labels(self.special_groups)
+
+    # Fields whose changes the audit log records (before/after).
+    AUDITED_FIELDS = (
+        "name", "sex", "birth_date", "doc_type", "doc_number", "phone", "relation",
+        "registered_address", "special_groups", "note", "household_id", "is_new_occupant",
+    )

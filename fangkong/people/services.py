@@ -1,0 +1,77 @@
+"""Domain operations on residents, used by the UI, the API and imports alike.
+
+Each takes the acting user, checks scope and permission, runs in a transaction and writes the
+audit log (before/after values for changes; the revealed fields for reveals).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from fangkong.areas.models import Household
+from fangkong.audit.models import Action
+from fangkong.audit.services import diff, record, record_reveal, snapshot
+from fangkong.people.models import Resident
+from fangkong.people.validation import FieldErrors, clean_resident
+
+
+def reveal(user, resident: Resident) -> dict[str, str]:
+    """Full document number and phone of a resident in the user's scope; audit-logged."""
+    if not user.can_reveal or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
+        raise PermissionDenied
+    record_reveal(user, resident, ["doc_number", "phone"])
+    return {"doc_number": resident.doc_number, "phone": resident.phone}
+
+
+def _check_unique_document(values: dict[str, Any], exclude_pk: int | None = None) -> None:
+    clash = Resident.objects.filter(doc_type=values["doc_type"], doc_number=values["doc_number"])
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise FieldErrors({"doc_number": _("Another resident already has this document number.")})
+
+
+def create_resident(user, household: Household, raw: dict[str, Any], *, is_new_occupant: bool = False) -> Resident:
+    if not user.can_edit_residents or not Household.objects.restrict(user).filter(pk=household.pk).exists():
+        raise PermissionDenied
+    values = clean_resident(raw)
+    try:
+        with transaction.atomic():
+            _check_unique_document(values)
+            resident = Resident(household=household, is_new_occupant=is_new_occupant, **values)
+            resident.save()
+            record(user, Action.CREATE, resident, changes=diff({}, snapshot(resident, Resident.AUDITED_FIELDS)))
+    except IntegrityError as exc:  # a concurrent creation of the same document
+        raise FieldErrors({"doc_number": _("Another resident already has this document number.")}) from exc
+    return resident
+
+
+def update_resident(user, resident: Resident, raw: dict[str, Any], household: Household | None = None) -> Resident:
+    """Apply changed fields; `raw` holds the full set of editable fields (as from a form)."""
+    visible = Resident.objects.restrict(user)
+    if not user.can_edit_residents or not visible.filter(pk=resident.pk).exists():
+        raise PermissionDenied
+    if household is not None and not Household.objects.restrict(user).filter(pk=household.pk).exists():
+        raise PermissionDenied
+    values = clean_resident(raw)
+    try:
+        with transaction.atomic():
+            locked = Resident.objects.select_for_update().get(pk=resident.pk)
+            _check_unique_document(values, exclude_pk=locked.pk)
+            before = snapshot(locked, Resident.AUDITED_FIELDS)
+            for name, value in values.items():
+                setattr(locked, name, value)
+            if household is not None:
+                locked.household = household
+            after = snapshot(locked, Resident.AUDITED_FIELDS)
+            changes = diff(before, after)
+            if changes:
+                locked.save()
+                record(user, Action.UPDATE, locked, changes=changes)
+    except IntegrityError as exc:
+        raise FieldErrors({"doc_number": _("Another resident already has this document number.")}) from exc
+    return locked

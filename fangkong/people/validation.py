@@ -1,0 +1,221 @@
+"""Validating one resident's fields: shared by the forms, the API and the roster import.
+
+`clean_resident(raw)` takes loosely typed input (strings from a file or a form, dates as text or
+date objects) and returns normalised values, or raises `FieldErrors` with one message per field in
+the user's language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from fangkong.people.identity import (
+    DocType,
+    IdentityError,
+    id_card_birth_date,
+    id_card_sex,
+    normalize_document,
+    normalize_phone,
+)
+from fangkong.people.models import DocumentType, Relation, Sex, SpecialGroup
+
+
+class FieldErrors(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+# Words accepted for each coded value, in Chinese and English (lower-cased for matching).
+SEX_WORDS = {"男": Sex.MALE, "m": Sex.MALE, "male": Sex.MALE, "女": Sex.FEMALE, "f": Sex.FEMALE, "female": Sex.FEMALE}
+DOC_TYPE_WORDS = {
+    "居民身份证": DocType.ID_CARD, "身份证": DocType.ID_CARD, "id card": DocType.ID_CARD, "id_card": DocType.ID_CARD,
+    "护照": DocType.PASSPORT, "passport": DocType.PASSPORT,
+    "港澳通行证": DocType.HK_MACAO_PASS, "港澳居民来往内地通行证": DocType.HK_MACAO_PASS, "hk_macao_pass": DocType.HK_MACAO_PASS,
+    "台湾通行证": DocType.TAIWAN_PASS, "台湾居民来往大陆通行证": DocType.TAIWAN_PASS, "taiwan_pass": DocType.TAIWAN_PASS,
+    "外国人永久居留身份证": DocType.FOREIGN_PR, "foreign_pr": DocType.FOREIGN_PR,
+}
+RELATION_WORDS = {
+    "户主": Relation.HEAD, "本人": Relation.HEAD, "配偶": Relation.SPOUSE, "妻": Relation.SPOUSE, "夫": Relation.SPOUSE,
+    "子女": Relation.CHILD, "子": Relation.CHILD, "女": Relation.CHILD, "儿子": Relation.CHILD, "女儿": Relation.CHILD,
+    "父母": Relation.PARENT, "父亲": Relation.PARENT, "母亲": Relation.PARENT,
+    "孙子女": Relation.GRANDCHILD, "孙子": Relation.GRANDCHILD, "孙女": Relation.GRANDCHILD, "外孙": Relation.GRANDCHILD, "外孙女": Relation.GRANDCHILD,
+    "祖父母": Relation.GRANDPARENT, "兄弟姐妹": Relation.SIBLING, "儿媳": Relation.CHILD_IN_LAW, "女婿": Relation.CHILD_IN_LAW,
+    "租户": Relation.TENANT, "租客": Relation.TENANT, "其他": Relation.OTHER,
+}
+RELATION_WORDS.update({value.value: value for value in Relation})
+SPECIAL_GROUP_WORDS = {
+    "孤寡老人": SpecialGroup.LONELY_ELDERLY, "困难儿童": SpecialGroup.CHILD_IN_NEED, "特困人员": SpecialGroup.EXTREME_POVERTY,
+    "残疾人": SpecialGroup.DISABLED, "孕产妇": SpecialGroup.PREGNANT, "慢性病": SpecialGroup.CHRONIC_ILLNESS,
+    "独居": SpecialGroup.LIVING_ALONE,
+    "lonely_elderly": SpecialGroup.LONELY_ELDERLY, "child_in_need": SpecialGroup.CHILD_IN_NEED,
+    "extreme_poverty": SpecialGroup.EXTREME_POVERTY, "disabled": SpecialGroup.DISABLED, "pregnant": SpecialGroup.PREGNANT,
+    "chronic_illness": SpecialGroup.CHRONIC_ILLNESS, "living_alone": SpecialGroup.LIVING_ALONE,
+}
+SEX_LABEL = {Sex.MALE: "男", Sex.FEMALE: "女"}
+DOC_TYPE_LABEL = {DocType.ID_CARD: "居民身份证", DocType.PASSPORT: "护照", DocType.HK_MACAO_PASS: "港澳通行证",
+                  DocType.TAIWAN_PASS: "台湾通行证", DocType.FOREIGN_PR: "外国人永久居留身份证"}
+RELATION_LABEL = {Relation.HEAD: "户主", Relation.SPOUSE: "配偶", Relation.CHILD: "子女", Relation.PARENT: "父母",
+                  Relation.GRANDCHILD: "孙子女", Relation.GRANDPARENT: "祖父母", Relation.SIBLING: "兄弟姐妹",
+                  Relation.CHILD_IN_LAW: "儿媳", Relation.TENANT: "租户", Relation.OTHER: "其他"}
+SPECIAL_GROUP_LABEL = {bit: word for word, bit in list(SPECIAL_GROUP_WORDS.items())[:7]}
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+)
+
+
+def parse_date(value: Any) -> dt.date:
+    """Excel date cells, 1985-03-02, 1985/3/2, 19850302, 1985年3月2日."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value < 2958466:
+        return EXCEL_EPOCH + dt.timedelta(days=int(value))  # an Excel serial day number
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = text.split(" ")[0] if re.match(r"^\d{4}-\d{2}-\d{2} \d", text) else text
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                break
+    raise ValueError(text)
+
+
+def _word(mapping: dict[str, Any], value: Any) -> Any:
+    key = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    return mapping.get(key, mapping.get(str(value).strip()))
+
+
+def parse_special_groups(value: Any) -> int:
+    """'孤寡老人、慢性病' (separated by 、,，;； or spaces) → bitmask; raises ValueError on an unknown tag."""
+    if value in (None, ""):
+        return 0
+    if isinstance(value, int):
+        return value
+    mask = 0
+    for part in re.split(r"[、,，;；/\s]+", str(value).strip()):
+        if not part:
+            continue
+        bit = _word(SPECIAL_GROUP_WORDS, part)
+        if bit is None:
+            raise ValueError(part)
+        mask |= bit
+    return mask
+
+
+def _text(raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict[str, Any]:
+    """Normalise and check one resident. Keys: name, sex, doc_type, doc_number, birth_date, phone,
+    relation, special_groups, registered_address, note. Sex and birth date may be omitted for an ID
+    card (they are read from it); given, they must agree with it."""
+    today = today or dt.date.today()
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+
+    name = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", _text(raw, "name")))
+    if not name:
+        errors["name"] = _("The name is required.")
+    elif len(name) > 50:
+        errors["name"] = _("The name is longer than 50 characters.")
+    out["name"] = name
+
+    doc_type_raw = _text(raw, "doc_type")
+    doc_type = _word(DOC_TYPE_WORDS, doc_type_raw) if doc_type_raw else DocType.ID_CARD
+    if doc_type is None:
+        errors["doc_type"] = _("Unknown document type: %(value)s.") % {"value": doc_type_raw}
+    out["doc_type"] = doc_type
+
+    doc_raw = _text(raw, "doc_number")
+    if not doc_raw:
+        errors["doc_number"] = _("The document number is required.")
+    elif doc_type is not None:
+        try:
+            out["doc_number"] = normalize_document(doc_type, doc_raw)
+        except IdentityError as exc:
+            errors["doc_number"] = str(exc)
+
+    sex_raw = _text(raw, "sex")
+    sex = _word(SEX_WORDS, sex_raw) if sex_raw else None
+    if sex_raw and sex is None:
+        errors["sex"] = _("Sex must be 男 or 女.")
+
+    birth_raw = raw.get("birth_date")
+    birth = None
+    if birth_raw not in (None, ""):
+        try:
+            birth = parse_date(birth_raw)
+        except (ValueError, OverflowError):
+            errors["birth_date"] = _("Not a date: use 1985-03-02, 1985/3/2, 19850302 or 1985年3月2日.")
+        else:
+            if birth > today or birth.year < 1900:
+                errors["birth_date"] = _("The birth date must lie between 1900 and today.")
+
+    number = out.get("doc_number")
+    if doc_type == DocType.ID_CARD and number:
+        id_birth, id_sex = id_card_birth_date(number), id_card_sex(number)
+        if birth is not None and "birth_date" not in errors and birth != id_birth:
+            errors["birth_date"] = _("The birth date does not match the ID number (%(date)s).") % {"date": id_birth.isoformat()}
+        if sex is not None and sex != id_sex:
+            errors["sex"] = _("The sex does not match the ID number.")
+        if id_birth > today:
+            errors["doc_number"] = _("The ID number contains a birth date in the future.")
+        birth = birth or id_birth
+        sex = sex or id_sex
+    if sex is None and "sex" not in errors:
+        errors["sex"] = _("The sex is required.")
+    if birth is None and "birth_date" not in errors:
+        errors["birth_date"] = _("The birth date is required.")
+    out["sex"], out["birth_date"] = sex, birth
+
+    phone_raw = _text(raw, "phone")
+    out["phone"] = ""
+    if phone_raw:
+        try:
+            out["phone"] = normalize_phone(phone_raw)
+        except IdentityError as exc:
+            errors["phone"] = str(exc)
+
+    relation_raw = _text(raw, "relation")
+    relation = _word(RELATION_WORDS, relation_raw) if relation_raw else Relation.HEAD
+    if relation is None:
+        errors["relation"] = _("Unknown relation to the head of household: %(value)s.") % {"value": relation_raw}
+    out["relation"] = Relation(relation).value if relation else relation
+
+    try:
+        out["special_groups"] = parse_special_groups(raw.get("special_groups"))
+    except ValueError as exc:
+        errors["special_groups"] = _("Unknown special group: %(value)s.") % {"value": str(exc)}
+
+    for key, limit in (("registered_address", 200), ("note", 200)):
+        value = _text(raw, key)
+        if len(value) > limit:
+            errors[key] = _("Longer than %(n)d characters.") % {"n": limit}
+        out[key] = value
+
+    if errors:
+        raise FieldErrors(errors)
+    out["doc_type"] = DocumentType(out["doc_type"]).value
+    return out

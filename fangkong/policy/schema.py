@@ -1,0 +1,88 @@
+"""The policy: every period, threshold and routing rule, with the 2020 defaults (DESIGN §2).
+
+Rules elsewhere read `current_policy()` rather than constants. New fields get defaults here, so
+older stored versions still load.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+FACILITY_KINDS = (
+    "designated_hospital",  # 定点医院
+    "shelter_hospital",  # 方舱医院
+    "isolation_site",  # 集中隔离点
+    "isolation_single_room",  # 隔离点单间
+    "recovery_station",  # 康复驿站
+    "fever_clinic",  # 发热门诊
+)
+ROUTED_CATEGORIES = ("critical", "severe", "moderate", "mild", "suspected", "close_contact", "fever", "discharged")
+
+
+class ReportWindow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Screening and fever
+    fever_threshold_c: float = Field(37.3, ge=36.0, le=40.0)
+    temperature_min_c: float = Field(34.0, ge=25.0, le=40.0)
+    temperature_max_c: float = Field(43.0, ge=38.0, le=46.0)
+    # Close contacts: exposure counts from this many days before the case's onset (or sampling).
+    close_contact_lookback_days: int = Field(2, ge=0, le=14)
+    observation_days: int = Field(14, ge=1, le=60)
+    observation_centralised: bool = True
+    # Home isolation: reports per day and their windows (local time).
+    home_reports_per_day: int = Field(2, ge=1, le=6)
+    home_report_windows: list[ReportWindow] = Field(
+        default_factory=lambda: [
+            ReportWindow(name="morning", start="06:00", end="10:00"),
+            ReportWindow(name="evening", start="17:00", end="21:00"),
+        ]
+    )
+    # After discharge: days in a recovery station or under home monitoring.
+    post_discharge_days: int = Field(14, ge=0, le=60)
+    # Area risk grading (2020).
+    risk_quiet_days: int = Field(14, ge=1, le=60)
+    risk_medium_max_cumulative: int = Field(50, ge=1)
+    risk_cluster_window_days: int = Field(14, ge=1, le=60)
+    # Routing: which facility kinds take each category (first = preferred).
+    routing: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "critical": ["designated_hospital"],
+            "severe": ["designated_hospital"],
+            "moderate": ["shelter_hospital"],
+            "mild": ["shelter_hospital"],
+            "suspected": ["isolation_single_room", "designated_hospital"],
+            "close_contact": ["isolation_site"],
+            "fever": ["fever_clinic"],
+            "discharged": ["recovery_station"],
+        }
+    )
+    # Volunteers
+    volunteer_min_age: int = Field(18, ge=14, le=80)
+    volunteer_max_age: int = Field(55, ge=14, le=80)
+    volunteer_contact_free_days: int = Field(14, ge=0, le=60)
+    volunteer_must_live_in_city: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        if not self.temperature_min_c < self.fever_threshold_c < self.temperature_max_c:
+            raise ValueError("fever_threshold_c must lie between temperature_min_c and temperature_max_c")
+        if self.volunteer_min_age > self.volunteer_max_age:
+            raise ValueError("volunteer_min_age must not exceed volunteer_max_age")
+        for category, kinds in self.routing.items():
+            if category not in ROUTED_CATEGORIES:
+                raise ValueError(f"routing: unknown category {category!r}")
+            unknown = [k for k in kinds if k not in FACILITY_KINDS]
+            if unknown or not kinds:
+                raise ValueError(f"routing[{category}]: needs one or more of {', '.join(FACILITY_KINDS)}")
+        missing = [c for c in ROUTED_CATEGORIES if c not in self.routing]
+        if missing:
+            raise ValueError(f"routing: missing categories {', '.join(missing)}")
+        return self

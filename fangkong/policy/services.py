@@ -1,0 +1,44 @@
+"""Reading and changing the policy. Each change is a new version and an audit entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+
+from fangkong.audit.models import Action
+from fangkong.audit.services import diff, record
+from fangkong.policy.models import PolicyVersion
+from fangkong.policy.schema import Policy
+
+
+def current_version() -> PolicyVersion | None:
+    return PolicyVersion.objects.order_by("-version").first()
+
+
+def current_policy() -> Policy:
+    """The policy in force; the 2020 defaults until a commander changes anything."""
+    latest = current_version()
+    return Policy.model_validate(latest.data) if latest else Policy()
+
+
+def change_policy(user, new_values: dict[str, Any], note: str = "") -> PolicyVersion:
+    """Validate and store a new version. Raises pydantic.ValidationError on bad values."""
+    if not getattr(user, "can_change_policy", False):
+        raise PermissionDenied
+    merged = {**current_policy().model_dump(), **new_values}
+    policy = Policy.model_validate(merged)
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                latest = current_version()
+                before = Policy.model_validate(latest.data).model_dump() if latest else Policy().model_dump()
+                number = (latest.version if latest else 0) + 1
+                version = PolicyVersion.objects.create(version=number, data=policy.model_dump(), note=note, created_by=user)
+                record(user, Action.POLICY, version, object_type="policy.policy", object_id=str(number),
+                       object_repr=f"v{number}", changes={**diff(before, policy.model_dump()), "_note": note} if note else diff(before, policy.model_dump()))
+                return version
+        except IntegrityError:
+            continue  # another commander saved the same version number at the same moment
+    raise RuntimeError("could not store the policy version")

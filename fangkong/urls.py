@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from fangkong.api import api
+
+urlpatterns = [
+    path("", include("fangkong.areas.urls")),
+    path("", include("fangkong.people.urls")),
+    path("accounts/", include("fangkong.accounts.urls")),
+    path("audit/", include("fangkong.audit.urls")),
+    path("policy/", include("fangkong.policy.urls")),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
