@@ -12,4 +12,4 @@ class RequestContext:
     ip_address: str | None = None
 
 
-current = contextvars.ContextVar("fangkong_request_context", default=RequestContext())
+current = contextvars.ContextVar("fangkong_request_context", default=RequestContext())  # noqa: B039  (frozen dataclass: immutable)
