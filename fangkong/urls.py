@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.urls import include, path
 
 from fangkong.api import api
@@ -5,9 +6,12 @@ from fangkong.api import api
 urlpatterns = [
     path("", include("fangkong.areas.urls")),
     path("", include("fangkong.people.urls")),
+    path("import/", include("fangkong.people.import_urls")),
+    path("accounts/tokens/", include("fangkong.accounts.token_urls")),
     path("accounts/", include("fangkong.accounts.urls")),
     path("audit/", include("fangkong.audit.urls")),
     path("policy/", include("fangkong.policy.urls")),
     path("api/", api.urls),
+    path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

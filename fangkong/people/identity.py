@@ -9,12 +9,12 @@ the user's language.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 
 from django.utils.translation import gettext as _
 from stdnum.cn import ric
-from stdnum.exceptions import ValidationError as StdnumError
 
 
 class IdentityError(ValueError):
@@ -34,35 +34,63 @@ def _halfwidth(value: str) -> str:
     return unicodedata.normalize("NFKC", value)
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _strip_spaces(value: str) -> str:
-    return re.sub(r"\s+", "", _halfwidth(value))
+    return _SPACES.sub("", _halfwidth(value))
+
+
+def check_digit(body: str) -> str:
+    """GB 11643 check digit of a 17-digit body (stdnum's function expects the check slot present)."""
+    return ric.calc_check_digit(body + "0")
 
 
 def upgrade_15_to_18(number: str) -> str:
     """First-generation IDs (1984–1999) have a 2-digit year (always 19xx) and no check digit."""
     body = number[:6] + "19" + number[6:]
-    return body + ric.calc_check_digit(body)
+    return body + check_digit(body)
+
+
+_ID_FORMAT = re.compile(r"\d{17}[\dX]")
+
+
+@functools.lru_cache(maxsize=256)
+def _known_province(prefix: str) -> bool:
+    """Only the province (first two digits) is checked against stdnum's GB/T 2260 database: its
+    county entries carry the year a code was introduced and stdnum rejects anyone born earlier,
+    yet everyone alive in 1985 got a number under the then-current county code (a 1961-born
+    resident of 江岸区, code from 1983, is legitimate); and counties created after the library's
+    data was released must not lock residents out of the roster."""
+    from stdnum import numdb
+
+    return any("province" in props for _part, props in numdb.get("cn/loc").info(prefix + "0000"))
 
 
 def normalize_id_card(raw: str) -> str:
-    number = _strip_spaces(str(raw)).upper()
+    number = str(raw)
+    if not (len(number) == 18 and number.isascii()):
+        number = _strip_spaces(number)
+    number = number.upper()
     if len(number) == 15 and number.isdigit():
         number = upgrade_15_to_18(number)
     if len(number) != 18:
         raise IdentityError(_("A resident ID number has 18 characters (or 15 for an old one)."))
-    try:
-        return ric.validate(number)
-    except StdnumError as exc:
-        name = type(exc).__name__
-        if name == "InvalidChecksum":
-            raise IdentityError(_("The check digit of the ID number is wrong.")) from exc
-        if name == "InvalidComponent":
-            raise IdentityError(_("The ID number contains an impossible birth date.")) from exc
-        raise IdentityError(_("The ID number is not in a valid format.")) from exc
+    if not _ID_FORMAT.fullmatch(number):
+        raise IdentityError(_("The ID number is not in a valid format."))
+    if number[-1] != ric.calc_check_digit(number):
+        raise IdentityError(_("The check digit of the ID number is wrong."))
+    try:  # stdnum's get_birth_date re-cleans the number; this is the same parse, 10x cheaper
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError as exc:
+        raise IdentityError(_("The ID number contains an impossible birth date.")) from exc
+    if birth.year < 1900 or not _known_province(number[:2]):
+        raise IdentityError(_("The ID number is not in a valid format."))
+    return number
 
 
 def id_card_birth_date(number: str) -> dt.date:
-    return ric.get_birth_date(number)
+    return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
 def id_card_sex(number: str) -> str:
@@ -80,11 +108,14 @@ def normalize_document(doc_type: str, raw: str) -> str:
 
 
 MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+_PHONE_NOISE = re.compile(r"[\s\-()]")
 
 
 def normalize_phone(raw: str) -> str:
     """Mainland mobile numbers: optional +86 / 0086 prefix; dashes and spaces allowed."""
-    phone = re.sub(r"[\s\-()]", "", _halfwidth(str(raw)))
+    if isinstance(raw, str) and len(raw) == 11 and MOBILE_RE.fullmatch(raw) and raw.isascii():
+        return raw  # already clean: the common case in a roster
+    phone = _PHONE_NOISE.sub("", _halfwidth(str(raw)))
     if phone.startswith("+86"):
         phone = phone[3:]
     elif phone.startswith("0086"):
@@ -99,4 +130,4 @@ def normalize_phone(raw: str) -> str:
 def make_id_number(area_code: str, birth: dt.date, sequence: int) -> str:
     """A valid 18-digit ID: 6-digit area, birth date, 3-digit sequence (odd = male), check digit."""
     body = f"{area_code[:6]}{birth:%Y%m%d}{sequence % 1000:03d}"
-    return body + ric.calc_check_digit(body)
+    return body + check_digit(body)

@@ -145,3 +145,32 @@ class Resident(models.Model):
         "name", "sex", "birth_date", "doc_type", "doc_number", "phone", "relation",
         "registered_address", "special_groups", "note", "household_id", "is_new_occupant",
     )
+
+
+class ImportBatch(models.Model):
+    """One roster import run: who, which file, the counts and the error report (XLSX)."""
+
+    user = models.ForeignKey("accounts.User", models.SET_NULL, null=True, blank=True, related_name="import_batches", verbose_name=_("user"))
+    filename = models.CharField(_("file name"), max_length=255)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    error_rows = models.PositiveIntegerField(_("rows with errors"), default=0)
+    # The importing user's scope code ('' for the command line): who may see this batch.
+    area_code = models.CharField(max_length=15, blank=True, db_index=True)
+    report = models.BinaryField(_("error report"), blank=True, default=b"")
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @staticmethod
+    def scope_q(scope: Scope) -> Q:
+        if scope.area_code:
+            return Q(area_code__startswith=scope.area_code)
+        return NOTHING

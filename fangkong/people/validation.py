@@ -57,6 +57,8 @@ SPECIAL_GROUP_WORDS = {
     "extreme_poverty": SpecialGroup.EXTREME_POVERTY, "disabled": SpecialGroup.DISABLED, "pregnant": SpecialGroup.PREGNANT,
     "chronic_illness": SpecialGroup.CHRONIC_ILLNESS, "living_alone": SpecialGroup.LIVING_ALONE,
 }
+# Enum members → their plain string values (bulk writers such as COPY would dump a member's name).
+_PLAIN: dict[Any, str] = {member: member.value for enum in (Sex, Relation, DocumentType) for member in enum}
 SEX_LABEL = {Sex.MALE: "男", Sex.FEMALE: "女"}
 DOC_TYPE_LABEL = {DocType.ID_CARD: "居民身份证", DocType.PASSPORT: "护照", DocType.HK_MACAO_PASS: "港澳通行证",
                   DocType.TAIWAN_PASS: "台湾通行证", DocType.FOREIGN_PR: "外国人永久居留身份证"}
@@ -65,6 +67,10 @@ RELATION_LABEL = {Relation.HEAD: "户主", Relation.SPOUSE: "配偶", Relation.C
                   Relation.CHILD_IN_LAW: "儿媳", Relation.TENANT: "租户", Relation.OTHER: "其他"}
 SPECIAL_GROUP_LABEL = {bit: word for word, bit in list(SPECIAL_GROUP_WORDS.items())[:7]}
 
+_GROUP_SEPARATORS = re.compile(r"[、,，;；/\s]+")
+_SPACES = re.compile(r"\s+")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DATETIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
@@ -83,8 +89,15 @@ def parse_date(value: Any) -> dt.date:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value < 2958466:
         return EXCEL_EPOCH + dt.timedelta(days=int(value))  # an Excel serial day number
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    text = text.split(" ")[0] if re.match(r"^\d{4}-\d{2}-\d{2} \d", text) else text
+    text = str(value).strip()
+    if len(text) == 10 and (match := _ISO_DATE.fullmatch(text)):  # the common case, first
+        try:
+            return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            raise ValueError(text) from None
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).strip()
+    text = text.split(" ")[0] if _DATETIME_TEXT.match(text) else text
     for pattern in _DATE_PATTERNS:
         match = pattern.match(text)
         if match:
@@ -96,19 +109,36 @@ def parse_date(value: Any) -> dt.date:
     raise ValueError(text)
 
 
+_WORD_CACHE: dict[tuple[int, str], Any] = {}
+
+
 def _word(mapping: dict[str, Any], value: Any) -> Any:
-    key = unicodedata.normalize("NFKC", str(value)).strip().lower()
-    return mapping.get(key, mapping.get(str(value).strip()))
+    # Rosters repeat a handful of words a million times: remember each spelling once.
+    text = str(value)
+    cache_key = (id(mapping), text)
+    try:
+        return _WORD_CACHE[cache_key]
+    except KeyError:
+        pass
+    key = unicodedata.normalize("NFKC", text).strip().lower()
+    found = mapping.get(key, mapping.get(text.strip()))
+    if len(_WORD_CACHE) < 10000:
+        _WORD_CACHE[cache_key] = found
+    return found
 
 
 def parse_special_groups(value: Any) -> int:
     """'孤寡老人、慢性病' (separated by 、,，;； or spaces) → bitmask; raises ValueError on an unknown tag."""
     if value in (None, ""):
         return 0
-    if isinstance(value, int):
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= sum(SpecialGroup.LABELS):
+            raise ValueError(str(value))
         return value
     mask = 0
-    for part in re.split(r"[、,，;；/\s]+", str(value).strip()):
+    for part in _GROUP_SEPARATORS.split(str(value).strip()):
         if not part:
             continue
         bit = _word(SPECIAL_GROUP_WORDS, part)
@@ -135,7 +165,7 @@ def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
 
-    name = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", _text(raw, "name")))
+    name = _SPACES.sub(" ", unicodedata.normalize("NFKC", _text(raw, "name")))
     if not name:
         errors["name"] = _("The name is required.")
     elif len(name) > 50:
@@ -163,6 +193,8 @@ def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict
         errors["sex"] = _("Sex must be 男 or 女.")
 
     birth_raw = raw.get("birth_date")
+    if isinstance(birth_raw, str) and not birth_raw.strip():
+        birth_raw = None  # a cell holding only spaces is empty, not a bad date
     birth = None
     if birth_raw not in (None, ""):
         try:
@@ -184,11 +216,14 @@ def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict
             errors["doc_number"] = _("The ID number contains a birth date in the future.")
         birth = birth or id_birth
         sex = sex or id_sex
-    if sex is None and "sex" not in errors:
+    # A bad ID number (or document type) already explains why sex and birth date are unknown.
+    derivable = doc_type is None or (doc_type == DocType.ID_CARD and "doc_number" in errors)
+    if sex is None and "sex" not in errors and not derivable:
         errors["sex"] = _("The sex is required.")
-    if birth is None and "birth_date" not in errors:
+    if birth is None and "birth_date" not in errors and not derivable:
         errors["birth_date"] = _("The birth date is required.")
-    out["sex"], out["birth_date"] = sex, birth
+    # Plain strings, not enum members: bulk writers (COPY) would otherwise dump the member's name.
+    out["sex"], out["birth_date"] = _PLAIN.get(sex, sex), birth
 
     phone_raw = _text(raw, "phone")
     out["phone"] = ""
@@ -202,7 +237,7 @@ def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict
     relation = _word(RELATION_WORDS, relation_raw) if relation_raw else Relation.HEAD
     if relation is None:
         errors["relation"] = _("Unknown relation to the head of household: %(value)s.") % {"value": relation_raw}
-    out["relation"] = Relation(relation).value if relation else relation
+    out["relation"] = _PLAIN.get(relation, relation)
 
     try:
         out["special_groups"] = parse_special_groups(raw.get("special_groups"))
@@ -217,5 +252,5 @@ def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict
 
     if errors:
         raise FieldErrors(errors)
-    out["doc_type"] = DocumentType(out["doc_type"]).value
+    out["doc_type"] = _PLAIN.get(out["doc_type"], out["doc_type"])
     return out

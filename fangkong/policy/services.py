@@ -23,6 +23,12 @@ def current_policy() -> Policy:
     return Policy.model_validate(latest.data) if latest else Policy()
 
 
+def _first_city_code() -> str:
+    from fangkong.areas.models import Area, Level
+
+    return Area.objects.filter(level=Level.CITY).order_by("code").values_list("code", flat=True).first() or ""
+
+
 def change_policy(user, new_values: dict[str, Any], note: str = "") -> PolicyVersion:
     """Validate and store a new version. Raises pydantic.ValidationError on bad values."""
     if not getattr(user, "can_change_policy", False):
@@ -36,8 +42,13 @@ def change_policy(user, new_values: dict[str, Any], note: str = "") -> PolicyVer
                 before = Policy.model_validate(latest.data).model_dump() if latest else Policy().model_dump()
                 number = (latest.version if latest else 0) + 1
                 version = PolicyVersion.objects.create(version=number, data=policy.model_dump(), note=note, created_by=user)
+                changes = diff(before, policy.model_dump())
+                if note:
+                    changes["_note"] = note
+                # Filed under the city, so every commander of the city can browse policy changes.
+                city_code = user.area.code[:4] if getattr(user, "area", None) else _first_city_code()
                 record(user, Action.POLICY, version, object_type="policy.policy", object_id=str(number),
-                       object_repr=f"v{number}", changes={**diff(before, policy.model_dump()), "_note": note} if note else diff(before, policy.model_dump()))
+                       object_repr=f"v{number}", area_code=city_code, changes=changes)
                 return version
         except IntegrityError:
             continue  # another commander saved the same version number at the same moment

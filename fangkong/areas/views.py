@@ -1,0 +1,143 @@
+"""Area pages: the tree from city to grid, compounds and buildings, with live counts.
+
+Every object is looked up through `get_visible_or_404`, so anything outside the user's scope
+answers 404. Counts are grouped queries (one per table per page), never a per-row loop.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.db.models.functions import Length
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from fangkong.areas.models import Area, Building, Compound, Household, Level
+from fangkong.areas.services import area_counts, child_counts
+from fangkong.audit.models import Action
+from fangkong.audit.services import record
+from fangkong.people.models import Resident, SpecialGroup
+
+HOUSEHOLDS_PER_PAGE = 100
+
+
+def crumbs_for(user, code: str, include_self: bool = True) -> list[tuple[str, str | None]]:
+    """(name, url or None) from the city down: links only where the user's scope reaches."""
+    from django.urls import reverse
+
+    scope = user.scope
+    area = Area.objects.filter(code=code).first()
+    if area is None:
+        return []
+    chain = list(area.ancestors()) + ([area] if include_self else [])
+    return [(a.name, reverse("areas:detail", args=[a.code]) if scope.covers_area_code(a.code) else None) for a in chain]
+
+
+def _grouped(qs, key: str) -> dict[int, int]:
+    return {row[key]: row["n"] for row in qs.values(key).annotate(n=Count("id")).order_by()}
+
+
+def _building_rows(user, buildings: list[Building]) -> list[dict]:
+    """Buildings with household and resident counts: two grouped queries for the whole list."""
+    ids = [b.pk for b in buildings]
+    households = _grouped(Household.objects.restrict(user).filter(building_id__in=ids), "building_id")
+    residents = _grouped(Resident.objects.restrict(user).filter(household__building_id__in=ids), "household__building_id")
+    return [{"building": b, "households": households.get(b.pk, 0), "residents": residents.get(b.pk, 0)} for b in buildings]
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.scope.compound_id:  # gate guards start at their compound
+        return redirect("areas:compound", pk=user.scope.compound_id)
+    area = user.home_area
+    if area is not None and user.scope.covers_area_code(area.code):
+        return redirect("areas:detail", code=area.code)
+    return render(request, "areas/no_scope.html")
+
+
+@login_required
+def area_detail(request: HttpRequest, code: str) -> HttpResponse:
+    user = request.user
+    area = Area.objects.get_visible_or_404(user, code=code)
+    counts = area_counts(area.code, with_groups=True)
+    groups = [(label, counts.by_group.get(bit, 0)) for bit, label in SpecialGroup.LABELS.items()]
+    context = {
+        "area": area,
+        "crumbs": crumbs_for(user, area.code, include_self=False),
+        "counts": counts,
+        "groups": groups,
+        "can_export": user.can_reveal,
+    }
+    if area.child_level:
+        by_code = child_counts(area)
+        children = list(area.children.order_by("code"))
+        context["children"] = [(child, by_code.get(child.code)) for child in children]
+        # Households of a community not yet assigned to a grid carry the community's own code.
+        context["unassigned"] = by_code.get(area.code)
+    if area.level == Level.COMMUNITY:
+        compounds = list(Compound.objects.restrict(user).filter(community=area).order_by("name"))
+        ids = [c.pk for c in compounds]
+        buildings = _grouped(Building.objects.restrict(user).filter(compound_id__in=ids), "compound_id")
+        households = _grouped(Household.objects.restrict(user).filter(compound_id__in=ids), "compound_id")
+        residents = _grouped(Resident.objects.restrict(user).filter(household__compound_id__in=ids), "household__compound_id")
+        context["compounds"] = [
+            {"compound": c, "buildings": buildings.get(c.pk, 0), "households": households.get(c.pk, 0),
+             "residents": residents.get(c.pk, 0)}
+            for c in compounds
+        ]
+    if area.level == Level.GRID:
+        buildings = list(Building.objects.restrict(user).filter(grid=area).select_related("compound").order_by("compound__name", "id"))
+        context["buildings"] = _building_rows(user, buildings)
+    return render(request, "areas/area_detail.html", context)
+
+
+@login_required
+@require_GET
+def area_export(request: HttpRequest, code: str) -> HttpResponse:
+    """XLSX of the residents under an area, masked; audit-logged. Scope first (404), then role (403)."""
+    from fangkong.people.exports import export_residents
+
+    user = request.user
+    area = Area.objects.get_visible_or_404(user, code=code)
+    if not user.can_reveal:
+        raise PermissionDenied
+    residents = Resident.objects.restrict(user).filter(area_code__startswith=area.code)
+    handle, rows = export_residents(residents)
+    record(user, Action.EXPORT, area, changes={"rows": rows, "masked": True, "format": "xlsx"})
+    return FileResponse(handle, as_attachment=True, filename=f"residents-{area.code}.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@login_required
+def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    compound = Compound.objects.select_related("community").get_visible_or_404(user, pk=pk)
+    buildings = list(Building.objects.restrict(user).filter(compound=compound).select_related("grid").order_by("id"))
+    context = {
+        "compound": compound,
+        "crumbs": crumbs_for(user, compound.area_code),
+        "buildings": _building_rows(user, buildings),
+    }
+    return render(request, "areas/compound_detail.html", context)
+
+
+@login_required
+def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    building = Building.objects.select_related("compound", "grid").get_visible_or_404(user, pk=pk)
+    # Rooms sort naturally (201 before 1001): by length, then text. A building may hold 500 households.
+    households = (
+        Household.objects.restrict(user).filter(building=building).select_related("unit")
+        .annotate(n_residents=Count("residents")).order_by("unit_id", Length("room"), "room")
+    )
+    page = Paginator(households, HOUSEHOLDS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "building": building,
+        "crumbs": crumbs_for(user, building.compound.area_code),
+        "page": page,
+    }
+    return render(request, "areas/building_detail.html", context)

@@ -1,0 +1,49 @@
+"""Small template helpers shared by the UI: ages, special-group labels, durations, page links."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+
+from fangkong.people.models import SpecialGroup
+
+register = template.Library()
+
+
+@register.filter
+def age(birth: dt.date | None) -> int | str:
+    """Full years at today's local date."""
+    if not birth:
+        return ""
+    today = timezone.localdate()
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+@register.filter
+def group_labels(mask: int | None) -> list[str]:
+    return SpecialGroup.labels(mask or 0)
+
+
+@register.filter
+def group_label(bit: int) -> str:
+    return str(SpecialGroup.LABELS.get(bit, bit))
+
+
+@register.filter
+def minutes(delta: dt.timedelta | None) -> int:
+    return round(delta.total_seconds() / 60) if delta else 0
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, number: int) -> str:
+    """The current URL's query string with `page` replaced (keeps the search text)."""
+    query = context["request"].GET.copy()
+    query["page"] = number
+    return "?" + query.urlencode()

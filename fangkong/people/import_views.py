@@ -1,0 +1,118 @@
+"""Roster import screens: upload, result with the first errors, the template and the error report."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import load_workbook
+
+from fangkong.people.importer import ImportFileError, import_roster, roster_template
+from fangkong.people.importing.reading import COLUMNS, REQUIRED
+from fangkong.people.models import ImportBatch
+
+ALLOWED_EXTENSIONS = (".xlsx", ".csv")
+SHOWN_ERRORS = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Roster file (XLSX or CSV)"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ",".join(ALLOWED_EXTENSIONS)}))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in ALLOWED_EXTENSIONS:
+            raise forms.ValidationError(_("Only .xlsx and .csv files can be imported."))
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(limit)s.")
+                                        % {"limit": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)})
+        return upload
+
+
+def _require_importer(user) -> None:
+    if not user.can_import:
+        raise PermissionDenied
+
+
+def visible_batches(user) -> QuerySet[ImportBatch]:
+    """A batch is seen by its uploader, and by commanders whose scope covers its area."""
+    scope = user.scope
+    if scope.everything:
+        return ImportBatch.objects.all()
+    condition = Q(user=user)
+    if user.is_commander and scope.area_code:
+        condition |= ImportBatch.scope_q(scope)
+    return ImportBatch.objects.filter(condition)
+
+
+def _batch_or_404(user, batch_id: int) -> ImportBatch:
+    batch = visible_batches(user).filter(pk=batch_id).first()
+    if batch is None:
+        raise Http404
+    return batch
+
+
+def first_errors(report: bytes, limit: int = SHOWN_ERRORS) -> list[tuple]:
+    """(row, column, reason) of the first errors in a stored report, without reading all of it."""
+    if not report:
+        return []
+    workbook = load_workbook(io.BytesIO(report), read_only=True)
+    try:
+        rows = workbook.worksheets[0].iter_rows(min_row=2, max_row=limit + 1, max_col=3, values_only=True)
+        return [tuple(row) for row in rows if any(cell is not None for cell in row)]
+    finally:
+        workbook.close()
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    _require_importer(request.user)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = import_roster(upload, filename=upload.name, user=request.user)
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("imports:result", batch_id=result.batch_id)
+    columns = [(zh, key in REQUIRED) for key, zh in COLUMNS]
+    recent = visible_batches(request.user).select_related("user")[:10]
+    return render(request, "imports/upload.html", {
+        "form": form, "columns": columns, "recent": recent, "max_size": settings.IMPORT_MAX_UPLOAD_BYTES,
+    })
+
+
+@login_required
+def result(request: HttpRequest, batch_id: int) -> HttpResponse:
+    _require_importer(request.user)
+    batch = _batch_or_404(request.user, batch_id)
+    errors = first_errors(bytes(batch.report or b""))
+    return render(request, "imports/result.html", {"batch": batch, "errors": errors, "shown": SHOWN_ERRORS})
+
+
+@login_required
+def report(request: HttpRequest, batch_id: int) -> HttpResponse:
+    _require_importer(request.user)
+    batch = _batch_or_404(request.user, batch_id)
+    if not batch.report:
+        raise Http404
+    name = f"导入错误报告-{batch.pk}.xlsx"
+    return FileResponse(io.BytesIO(bytes(batch.report)), as_attachment=True, filename=name, content_type=XLSX)
+
+
+@login_required
+def template(request: HttpRequest) -> HttpResponse:
+    _require_importer(request.user)
+    return FileResponse(io.BytesIO(roster_template()), as_attachment=True, filename="居民名册模板.xlsx", content_type=XLSX)

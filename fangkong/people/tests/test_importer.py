@@ -1,0 +1,259 @@
+"""Roster import: files in, residents created or updated, errors reported, nothing half-written."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import translation
+from django.utils.translation import gettext
+from openpyxl import Workbook, load_workbook
+
+from fangkong.areas.models import Area, Building, Compound, Household, Unit
+from fangkong.audit.models import Action, AuditLog
+from fangkong.people.identity import make_id_number
+from fangkong.people.importer import ImportFileError, import_roster, roster_template, write_error_report
+from fangkong.people.importing.reading import COLUMNS
+from fangkong.people.models import ImportBatch, Resident
+
+HEADERS = [zh for _key, zh in COLUMNS]
+PLACE = {"区": "江岸区", "街道": "大智街道", "社区": "青和居社区", "小区": "青和居小区", "楼栋": "3栋", "单元": "1单元"}
+
+
+def person(seq: int, room: str = "301", **overrides) -> dict[str, object]:
+    birth = dt.date(1960 + seq % 40, 1 + seq % 12, 1 + seq % 28)
+    row: dict[str, object] = {"姓名": f"居民{seq}", "证件号码": make_id_number("420102", birth, 100 + seq),
+                              "联系电话": f"139{seq:08d}", "房号": room, **PLACE}
+    row.update(overrides)
+    return row
+
+
+def write_csv(path, rows, encoding: str = "utf-8-sig", headers=HEADERS):
+    with open(path, "w", newline="", encoding=encoding) as fh:
+        writer = csv.writer(fh)
+        writer.writerow(headers)
+        for row in rows:
+            writer.writerow([row.get(h, "") for h in headers])
+    return path
+
+
+def write_xlsx(path, rows, headers=HEADERS):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(headers)
+    for row in rows:
+        sheet.append([row.get(h) for h in headers])
+    workbook.save(path)
+    return path
+
+
+def run(path, **kwargs):
+    return import_roster(path, filename=path.name, **kwargs)
+
+
+def report_rows(result) -> list[tuple]:
+    buffer = io.BytesIO()
+    write_error_report(result.errors, buffer)
+    sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
+    return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_a_csv_roster_creates_residents_and_the_places_they_live_in(city, tmp_path):
+    result = run(write_csv(tmp_path / "roster.csv", [person(1), person(2), person(3, room="302")]))
+    assert result.summary() == {"created": 3, "updated": 0, "unchanged": 0, "errors": 0}
+    building = Building.objects.get(compound=city.compounds["qinghe"], name="3栋")
+    assert building.grid_id is None and building.area_code == city.areas["qinghe"].code
+    households = Household.objects.filter(building=building)
+    assert sorted(h.room for h in households) == ["301", "302"]
+    assert {h.area_code for h in households} == {"420102001001"}
+    resident = Resident.objects.get(name="居民1")
+    assert resident.household.room == "301" and resident.area_code == "420102001001"
+    assert resident.phone == "13900000001" and resident.sex in ("M", "F")
+
+
+def test_an_xlsx_roster_with_real_date_cells_is_imported(city, tmp_path):
+    row = person(5)
+    row["出生日期"] = dt.datetime(1965, 6, 6)
+    row["证件号码"] = make_id_number("420102", dt.date(1965, 6, 6), 105)
+    row["楼栋"] = "1栋"
+    result = run(write_xlsx(tmp_path / "roster.xlsx", [row]))
+    assert result.summary()["created"] == 1
+    resident = Resident.objects.get(name="居民5")
+    assert resident.birth_date == dt.date(1965, 6, 6)
+    # 1栋 exists with grid A: the new household takes the grid's code.
+    assert resident.area_code == city.areas["grid_a"].code
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_files_in_utf8_or_gbk_are_read(city, tmp_path, encoding):
+    result = run(write_csv(tmp_path / "roster.csv", [person(1)], encoding=encoding))
+    assert result.created == 1 and Resident.objects.get(name="居民1")
+
+
+def test_english_headers_are_accepted(city, tmp_path):
+    keys = [key for key, _zh in COLUMNS]
+    zh_to_key = dict((zh, key) for key, zh in COLUMNS)
+    rows = [{zh_to_key[k]: v for k, v in person(7).items()}]
+    result = run(write_csv(tmp_path / "en.csv", rows, headers=keys))
+    assert result.created == 1
+
+
+def test_invalid_rows_are_reported_in_chinese_with_row_and_column_and_valid_rows_imported(city, tmp_path):
+    rows = [
+        person(1),
+        person(2, 证件号码="420102196002030000"),  # bad check digit: row 3
+        {},  # empty: skipped, but still counts as row 4 of the file
+        person(4, 出生日期="1985/13/40"),  # row 5
+        person(5, 联系电话="12345"),  # row 6
+    ]
+    result = run(write_csv(tmp_path / "roster.csv", rows))
+    assert result.summary() == {"created": 1, "updated": 0, "unchanged": 0, "errors": 3}
+    lines = report_rows(result)
+    assert lines[0] == ("行号", "列", "原因")
+    assert [(row, column) for row, column, _reason in lines[1:]] == [(3, "证件号码"), (5, "出生日期"), (6, "联系电话")]
+    with translation.override("zh-hans"):  # reasons are produced in Chinese whatever the caller's language
+        expected = gettext("The check digit of the ID number is wrong.")
+    assert lines[1][2] == expected
+    batch = ImportBatch.objects.get(pk=result.batch_id)
+    assert (batch.created, batch.error_rows) == (1, 3) and bytes(batch.report)[:2] == b"PK"
+
+
+def test_a_document_repeated_in_the_file_is_an_error_on_the_later_row(city, tmp_path):
+    first = person(1)
+    again = person(2, 证件号码=str(first["证件号码"]).lower())
+    result = run(write_csv(tmp_path / "roster.csv", [first, again]))
+    assert result.created == 1
+    assert [(e.row, e.column) for e in result.errors] == [(3, "证件号码")]
+    assert "2" in result.errors[0].message
+
+
+def test_missing_required_columns_is_one_file_level_error(city, tmp_path):
+    path = write_csv(tmp_path / "roster.csv", [person(1)], headers=["姓名", "证件号码"])
+    with pytest.raises(ImportFileError) as excinfo:
+        run(path)
+    assert "社区" in str(excinfo.value) and "房号" in str(excinfo.value)
+
+
+def test_an_unreadable_file_is_a_file_error(city, tmp_path):
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(b"not a workbook")
+    with pytest.raises(ImportFileError):
+        run(path)
+
+
+def test_importing_the_same_file_again_changes_nothing(city, tmp_path):
+    path = write_csv(tmp_path / "roster.csv", [person(i) for i in range(1, 6)])
+    assert run(path).summary()["created"] == 5
+    counts = (Household.objects.count(), Unit.objects.count(), Building.objects.count(), Compound.objects.count())
+    second = run(path)
+    assert second.summary() == {"created": 0, "updated": 0, "unchanged": 5, "errors": 0}
+    assert (Household.objects.count(), Unit.objects.count(), Building.objects.count(), Compound.objects.count()) == counts
+    assert Resident.objects.count() == 5 + 5
+
+
+def test_a_changed_field_updates_the_resident_and_moves_household_with_an_audit_entry(city, tmp_path):
+    run(write_csv(tmp_path / "roster.csv", [person(1), person(2)]))
+    resident = Resident.objects.get(name="居民1")
+    result = run(write_csv(tmp_path / "roster2.csv", [person(1, room="999", 联系电话="13700000000"), person(2)]))
+    assert result.summary() == {"created": 0, "updated": 1, "unchanged": 1, "errors": 0}
+    resident.refresh_from_db()
+    assert resident.household.room == "999" and resident.phone == "13700000000"
+    entry = AuditLog.objects.get(action=Action.UPDATE, object_id=str(resident.pk))
+    assert entry.changes["phone"] == ["13900000001", "13700000000"]
+    assert entry.changes["household_id"][1] == resident.household_id
+    summary = AuditLog.objects.filter(action=Action.IMPORT).order_by("id").last()
+    assert summary.changes["updated"] == 1 and summary.changes["file"] == "roster2.csv"
+
+
+def test_an_existing_resident_is_matched_by_document(city, tmp_path):
+    zhang = city.residents["zhangwei"]
+    row = person(1, 姓名="张伟", 证件号码=zhang.doc_number, 联系电话=zhang.phone, 楼栋="1栋", 房号="101")
+    result = run(write_csv(tmp_path / "roster.csv", [row]))
+    assert result.summary() == {"created": 0, "updated": 0, "unchanged": 1, "errors": 0}
+
+
+def test_an_unknown_community_is_a_row_error_unless_areas_may_be_created(city, tmp_path):
+    rows = [person(1, 社区="新建社区"), person(2, 区="新区", 街道="新街道", 社区="新社区")]
+    path = write_csv(tmp_path / "roster.csv", rows)
+    result = run(path)
+    assert result.created == 0
+    assert [(e.row, e.column) for e in result.errors] == [(2, "社区"), (3, "区")]
+    assert "不存在" in result.errors[0].message or "新建社区" in result.errors[0].message
+
+    result = run(path, create_areas=True)
+    assert result.created == 2
+    community = Area.objects.get(name="新建社区")
+    assert community.code == "420102001002" and community.parent == city.areas["dazhi"]
+    district = Area.objects.get(name="新区")
+    assert district.code == "420107" and len(Area.objects.get(name="新社区").code) == 12
+
+
+def test_a_web_user_may_only_import_into_their_scope(city, tmp_path):
+    rows = [person(1), person(2, 区="武昌区", 街道="紫阳街道", 社区="紫阳社区", 小区="紫阳小区")]
+    result = run(write_csv(tmp_path / "roster.csv", rows), user=city.users["community"], create_areas=True)
+    assert result.created == 1
+    assert [(e.row, e.column) for e in result.errors] == [(3, "社区")]
+    assert ImportBatch.objects.get(pk=result.batch_id).area_code == "420102001001"
+
+
+def test_a_web_user_cannot_move_a_resident_registered_outside_their_scope(city, tmp_path):
+    liu = city.residents["liuyang"]  # lives in 紫阳社区
+    row = person(1, 姓名="刘洋改名", 证件号码=liu.doc_number)
+    result = run(write_csv(tmp_path / "roster.csv", [row]), user=city.users["community"])
+    assert result.summary()["errors"] == 1
+    message = result.errors[0].message
+    assert liu.name not in message and "紫阳" not in message
+    liu.refresh_from_db()
+    assert liu.name == "刘洋" and liu.household == city.households["z301"]
+
+
+def test_users_without_import_rights_are_refused(city, tmp_path):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        run(write_csv(tmp_path / "roster.csv", [person(1)]), user=city.users["grid_a"])
+
+
+def test_a_crash_during_the_write_phase_leaves_nothing(city, tmp_path, monkeypatch):
+    from fangkong.people import importer
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(importer, "update_changed", boom)
+    with pytest.raises(RuntimeError):
+        run(write_csv(tmp_path / "roster.csv", [person(1)]))
+    assert not Resident.objects.filter(name="居民1").exists()
+    assert not Building.objects.filter(name="3栋").exists()
+    assert not ImportBatch.objects.exists()
+
+
+def test_the_template_has_the_headers_an_example_and_instructions(city, tmp_path):
+    workbook = load_workbook(io.BytesIO(roster_template()))
+    roster, notes = workbook.worksheets
+    assert [c.value for c in roster[1]] == HEADERS
+    assert roster.max_row == 2 and notes.max_row > 17
+    (tmp_path / "template.xlsx").write_bytes(roster_template())
+    result = run(tmp_path / "template.xlsx")  # the example row is valid (it is 张伟 of the test city)
+    assert result.errors == [] and result.created + result.updated == 1
+
+
+def test_the_command_prints_the_counts_as_its_last_json_line(city, tmp_path, capsys):
+    path = write_csv(tmp_path / "roster.csv", [person(1), person(2, 联系电话="bad")])
+    report = tmp_path / "errors.xlsx"
+    call_command("import-residents", str(path), "--report", str(report))
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(last) == {"created": 1, "updated": 0, "unchanged": 0, "errors": 1}
+    assert load_workbook(report).active.max_row == 2
+
+
+def test_the_command_fails_on_an_unreadable_file(city, tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(CommandError):
+        call_command("import-residents", str(path))

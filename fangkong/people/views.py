@@ -1,0 +1,125 @@
+"""Households, residents and search. Lists show masked identifiers only; the full values come from
+`services.reveal` (POST, audit-logged). Changes go through the services (audit-logged too)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from fangkong.areas.models import Household
+from fangkong.areas.views import crumbs_for
+from fangkong.people import services
+from fangkong.people.forms import ResidentEditForm, ResidentForm
+from fangkong.people.models import Resident
+from fangkong.people.validation import FieldErrors
+
+SEARCH_PAGE_SIZE = 50
+SEARCH_MIN_LENGTH = 2
+ADDRESS_RELATED = ("household__unit", "household__building", "household__compound")
+
+
+def _household(request: HttpRequest, pk: int) -> Household:
+    return Household.objects.select_related("unit", "building", "compound").get_visible_or_404(request.user, pk=pk)
+
+
+def _resident(request: HttpRequest, pk: int) -> Resident:
+    return Resident.objects.select_related(*ADDRESS_RELATED).get_visible_or_404(request.user, pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    household = _household(request, pk)
+    form = None
+    if user.can_edit_residents:
+        form = ResidentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                resident = services.create_resident(user, household, form.raw())
+            except FieldErrors as exc:
+                form.add_field_errors(exc)
+            else:
+                messages.success(request, _("Resident %(name)s added.") % {"name": resident.name})
+                return redirect("people:household", pk=household.pk)
+    elif request.method == "POST":
+        raise PermissionDenied
+    residents = Resident.objects.restrict(user).filter(household=household).order_by("id")
+    context = {
+        "household": household,
+        "crumbs": crumbs_for(user, household.compound.area_code),
+        "residents": residents,
+        "form": form,
+        "open_form": request.method == "POST",
+    }
+    return render(request, "people/household_detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _resident_page(request: HttpRequest, resident: Resident, revealed: dict | None = None) -> HttpResponse:
+    context = {
+        "resident": resident,
+        "household": resident.household,
+        "crumbs": crumbs_for(request.user, resident.household.compound.area_code),
+        "revealed": revealed,
+    }
+    return render(request, "people/resident_detail.html", context)
+
+
+@login_required
+def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _resident_page(request, _resident(request, pk))
+
+
+@login_required
+@require_POST
+def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Full document number and phone, once, in this response; the reveal is audit-logged."""
+    resident = _resident(request, pk)
+    revealed = services.reveal(request.user, resident)  # PermissionDenied → 403 for other roles
+    response = _resident_page(request, resident, revealed)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    resident = _resident(request, pk)
+    if not user.can_edit_residents:
+        raise PermissionDenied
+    form = ResidentEditForm(request.POST or None, resident=resident)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.update_resident(user, resident, form.raw())
+            except FieldErrors as exc:
+                form.add_field_errors(exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("people:resident", pk=resident.pk)
+    context = {
+        "resident": resident,
+        "household": resident.household,
+        "crumbs": crumbs_for(user, resident.household.compound.area_code),
+        "form": form,
+    }
+    return render(request, "people/resident_edit.html", context, status=status)
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    context: dict = {"query": query, "min_length": SEARCH_MIN_LENGTH, "page": None}
+    if len(query) >= SEARCH_MIN_LENGTH:
+        results = Resident.objects.restrict(request.user).search(query).select_related(*ADDRESS_RELATED).order_by("name", "id")
+        context["page"] = Paginator(results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "people/search.html", context)

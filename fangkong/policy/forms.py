@@ -1,0 +1,234 @@
+"""The policy edit form and the labels shared with the read-only page.
+
+Ranges and consistency rules live in the pydantic schema only: the form collects values, asks
+`Policy.model_validate` and puts each pydantic error back at the field it belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from pydantic import ValidationError
+
+from fangkong.policy.schema import FACILITY_KINDS, ROUTED_CATEGORIES, Policy
+
+_l = gettext_lazy
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    label: Any
+    unit: Any = ""
+
+
+# The scalar fields, grouped in sections, in the order the pages show them.
+SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
+    (_l("Screening and fever"), [
+        FieldInfo("fever_threshold_c", _l("Fever threshold"), "°C"),
+        FieldInfo("temperature_min_c", _l("Lowest valid reading"), "°C"),
+        FieldInfo("temperature_max_c", _l("Highest valid reading"), "°C"),
+    ]),
+    (_l("Close contacts and observation"), [
+        FieldInfo("close_contact_lookback_days", _l("Contacts count from this many days before onset"), _l("days")),
+        FieldInfo("observation_days", _l("Medical observation period"), _l("days")),
+        FieldInfo("observation_centralised", _l("Observation in centralised isolation")),
+    ]),
+    (_l("Home isolation"), [
+        FieldInfo("home_reports_per_day", _l("Health reports per day"), _l("per day")),
+    ]),
+    (_l("After discharge"), [
+        FieldInfo("post_discharge_days", _l("Recovery station or home monitoring"), _l("days")),
+    ]),
+    (_l("Area risk grading"), [
+        FieldInfo("risk_quiet_days", _l("Low risk: no new case for"), _l("days")),
+        FieldInfo("risk_medium_max_cumulative", _l("Medium risk: at most this many cumulative cases"), _l("cases")),
+        FieldInfo("risk_cluster_window_days", _l("Cluster window"), _l("days")),
+    ]),
+    (_l("Volunteers"), [
+        FieldInfo("volunteer_min_age", _l("Minimum age"), _l("years")),
+        FieldInfo("volunteer_max_age", _l("Maximum age"), _l("years")),
+        FieldInfo("volunteer_contact_free_days", _l("No close contact for"), _l("days")),
+        FieldInfo("volunteer_must_live_in_city", _l("Must live in the city")),
+    ]),
+]
+SCALAR_FIELDS = {info.name: info for _title, infos in SECTIONS for info in infos}
+
+CATEGORY_LABELS = {
+    "critical": _l("Critical"),
+    "severe": _l("Severe"),
+    "moderate": _l("Moderate"),
+    "mild": _l("Mild"),
+    "suspected": _l("Suspected"),
+    "close_contact": _l("Close contact"),
+    "fever": _l("Fever patient"),
+    "discharged": _l("Discharged"),
+}
+FACILITY_KIND_LABELS = {
+    "designated_hospital": _l("Designated hospital"),
+    "shelter_hospital": _l("Shelter hospital"),
+    "isolation_site": _l("Isolation site"),
+    "isolation_single_room": _l("Isolation single room"),
+    "recovery_station": _l("Recovery station"),
+    "fever_clinic": _l("Fever clinic"),
+}
+WINDOW_NAME_LABELS = {"morning": _l("Morning"), "noon": _l("Noon"), "evening": _l("Evening")}
+
+# Messages of the schema's consistency checks (model_validator), by their first words.
+CONSISTENCY_ERRORS = {
+    "fever_threshold_c must lie between": ("fever_threshold_c", _l("The fever threshold must lie between the lowest and highest valid readings.")),
+    "volunteer_min_age must not exceed": ("volunteer_min_age", _l("The minimum age must not exceed the maximum age.")),
+}
+
+
+def routing_field(category: str, kind: str) -> str:
+    return f"route_{category}_{kind}"
+
+
+def window_field(index: int, part: str) -> str:
+    return f"window_{index}_{part}"
+
+
+def _message(error: dict) -> str:
+    """A pydantic error in the user's language."""
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Must be at least %(limit)s.") % {"limit": ctx.get("ge", ctx.get("gt"))}
+    if kind in ("less_than_equal", "less_than"):
+        return _("Must be at most %(limit)s.") % {"limit": ctx.get("le", ctx.get("lt"))}
+    if kind == "string_pattern_mismatch":
+        return _("Use a time such as 07:30.")
+    if kind in ("int_parsing", "int_from_float", "float_parsing", "int_type", "float_type"):
+        return _("Enter a number.")
+    if kind == "missing":
+        return _("This field is required.")
+    return _("This value is not valid.")
+
+
+class PolicyForm(forms.Form):
+    """Every scalar field, the report windows (one spare row) and the routing matrix, plus a reason."""
+
+    note = forms.CharField(label=_l("Reason for the change"), max_length=200,
+                           help_text=_l("Recorded with the new version, e.g. the protocol edition."))
+
+    def __init__(self, *args, policy: Policy, **kwargs):
+        self.policy = policy
+        values = policy.model_dump()
+        initial: dict[str, Any] = {name: values[name] for name in SCALAR_FIELDS}
+        self.window_count = len(policy.home_report_windows) + 1
+        for i, window in enumerate(policy.home_report_windows):
+            initial.update({window_field(i, "name"): window.name, window_field(i, "start"): window.start,
+                            window_field(i, "end"): window.end})
+        for category in ROUTED_CATEGORIES:
+            for kind in FACILITY_KINDS:
+                initial[routing_field(category, kind)] = kind in policy.routing.get(category, [])
+        kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+        for name, info in SCALAR_FIELDS.items():
+            annotation = Policy.model_fields[name].annotation
+            if annotation is bool:
+                field: forms.Field = forms.BooleanField(required=False)
+            elif annotation is int:
+                field = forms.IntegerField()
+            else:
+                field = forms.FloatField(widget=forms.NumberInput(attrs={"step": "0.1"}))
+            field.label = info.label
+            field.unit = info.unit  # type: ignore[attr-defined]
+            self.fields[name] = field
+        for i in range(self.window_count):
+            self.fields[window_field(i, "name")] = forms.CharField(label=_l("Name"), required=False, max_length=20)
+            for part, label in (("start", _l("From")), ("end", _l("Until"))):
+                self.fields[window_field(i, part)] = forms.CharField(
+                    label=label, required=False, max_length=5, widget=forms.TextInput(attrs={"placeholder": "07:30", "inputmode": "numeric"}))
+        for category in ROUTED_CATEGORIES:
+            for kind in FACILITY_KINDS:
+                label = f"{CATEGORY_LABELS[category]} → {FACILITY_KIND_LABELS[kind]}"
+                self.fields[routing_field(category, kind)] = forms.BooleanField(
+                    required=False, label=label, widget=forms.CheckboxInput(attrs={"aria-label": label}))
+        self.fields["note"] = self.fields.pop("note")  # the reason comes last
+        self.routing_errors: dict[str, str] = {}
+        self.policy_values: dict[str, Any] = {}
+
+    # Template helpers ---------------------------------------------------------------------------
+    def sections(self) -> list[tuple[Any, list[forms.BoundField]]]:
+        return [(title, [self[info.name] for info in infos]) for title, infos in SECTIONS]
+
+    def window_rows(self) -> list[list[forms.BoundField]]:
+        return [[self[window_field(i, part)] for part in ("name", "start", "end")] for i in range(self.window_count)]
+
+    def routing_rows(self) -> list[tuple[str, Any, list[tuple[forms.BoundField, Any]], str]]:
+        """(category, label, [(checkbox, facility kind label)], error) per category."""
+        return [(category, CATEGORY_LABELS[category],
+                 [(self[routing_field(category, kind)], FACILITY_KIND_LABELS[kind]) for kind in FACILITY_KINDS],
+                 self.routing_errors.get(category, "")) for category in ROUTED_CATEGORIES]
+
+    def facility_kind_labels(self) -> list[Any]:
+        return [FACILITY_KIND_LABELS[kind] for kind in FACILITY_KINDS]
+
+    # Validation ---------------------------------------------------------------------------------
+    def _collect(self, data: dict[str, Any]) -> dict[str, Any]:
+        values = {name: data.get(name) for name in SCALAR_FIELDS}
+        windows, self._window_index = [], []
+        for i in range(self.window_count):
+            row = {part: (data.get(window_field(i, part)) or "").strip() for part in ("name", "start", "end")}
+            if any(row.values()):
+                windows.append(row)
+                self._window_index.append(i)
+        values["home_report_windows"] = windows
+        routing = {}
+        for category in ROUTED_CATEGORIES:
+            checked = {kind for kind in FACILITY_KINDS if data.get(routing_field(category, kind))}
+            # Keep the preferred order of the policy in force; newly ticked kinds go last.
+            kept = [kind for kind in self.policy.routing.get(category, []) if kind in checked]
+            routing[category] = kept + [kind for kind in FACILITY_KINDS if kind in checked and kind not in kept]
+        values["routing"] = routing
+        return values
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if any(name in self.errors for name in SCALAR_FIELDS):
+            return data  # type errors first; ranges make sense once every field is a number
+        values = self._collect(data)
+        for i, row in zip(self._window_index, values["home_report_windows"], strict=True):
+            if not row["name"]:
+                self.add_error(window_field(i, "name"), _("Give the window a name."))
+        for category, kinds in values["routing"].items():
+            if not kinds:  # checked here too: the schema's own check only runs once every field is valid
+                self.routing_errors[category] = _("Tick at least one kind of facility.")
+        if self.routing_errors:
+            self.add_error(None, _("Every category needs at least one kind of facility."))
+        try:
+            Policy.model_validate(values)
+        except ValidationError as exc:
+            for error in exc.errors():
+                self._place(error, values)
+        if not self.errors:
+            self.policy_values = values
+        return data
+
+    def _place(self, error: dict, values: dict[str, Any]) -> None:
+        loc = error.get("loc") or ()
+        if not loc:  # a consistency check of the whole policy
+            text = str(error.get("msg", "")).removeprefix("Value error, ")
+            for prefix, (field, message) in CONSISTENCY_ERRORS.items():
+                if text.startswith(prefix):
+                    self.add_error(field, str(message))
+                    return
+            if text.startswith("routing"):
+                if not self.routing_errors:
+                    self.add_error(None, _("Every category needs at least one kind of facility."))
+                return
+            self.add_error(None, _("This value is not valid."))
+            return
+        if loc[0] in SCALAR_FIELDS:
+            if loc[0] not in self.errors:
+                self.add_error(loc[0], _message(error))
+        elif loc[0] == "home_report_windows" and len(loc) >= 3 and isinstance(loc[1], int):
+            self.add_error(window_field(self._window_index[loc[1]], str(loc[2])), _message(error))
+        else:
+            self.add_error(None, _message(error))

@@ -1,0 +1,105 @@
+import pytest
+
+from fangkong.audit.models import Action, AuditLog
+from fangkong.policy.forms import PolicyForm, routing_field
+from fangkong.policy.models import PolicyVersion
+from fangkong.policy.schema import Policy
+from fangkong.policy.services import current_policy
+
+pytestmark = pytest.mark.django_db
+
+
+def form_data(**changes) -> dict:
+    """What the edit page posts when nothing is touched, with `changes` applied."""
+    data = {}
+    for name, value in PolicyForm(policy=Policy()).initial.items():
+        if value is True:
+            data[name] = "on"
+        elif value not in (False, None):
+            data[name] = str(value)
+    data["note"] = "2022 edition"
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
+
+
+def test_everyone_logged_in_reads_the_policy_in_force(city, login):
+    response = login(city.users["grid_a"]).get("/policy/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "37.3" in page and "06:00" in page
+    assert "/policy/edit/" not in page  # only city commanders get the change button
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, db):
+    response = client.get("/policy/")
+    assert response.status_code == 302
+
+
+def test_a_community_worker_may_not_change_the_policy(city, login):
+    client = login(city.users["community"])
+    assert client.get("/policy/edit/").status_code == 403
+    assert client.post("/policy/edit/", form_data(observation_days="7")).status_code == 403
+    assert not PolicyVersion.objects.exists()
+
+
+def test_the_edit_form_shows_every_field_and_the_routing_matrix(city, login):
+    response = login(city.users["city"]).get("/policy/edit/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for name in ("fever_threshold_c", "volunteer_must_live_in_city", "window_0_start", routing_field("mild", "shelter_hospital")):
+        assert f'name="{name}"' in page
+
+
+def test_an_out_of_range_threshold_is_shown_at_its_field_and_stores_nothing(city, login):
+    response = login(city.users["city"]).post("/policy/edit/", form_data(fever_threshold_c="41"))
+    assert response.status_code == 200
+    assert "fever_threshold_c" in response.context["form"].errors
+    assert not PolicyVersion.objects.exists()
+    assert not AuditLog.objects.filter(action=Action.POLICY).exists()
+
+
+def test_a_threshold_outside_the_valid_readings_is_refused_at_the_threshold(city, login):
+    response = login(city.users["city"]).post("/policy/edit/", form_data(fever_threshold_c="38", temperature_max_c="38"))
+    assert "fever_threshold_c" in response.context["form"].errors
+    assert not PolicyVersion.objects.exists()
+
+
+def test_a_bad_report_window_time_is_shown_at_its_field(city, login):
+    response = login(city.users["city"]).post("/policy/edit/", form_data(window_1_end="25:00"))
+    assert "window_1_end" in response.context["form"].errors
+    assert not PolicyVersion.objects.exists()
+
+
+def test_a_category_without_any_facility_is_refused_alongside_other_errors(city, login):
+    data = form_data(fever_threshold_c="41", **{routing_field("close_contact", "isolation_site"): None})
+    form = login(city.users["city"]).post("/policy/edit/", data).context["form"]
+    assert form.routing_errors.keys() == {"close_contact"}
+    assert "fever_threshold_c" in form.errors
+    assert not PolicyVersion.objects.exists()
+
+
+def test_the_reason_is_required(city, login):
+    response = login(city.users["city"]).post("/policy/edit/", form_data(note=""))
+    assert "note" in response.context["form"].errors
+    assert not PolicyVersion.objects.exists()
+
+
+def test_a_valid_change_is_a_new_version_with_an_audit_entry(city, login):
+    data = form_data(observation_days="7", **{routing_field("suspected", "isolation_site"): "on"})
+    data.pop("observation_centralised")  # untick a checkbox
+    response = login(city.users["city"]).post("/policy/edit/", data)
+    assert response.status_code == 302 and response["Location"] == "/policy/"
+    policy = current_policy()
+    assert policy.observation_days == 7 and policy.observation_centralised is False
+    # The preferred order is kept; the newly ticked kind comes last.
+    assert policy.routing["suspected"] == ["isolation_single_room", "designated_hospital", "isolation_site"]
+    version = PolicyVersion.objects.get()
+    assert version.note == "2022 edition" and version.created_by == city.users["city"]
+    entry = AuditLog.objects.get(action=Action.POLICY)
+    assert entry.changes["observation_days"] == [14, 7]
+    page = login(city.users["grid_a"]).get("/policy/").content.decode()
+    assert "2022 edition" in page and "v1" in page
