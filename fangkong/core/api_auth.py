@@ -10,6 +10,7 @@ from typing import Any
 import pydantic
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Field, Schema
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -50,7 +51,7 @@ class SessionAuth(APIKeyCookie):
         if user is None or not user.is_authenticated or not user.is_active:
             return None
         if not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request) is not None:
-            raise HttpError(403, "CSRF check failed")
+            raise HttpError(403, gettext("CSRF check failed: reload the page and try again."))
         return user
 
 

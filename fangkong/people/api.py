@@ -22,9 +22,10 @@ from fangkong.areas.api import HouseholdOut, households_of
 from fangkong.areas.models import Household
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.people import services
+from fangkong.people.identity import DocType
 from fangkong.people.importer import import_roster
 from fangkong.people.models import Resident, SpecialGroup
-from fangkong.people.validation import FieldErrors
+from fangkong.people.validation import DOC_TYPE_WORDS, FieldErrors
 
 router = Router(tags=["people"])
 
@@ -147,6 +148,10 @@ def _raw(values: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def _is_id_card(doc_type: Any) -> bool:
+    return doc_type in (None, "") or DOC_TYPE_WORDS.get(str(doc_type).strip().lower()) == DocType.ID_CARD
+
+
 def _current(resident: Resident) -> dict[str, Any]:
     return {
         "name": resident.name, "sex": resident.sex, "birth_date": resident.birth_date, "doc_type": resident.doc_type,
@@ -194,7 +199,13 @@ def resident_reveal(request: HttpRequest, id: int = ResidentId):
 def resident_update(request: HttpRequest, payload: ResidentPatch, id: int = ResidentId):
     user = acting_user(request)
     resident = Resident.objects.get_visible_or_404(user, pk=id)
-    raw = {**_current(resident), **_raw(payload.model_dump(exclude_unset=True))}
+    given = _raw(payload.model_dump(exclude_unset=True))
+    raw = {**_current(resident), **given}
+    if "doc_number" in given and _is_id_card(raw.get("doc_type")):
+        # A new ID number carries its own sex and birth date: read them from it unless given.
+        for key in ("sex", "birth_date"):
+            if key not in given:
+                raw[key] = None
     services.update_resident(user, resident, raw)
     return _resident_detail(user, id)
 

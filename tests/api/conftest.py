@@ -1,6 +1,7 @@
 """API test helpers: `api("grid_a").get("/api/residents")` calls as a persona with a bearer token."""
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -8,6 +9,20 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from fangkong.accounts.models import ApiToken
+
+
+def _do_not_rewrite_schemathesis() -> None:
+    """pytest rewrites the asserts of every module of a plugin's distribution, and schemathesis (a
+    pytest plugin) has hundreds of modules, imported lazily while fuzzing. Without a bytecode cache
+    (PYTHONDONTWRITEBYTECODE=1) that re-parsing took ~40 s of a 10 s fuzz run; none of our asserts
+    live there, so its modules are imported as they are."""
+    for hook in sys.meta_path:
+        marked = getattr(hook, "_must_rewrite", None)
+        if isinstance(marked, set):
+            marked.discard("schemathesis")
+
+
+_do_not_rewrite_schemathesis()
 
 
 class Caller:

@@ -75,9 +75,16 @@ def test_a_bad_patch_answers_422_naming_the_field_and_changes_nothing(city, api,
 
 def test_a_patch_to_another_residents_document_number_is_a_field_error(city, api, error_fields):
     response = api("community").patch(f"/api/residents/{city.residents['zhangwei'].pk}",
-                                      {"doc_number": city.residents["lina"].doc_number, "sex": "F", "birth_date": None})
+                                      {"doc_number": city.residents["lina"].doc_number})
     assert response.status_code == 422
     assert "doc_number" in error_fields(response)
+
+
+def test_a_new_id_number_brings_its_own_sex_and_birth_date(city, api):
+    number = make_id_number("420102", dt.date(1986, 4, 5), 12)  # even sequence: a woman
+    response = api("community").patch(f"/api/residents/{city.residents['zhangwei'].pk}", {"doc_number": number})
+    assert response.status_code == 200, response.content
+    assert (response.json()["sex"], response.json()["birth_year"]) == ("F", 1986)
 
 
 def test_volunteers_cannot_edit_residents(city, api):
