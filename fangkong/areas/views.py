@@ -6,6 +6,8 @@ answers 404. Counts are grouped queries (one per table per page), never a per-ro
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -13,6 +15,7 @@ from django.db.models import Count
 from django.db.models.functions import Length
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from fangkong.areas.models import Area, Building, Compound, Household, Level
@@ -22,6 +25,8 @@ from fangkong.audit.services import record
 from fangkong.people.models import Resident, SpecialGroup
 
 HOUSEHOLDS_PER_PAGE = 100
+# openpyxl writes about 3,700 rows a second (measured): 100,000 rows is a ~30 s download.
+EXPORT_MAX_ROWS = 100_000
 
 
 def crumbs_for(user, code: str, include_self: bool = True) -> list[tuple[str, str | None]]:
@@ -106,6 +111,12 @@ def area_export(request: HttpRequest, code: str) -> HttpResponse:
     if not user.can_reveal:
         raise PermissionDenied
     residents = Resident.objects.restrict(user).filter(area_code__startswith=area.code)
+    limit = getattr(settings, "EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)
+    total = residents.count()
+    if total > limit:
+        messages.error(request, _("%(area)s has %(n)d residents; one export holds at most %(limit)d. Export its sub-areas one by one.")
+                       % {"area": area.name, "n": total, "limit": limit})
+        return redirect("areas:detail", code=area.code)
     handle, rows = export_residents(residents)
     record(user, Action.EXPORT, area, changes={"rows": rows, "masked": True, "format": "xlsx"})
     return FileResponse(handle, as_attachment=True, filename=f"residents-{area.code}.xlsx",

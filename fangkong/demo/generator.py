@@ -441,12 +441,12 @@ def _family(rng: random.Random, size: int) -> list[tuple[str, str, int, str]]:
         return _couple(rng, rng.randint(45, 59))
     if size == 3:
         if r < 0.85:
-            members = _couple(rng, rng.randint(26, 58))
+            members = _couple(rng, rng.randint(28, 62))
             return members + _children(rng, _mother_age(members), 1)
         members = _couple(rng, rng.randint(30, 55))
         return members + _head_parents(rng, members[0][2], members[0][3])[:1]
     if size == 4:
-        members = _couple(rng, rng.randint(30, 50))
+        members = _couple(rng, rng.randint(32, 56))
         if r < 0.6:
             return members + _children(rng, _mother_age(members), 2)
         return members + _children(rng, _mother_age(members), 1) + _head_parents(rng, members[0][2], members[0][3])[:1]

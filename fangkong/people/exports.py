@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from fangkong.core.masking import mask_document, mask_phone
 from fangkong.people.validation import DOC_TYPE_LABEL, RELATION_LABEL, SEX_LABEL, SPECIAL_GROUP_LABEL
 
 HEADERS = ["姓名", "性别", "出生日期", "证件类型", "证件号码", "联系电话", "与户主关系", "现住址", "户籍地址", "特殊人群", "备注"]
@@ -21,14 +22,21 @@ def _groups(mask: int) -> str:
     return "、".join(word for bit, word in SPECIAL_GROUP_LABEL.items() if mask & bit)
 
 
+COLUMNS = ("name", "sex", "birth_date", "doc_type", "doc_number", "phone", "relation", "household__compound__name",
+           "household__building__name", "household__unit__name", "household__room", "registered_address",
+           "special_groups", "note")
+
+
 def resident_rows(residents):
-    """One tuple per resident; document numbers and phones masked."""
-    qs = residents.select_related("household__unit", "household__building", "household__compound").order_by("area_code", "household_id", "id")
-    for r in qs.iterator(chunk_size=CHUNK):
+    """One tuple per resident; document numbers and phones masked. Plain value tuples, not model
+    instances: the export is bounded by openpyxl, not by the ORM."""
+    qs = residents.order_by("area_code", "household_id", "id").values_list(*COLUMNS)
+    for (name, sex, birth, doc_type, doc_number, phone, relation, compound, building, unit, room,
+         registered, groups, note) in qs.iterator(chunk_size=CHUNK):
         yield (
-            r.name, SEX_LABEL.get(r.sex, r.sex), r.birth_date, DOC_TYPE_LABEL.get(r.doc_type, r.doc_type),
-            r.masked_doc_number, r.masked_phone, RELATION_LABEL.get(r.relation, r.relation),
-            r.household.address, r.registered_address, _groups(r.special_groups), r.note,
+            name, SEX_LABEL.get(sex, sex), birth, DOC_TYPE_LABEL.get(doc_type, doc_type), mask_document(doc_number),
+            mask_phone(phone), RELATION_LABEL.get(relation, relation), f"{compound}{building}{unit}{room}",
+            registered, _groups(groups), note,
         )
 
 

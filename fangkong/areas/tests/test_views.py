@@ -165,3 +165,13 @@ def test_district_export_covers_the_district_only(city, login):
     rows = _rows(login(city.users["district"]).get(reverse("areas:export", args=["420102"])))
     assert len(rows) - 1 == 4 and "刘洋" not in {row[0] for row in rows}
 
+
+
+def test_an_export_too_big_for_one_file_is_refused_with_a_message(city, login, settings):
+    settings.EXPORT_MAX_ROWS = 3
+    client = login(city.users["community"])
+    response = client.get(reverse("areas:export", args=["420102001001"]))
+    assert response.status_code == 302 and response["Location"] == reverse("areas:detail", args=["420102001001"])
+    assert "at most 3" in client.get(response["Location"]).content.decode()
+    assert not AuditLog.objects.filter(action=Action.EXPORT).exists()
+    assert client.get(reverse("areas:export", args=["420102001001001"])).status_code == 200
