@@ -9,6 +9,14 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _english_messages_in_unit_tests(request, settings):
+    # Unit tests assert the English msgids; the browser tests (tests/e2e) and tests that activate a
+    # language themselves see the Chinese default.
+    if "tests/e2e" not in request.node.nodeid and "zh" not in request.node.name:
+        settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def city(db):
     """The small fixed city with its personas (see fangkong/core/testing.py)."""
