@@ -23,6 +23,7 @@ from fangkong.people.api import router as people_router
 from fangkong.people.importer import ImportFileError
 from fangkong.people.validation import FieldErrors
 from fangkong.policy.api import router as policy_router
+from fangkong.screening.api import router as screening_router
 
 BODY_PARAM = "payload"  # every JSON body parameter has this name; it is left out of error locations
 
@@ -34,7 +35,7 @@ api = NinjaAPI(
     docs_url="/docs",
     auth=API_AUTH,
 )
-for router in (accounts_router, areas_router, people_router, policy_router, audit_router):
+for router in (accounts_router, areas_router, people_router, policy_router, audit_router, screening_router):
     api.add_router("", router)
 
 

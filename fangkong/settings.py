@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "fangkong.policy",
     "fangkong.areas",
     "fangkong.people",
+    "fangkong.screening",
     "fangkong.demo",
 ]
 

@@ -11,6 +11,8 @@ urlpatterns = [
     path("accounts/", include("fangkong.accounts.urls")),
     path("audit/", include("fangkong.audit.urls")),
     path("policy/", include("fangkong.policy.urls")),
+    path("screening/", include("fangkong.screening.urls")),
+    path("r/", include("fangkong.screening.selfreport_urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

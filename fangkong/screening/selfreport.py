@@ -1,0 +1,93 @@
+"""The household self-report page (居民自报): a link with an unguessable token, no log-in.
+
+It counts as an online screening of the household for the day. Every request is rate-limited per
+client address (so tokens cannot be guessed at speed) and submissions per link, with fixed windows
+in Django's cache (the default in-process cache; production sets a shared cache so that every
+worker process counts together). Names are shown masked; nothing else about the people is shown.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from fangkong.people.models import Resident
+from fangkong.people.validation import FieldErrors
+from fangkong.screening import services
+from fangkong.screening.forms import VisitForms
+from fangkong.screening.models import Visit
+
+# (requests, seconds): per client address for every request, per link for submissions.
+DEFAULT_LIMITS = {"address": (60, 600), "link": (12, 3600)}
+
+
+def _limits() -> dict[str, tuple[int, int]]:
+    return {**DEFAULT_LIMITS, **getattr(settings, "SELF_REPORT_RATE_LIMITS", {})}
+
+
+def allow(bucket: str, key: str) -> bool:
+    """Count one request in a fixed window; False once the bucket's limit is passed."""
+    limit, window = _limits()[bucket]
+    cache_key = f"fk:rate:{bucket}:{key}:{int(time.time() // window)}"
+    if cache.add(cache_key, 1, window):
+        return True
+    try:
+        return cache.incr(cache_key) <= limit
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, window)
+        return True
+
+
+def mask_name(name: str) -> str:
+    """张伟 → 张*, 王建国 → 王*国, Anna Smith → A*********h."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = render(request, "screening/selfreport_limited.html", status=429)
+    response["Retry-After"] = "600"
+    return response
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest, token: str) -> HttpResponse:
+    if not allow("address", request.META.get("REMOTE_ADDR") or "-"):
+        return _too_many(request)
+    link = services.link_by_token(token)
+    if link is None:
+        raise Http404
+    household = link.household
+    residents = list(Resident.objects.filter(household=household).order_by("id"))
+    forms = VisitForms(request.POST or None, residents, new_rows=0, self_report=True)
+    status = 200
+    if request.method == "POST":
+        if not allow("link", str(link.pk)):
+            return _too_many(request)
+        status = 400
+        if forms.is_valid():
+            try:
+                result = services.record_self_report(link, forms.visit_input(method="online", outcome="reached"))
+            except FieldErrors as exc:
+                forms.add_errors(exc)
+            else:
+                return render(request, "screening/selfreport_done.html", {
+                    "household": household, "visit": result.visit, "count": len(residents)})
+    for form in forms.people:
+        form.masked_name = mask_name(form.resident.name)
+    today = Visit.objects.filter(household=household, date=services.local_today(), outcome__in=("reached", "vacant"))
+    return render(request, "screening/selfreport.html", {
+        "household": household, "forms": forms, "reported_today": today.order_by("-visited_at").first(),
+    }, status=status)

@@ -1,0 +1,470 @@
+"""Domain operations of the screening, shared by the pages, the API, the self-report link and the demo.
+
+Recording a visit is one transaction: every person row is validated first (temperature against the
+policy's valid range, symptoms, new occupants with the roster's own validation), and a single bad
+row means nothing is saved. The visit's client id makes it idempotent: the second submission
+returns the first visit. Flags (fever at or over the policy's threshold, symptoms, travel or
+contact history) open follow-up items, at most one open item per person and reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fangkong.accounts.models import Role
+from fangkong.areas.models import Area, Household
+from fangkong.audit.models import Action
+from fangkong.audit.services import record
+from fangkong.people.models import Resident
+from fangkong.people.services import create_resident
+from fangkong.people.validation import FieldErrors, clean_resident
+from fangkong.policy.schema import Policy
+from fangkong.policy.services import current_policy
+from fangkong.screening.models import (
+    FLAG_REASONS,
+    Campaign,
+    Flag,
+    FollowUp,
+    FollowUpStatus,
+    HouseholdLink,
+    Method,
+    Outcome,
+    PersonCheck,
+    Symptom,
+    Visit,
+)
+
+# A phone that was offline may upload a visit late, but not from long ago, and not from the future.
+MAX_BACKDATE = dt.timedelta(days=7)
+CLOCK_SKEW = dt.timedelta(minutes=10)
+MAX_PERSONS = 30
+MAX_CAMPAIGN_DAYS = 92
+NOTE_LENGTH = 200
+NEW_RESIDENT_FIELDS = ("name", "doc_type", "doc_number", "sex", "birth_date", "phone", "relation", "note")
+HANDLERS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER, Role.STREET_COMMANDER, Role.COMMUNITY_WORKER}
+
+
+# ---------------------------------------------------------------- who may do what
+
+def can_record(user) -> bool:
+    """Grid and community workers and commanders screen (the roles that handle personal data)."""
+    return bool(getattr(user, "can_reveal", False))
+
+
+def can_handle_follow_ups(user) -> bool:
+    return bool(getattr(user, "is_superuser", False) or getattr(user, "role", "") in HANDLERS)
+
+
+def can_manage_campaigns(user) -> bool:
+    return bool(getattr(user, "is_commander", False))
+
+
+def local_today() -> dt.date:
+    return timezone.localdate()
+
+
+# ---------------------------------------------------------------- input
+
+@dataclass
+class PersonInput:
+    """One person row: a resident of the household (`resident_id`) or someone not yet on the roster
+    (`new_resident`: the roster fields, checked like any roster entry)."""
+
+    resident_id: int | None = None
+    new_resident: dict[str, Any] | None = None
+    present: bool = True
+    temperature: Any = None  # °C as text or number; required for someone present (except by neighbours' word)
+    symptoms: list[str] | tuple[str, ...] = ()
+    travel_14d: bool = False
+    contact_14d: bool = False
+
+
+@dataclass
+class VisitInput:
+    client_id: uuid.UUID | str
+    method: str
+    outcome: str
+    persons: list[PersonInput] = field(default_factory=list)
+    note: str = ""
+    visited_at: dt.datetime | None = None
+
+
+@dataclass
+class _Row:
+    resident_id: int | None
+    new_values: dict[str, Any] | None
+    present: bool
+    temperature: Decimal | None
+    symptoms: int
+    travel_14d: bool
+    contact_14d: bool
+    flags: int = 0
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    visit: Visit
+    created: bool  # False when the client id had been recorded before: the first visit is returned
+
+
+class FollowUpClosed(ValueError):
+    """The item was taken up or dismissed already."""
+
+
+# ---------------------------------------------------------------- validation
+
+def parse_temperature(value: Any) -> Decimal:
+    """'37.25', '37,3', '３７.３' or a number → Decimal with one decimal place (half up); ValueError if not a number."""
+    text = str(value).strip().replace(",", ".").translate(str.maketrans("０１２３４５６７８９．", "0123456789."))
+    text = text.removesuffix("°C").removesuffix("℃").strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(text) from exc
+    if not number.is_finite() or abs(number) >= 1000:
+        raise ValueError(text)
+    return number.quantize(Decimal("0.1"), rounding="ROUND_HALF_UP")
+
+
+def _symptom_mask(values: Any) -> int:
+    if isinstance(values, int) and not isinstance(values, bool):
+        if not 0 <= values <= sum(Symptom.LABELS):
+            raise ValueError(str(values))
+        return values
+    mask = 0
+    for value in values or ():
+        bit = Symptom.CODES.get(str(value).strip().lower())
+        if bit is None:
+            raise ValueError(str(value))
+        mask |= bit
+    return mask
+
+
+def flags_for(row: _Row, policy: Policy) -> int:
+    flags = 0
+    if row.temperature is not None and row.temperature >= Decimal(str(policy.fever_threshold_c)):
+        flags |= Flag.FEVER
+    if row.symptoms:
+        flags |= Flag.SYMPTOMS
+    if row.travel_14d or row.contact_14d:
+        flags |= Flag.CONTACT
+    return flags
+
+
+def _clean_person(i: int, person: PersonInput, method: str, roster: set[int], policy: Policy,
+                  errors: dict[str, str], allow_new: bool) -> _Row | None:
+    key = f"persons.{i}"
+    new_values = None
+    if person.resident_id is not None and person.new_resident is not None:
+        errors[key] = _("Give either a resident of the household or a new occupant, not both.")
+        return None
+    if person.resident_id is None and person.new_resident is None:
+        errors[f"{key}.resident_id"] = _("Choose a resident of this household.")
+        return None
+    if person.resident_id is not None and person.resident_id not in roster:
+        errors[f"{key}.resident_id"] = _("This person is not a resident of this household.")
+    if person.new_resident is not None:
+        if not allow_new:
+            errors[key] = _("New occupants are added by the grid worker.")
+        else:
+            try:
+                new_values = clean_resident(person.new_resident)
+            except FieldErrors as exc:
+                errors.update({f"{key}.new_resident.{name}": message for name, message in exc.errors.items()})
+
+    temperature = None
+    raw_temperature = person.temperature
+    if isinstance(raw_temperature, str):
+        raw_temperature = raw_temperature.strip() or None
+    if raw_temperature is not None and not person.present:
+        errors[f"{key}.temperature"] = _("Leave the temperature empty for someone who is away.")
+    elif raw_temperature is not None:
+        try:
+            temperature = parse_temperature(raw_temperature)
+        except ValueError:
+            errors[f"{key}.temperature"] = _("Not a temperature: write it like 36.5.")
+        else:
+            low, high = Decimal(str(policy.temperature_min_c)), Decimal(str(policy.temperature_max_c))
+            if not low <= temperature <= high:
+                errors[f"{key}.temperature"] = _(
+                    "%(value)s °C is outside the valid range %(low)s–%(high)s °C: measure again."
+                ) % {"value": temperature, "low": low, "high": high}
+    elif person.present and method != Method.NEIGHBOUR:
+        errors[f"{key}.temperature"] = _("Enter the temperature of everyone present.")
+
+    try:
+        symptoms = _symptom_mask(person.symptoms)
+    except ValueError as exc:
+        errors[f"{key}.symptoms"] = _("Unknown symptom: %(value)s.") % {"value": str(exc)}
+        symptoms = 0
+    if symptoms and not person.present:
+        errors[f"{key}.symptoms"] = _("Symptoms are recorded for people who are present.")
+    row = _Row(person.resident_id, new_values, bool(person.present), temperature, symptoms,
+               bool(person.travel_14d), bool(person.contact_14d))
+    row.flags = flags_for(row, policy)
+    return row
+
+
+def _check_documents(rows: list[_Row], errors: dict[str, str]) -> None:
+    """New occupants' documents: unique among the rows and not on the roster already."""
+    seen: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(rows):
+        if row.new_values is None:
+            continue
+        key = (row.new_values["doc_type"], row.new_values["doc_number"])
+        if key in seen or Resident.objects.filter(doc_type=key[0], doc_number=key[1]).exists():
+            errors[f"persons.{i}.new_resident.doc_number"] = _("Another resident already has this document number.")
+        seen[key] = i
+
+
+def clean_visit(household: Household, data: VisitInput, *, policy: Policy | None = None,
+                allow_new: bool = True, now: dt.datetime | None = None) -> tuple[dt.datetime, list[_Row]]:
+    """Check a whole visit; raises FieldErrors keyed `method`, `persons.2.temperature`, ... ."""
+    policy = policy or current_policy()
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    if data.method not in Method.values:
+        errors["method"] = _("Choose how the household was screened.")
+    if data.outcome not in Outcome.values:
+        errors["outcome"] = _("Choose the outcome of the visit.")
+    if len(data.note or "") > NOTE_LENGTH:
+        errors["note"] = _("Longer than %(n)d characters.") % {"n": NOTE_LENGTH}
+    visited_at = data.visited_at or now
+    if timezone.is_naive(visited_at):
+        visited_at = timezone.make_aware(visited_at)
+    if visited_at > now + CLOCK_SKEW:
+        errors["visited_at"] = _("The visit time is in the future.")
+    elif visited_at < now - MAX_BACKDATE:
+        errors["visited_at"] = _("Visits older than %(days)d days cannot be recorded.") % {"days": MAX_BACKDATE.days}
+
+    persons = list(data.persons or [])
+    rows: list[_Row] = []
+    if data.outcome in Outcome.values and data.outcome != Outcome.REACHED and persons:
+        errors["persons"] = _("Only a household that was reached has people to record.")
+    elif data.outcome == Outcome.REACHED and not persons:
+        errors["persons"] = _("Record at least one person of the household.")
+    elif len(persons) > MAX_PERSONS:
+        errors["persons"] = _("At most %(n)d people per visit.") % {"n": MAX_PERSONS}
+    else:
+        roster = set(Resident.objects.filter(household=household).values_list("id", flat=True))
+        seen: set[int] = set()
+        for i, person in enumerate(persons):
+            row = _clean_person(i, person, data.method, roster, policy, errors, allow_new)
+            if row is None:
+                continue
+            if row.resident_id is not None:
+                if row.resident_id in seen:
+                    errors[f"persons.{i}.resident_id"] = _("This person is recorded twice.")
+                seen.add(row.resident_id)
+            rows.append(row)
+        if len(rows) == len(persons):
+            _check_documents(rows, errors)
+    if errors:
+        raise FieldErrors(errors)
+    return visited_at, rows
+
+
+# ---------------------------------------------------------------- recording
+
+def _replay(existing: Visit, household: Household) -> RecordResult:
+    if existing.household_id != household.pk:
+        raise FieldErrors({"client_id": _("This client id was already used for another household.")})
+    return RecordResult(existing, created=False)
+
+
+def _open_follow_ups(visit: Visit, checks: list[PersonCheck]) -> int:
+    """One open item per flag, unless the person has an open item for that reason already."""
+    flagged = [c for c in checks if c.flags]
+    if not flagged:
+        return 0
+    open_now = set(FollowUp.objects.filter(resident_id__in=[c.resident_id for c in flagged], status=FollowUpStatus.OPEN)
+                   .values_list("resident_id", "reason"))
+    items = [
+        FollowUp(resident_id=c.resident_id, visit=visit, person_check=c, reason=reason, area_code=visit.area_code,
+                 created_at=visit.visited_at)
+        for c in flagged for bit, reason in FLAG_REASONS.items()
+        if c.flags & bit and (c.resident_id, reason) not in open_now
+    ]
+    # A concurrent visit may open the same item first: the partial unique constraint keeps one.
+    FollowUp.objects.bulk_create(items, ignore_conflicts=True)
+    return len(items)
+
+
+def _save(user, household: Household, data: VisitInput, client_id: uuid.UUID, visited_at: dt.datetime,
+          rows: list[_Row]) -> Visit:
+    for i, row in enumerate(rows):
+        if row.new_values is None:
+            continue
+        try:
+            resident = create_resident(user, household, row.new_values, is_new_occupant=True)  # audit-logged
+        except FieldErrors as exc:
+            raise FieldErrors({f"persons.{i}.new_resident.{k}": v for k, v in exc.errors.items()}) from exc
+        row.resident_id = resident.pk
+    visit = Visit.objects.create(
+        client_id=client_id, household=household, area_code=household.area_code,
+        date=timezone.localdate(visited_at), visited_at=visited_at, method=data.method, outcome=data.outcome,
+        flags=_union(row.flags for row in rows), persons_present=sum(1 for row in rows if row.present),
+        note=(data.note or "").strip(), recorded_by=user if getattr(user, "pk", None) else None,
+    )
+    checks = PersonCheck.objects.bulk_create([
+        PersonCheck(visit=visit, resident_id=row.resident_id, area_code=visit.area_code, date=visit.date,
+                    present=row.present, temperature=row.temperature, symptoms=row.symptoms,
+                    travel_14d=row.travel_14d, contact_14d=row.contact_14d, flags=row.flags)
+        for row in rows
+    ])
+    if not all(c.pk for c in checks):  # backends that do not return ids from bulk inserts
+        checks = list(visit.checks.all())
+    _open_follow_ups(visit, checks)
+    return visit
+
+
+def _union(values) -> int:
+    mask = 0
+    for value in values:
+        mask |= value
+    return mask
+
+
+def _client_id(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise FieldErrors({"client_id": _("Not a valid client id (a UUID).")}) from exc
+
+
+def _record(user, household: Household, data: VisitInput, *, allow_new: bool) -> RecordResult:
+    client_id = _client_id(data.client_id)
+    existing = Visit.objects.filter(client_id=client_id).first()
+    if existing is not None:
+        return _replay(existing, household)
+    visited_at, rows = clean_visit(household, data, allow_new=allow_new)
+    if any(row.new_values is not None for row in rows) and not getattr(user, "can_edit_residents", False):
+        raise PermissionDenied
+    try:
+        with transaction.atomic():
+            visit = _save(user, household, data, client_id, visited_at, rows)
+    except IntegrityError:
+        existing = Visit.objects.filter(client_id=client_id).first()
+        if existing is None:
+            raise
+        return _replay(existing, household)  # the same visit, sent twice at the same moment
+    return RecordResult(visit, created=True)
+
+
+def record_visit(user, household: Household, data: VisitInput) -> RecordResult:
+    """A worker's visit to a household in their scope (callers look the household up with
+    `get_visible_or_404`, so out-of-scope households answer 404 before they get here)."""
+    if not can_record(user) or not Household.objects.restrict(user).filter(pk=household.pk).exists():
+        raise PermissionDenied
+    return _record(user, household, data, allow_new=True)
+
+
+def record_self_report(link: HouseholdLink, data: VisitInput) -> RecordResult:
+    """The household reports for itself through its link: an online screening, reached."""
+    data.method, data.outcome, data.visited_at = Method.ONLINE, Outcome.REACHED, None
+    return _record(None, link.household, data, allow_new=False)
+
+
+# ---------------------------------------------------------------- the follow-up queue
+
+def _handle(user, item: FollowUp, status: str, note: str) -> FollowUp:
+    if not can_handle_follow_ups(user) or not FollowUp.objects.restrict(user).filter(pk=item.pk).exists():
+        raise PermissionDenied
+    with transaction.atomic():
+        locked = FollowUp.objects.select_for_update().get(pk=item.pk)
+        if locked.status != FollowUpStatus.OPEN:
+            raise FollowUpClosed(_("This item was handled already."))
+        before = locked.status
+        locked.status, locked.handled_by, locked.handled_at = status, user, timezone.now()
+        locked.note = (note or "").strip()[:NOTE_LENGTH]
+        locked.save(update_fields=["status", "handled_by", "handled_at", "note"])
+        if status == FollowUpStatus.DISMISSED:
+            record(user, Action.UPDATE, locked, object_repr=f"{locked.get_reason_display()}: {locked.resident.name}",
+                   changes={"status": [before, status], "_note": locked.note})
+    return locked
+
+
+def take_follow_up(user, item: FollowUp, note: str = "") -> FollowUp:
+    """Take an item up (the four-categories pipeline will call this when it opens a case)."""
+    return _handle(user, item, FollowUpStatus.TAKEN, note)
+
+
+def dismiss_follow_up(user, item: FollowUp, note: str) -> FollowUp:
+    """Dismiss an item with a reason (e.g. a misreading, measured again at 36.6 °C); audit-logged."""
+    if not (note or "").strip():
+        raise FieldErrors({"note": _("Give the reason for dismissing this item.")})
+    return _handle(user, item, FollowUpStatus.DISMISSED, note)
+
+
+# ---------------------------------------------------------------- self-report links
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)  # 192 bits
+
+
+def link_for(user, household: Household) -> HouseholdLink:
+    """The household's self-report link, made on first use."""
+    if not can_record(user) or not Household.objects.restrict(user).filter(pk=household.pk).exists():
+        raise PermissionDenied
+    link = HouseholdLink.objects.filter(household=household).first()
+    if link is None:
+        try:
+            with transaction.atomic():
+                link = HouseholdLink.objects.create(household=household, token=new_token(), area_code=household.area_code)
+        except IntegrityError:
+            link = HouseholdLink.objects.get(household=household)
+    return link
+
+
+def renew_link(user, household: Household) -> HouseholdLink:
+    """A new token (the old link and its printed QR code stop working), e.g. after a household moves out."""
+    link = link_for(user, household)
+    link.token = new_token()
+    link.save(update_fields=["token"])
+    record(user, Action.UPDATE, household, object_type="screening.householdlink", object_id=str(link.pk),
+           object_repr=household.address, changes={"token": ["…", "…"]})
+    return link
+
+
+def link_by_token(token: str) -> HouseholdLink | None:
+    if not token or len(token) > 64:
+        return None
+    return HouseholdLink.objects.select_related("household__unit", "household__building", "household__compound").filter(
+        token=token).first()
+
+
+# ---------------------------------------------------------------- campaigns
+
+def create_campaign(user, area: Area, name: str, start_date: dt.date, end_date: dt.date, note: str = "") -> Campaign:
+    if not can_manage_campaigns(user) or not Area.objects.restrict(user).filter(pk=area.pk).exists():
+        raise PermissionDenied
+    errors: dict[str, str] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = _("The name is required.")
+    elif len(name) > 100:
+        errors["name"] = _("Longer than %(n)d characters.") % {"n": 100}
+    if end_date < start_date:
+        errors["end_date"] = _("The last day is before the first day.")
+    elif (end_date - start_date).days + 1 > MAX_CAMPAIGN_DAYS:
+        errors["end_date"] = _("A campaign lasts at most %(n)d days.") % {"n": MAX_CAMPAIGN_DAYS}
+    if len(note or "") > NOTE_LENGTH:
+        errors["note"] = _("Longer than %(n)d characters.") % {"n": NOTE_LENGTH}
+    if errors:
+        raise FieldErrors(errors)
+    campaign = Campaign(name=name, area=area, start_date=start_date, end_date=end_date, note=(note or "").strip(),
+                        created_by=user)
+    campaign.save()
+    return campaign

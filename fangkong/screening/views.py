@@ -1,0 +1,320 @@
+"""Screening pages for workers and commanders: the day list and the visit form (phone first), the
+household's QR code, coverage with its trend and XLSX export, the follow-up queue and campaigns.
+
+Thin views: lookups through `get_visible_or_404` (out of scope is 404), rules in the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from fangkong.areas.models import CODE_LENGTH, Area, Household, Level
+from fangkong.areas.views import crumbs_for
+from fangkong.audit.models import Action
+from fangkong.audit.services import record
+from fangkong.people.models import Resident
+from fangkong.people.validation import FieldErrors
+from fangkong.screening import coverage as cov
+from fangkong.screening import services
+from fangkong.screening.daylist import day_list
+from fangkong.screening.exports import coverage_workbook
+from fangkong.screening.forms import CampaignForm, VisitForms
+from fangkong.screening.models import Campaign, FollowUp, FollowUpStatus, Visit
+
+FOLLOW_UPS_PER_PAGE = 50
+CAMPAIGNS_PER_PAGE = 20
+DEFAULT_DAYS = 7
+EARLIEST = dt.date(2000, 1, 1)
+
+
+def _screener(request: HttpRequest):
+    if not services.can_record(request.user):
+        raise PermissionDenied
+    return request.user
+
+
+def _area(request: HttpRequest, code: str | None = None) -> Area:
+    user = request.user
+    code = code or request.GET.get("area") or ""
+    if code:
+        return Area.objects.get_visible_or_404(user, code=code)
+    home = user.home_area
+    if home is None or not user.scope.covers_area_code(home.code):
+        raise PermissionDenied
+    return home
+
+
+def _day(request: HttpRequest) -> dt.date:
+    today = services.local_today()
+    try:
+        day = dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return today
+    return min(max(day, EARLIEST), today)
+
+
+def _days(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("days", DEFAULT_DAYS)), cov.MAX_DAYS))
+    except ValueError:
+        return DEFAULT_DAYS
+
+
+def _household(request: HttpRequest, pk: int) -> Household:
+    return Household.objects.select_related("unit", "building", "compound").get_visible_or_404(request.user, pk=pk)
+
+
+# ---------------------------------------------------------------- day list and visits
+
+@login_required
+def today(request: HttpRequest) -> HttpResponse:
+    user = _screener(request)
+    area = _area(request)
+    day = services.local_today()
+    groups = day_list(user, area.code, day)
+    context = {"area": area, "day": day, "groups": groups, "crumbs": crumbs_for(user, area.code, include_self=False)}
+    if groups is None:  # too many households for one list: pick a sub-area
+        context["children"] = Area.objects.restrict(user).filter(parent=area).order_by("code")
+    else:
+        context["done"] = sum(g.done for g in groups)
+        context["total"] = sum(g.total for g in groups)
+    return render(request, "screening/today.html", context)
+
+
+def _back(request: HttpRequest, household: Household) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    return (target or reverse("screening:today")) + f"#h{household.pk}"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _screener(request)
+    household = _household(request, pk)
+    residents = list(Resident.objects.restrict(user).filter(household=household).order_by("id"))
+    forms = VisitForms(request.POST or None, residents)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if forms.is_valid():
+            try:
+                result = services.record_visit(user, household, forms.visit_input())
+            except FieldErrors as exc:
+                forms.add_errors(exc)
+            else:
+                text = _("Recorded: %(address)s.") if result.created else _("Already recorded: %(address)s.")
+                messages.success(request, text % {"address": household.address})
+                return redirect(_back(request, household))
+    last = Visit.objects.filter(household=household).select_related("recorded_by").prefetch_related("checks").first()
+    context = {
+        "household": household, "forms": forms, "last": last,
+        "crumbs": crumbs_for(user, household.area_code),
+        "next": request.POST.get("next") or request.GET.get("next") or "",
+        "can_add_residents": user.can_edit_residents,
+    }
+    return render(request, "screening/visit.html", context, status=status)
+
+
+# ---------------------------------------------------------------- the household's QR code
+
+def _qr(request: HttpRequest, household: Household):
+    link = services.link_for(request.user, household)
+    url = request.build_absolute_uri(reverse("selfreport:report", args=[link.token]))
+    return link, url, segno.make(url, error="m")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_qr(request: HttpRequest, pk: int) -> HttpResponse:
+    _screener(request)
+    household = _household(request, pk)
+    if request.method == "POST":
+        services.renew_link(request.user, household)
+        messages.success(request, _("A new link was made; the old link and its QR code no longer work."))
+        return redirect("screening:qr", pk=household.pk)
+    _link, url, qr = _qr(request, household)
+    svg = qr.svg_inline(scale=6, border=2)
+    response = render(request, "screening/qr.html", {
+        "household": household, "url": url, "svg": svg, "crumbs": crumbs_for(request.user, household.area_code)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def household_qr_png(request: HttpRequest, pk: int) -> HttpResponse:
+    _screener(request)
+    household = _household(request, pk)
+    _link, _url, qr = _qr(request, household)
+    handle = io.BytesIO()
+    qr.save(handle, kind="png", scale=10, border=2)
+    handle.seek(0)
+    response = FileResponse(handle, content_type="image/png", as_attachment=request.GET.get("download") == "1",
+                            filename=f"household-{household.pk}.png")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# ---------------------------------------------------------------- coverage
+
+@login_required
+@require_GET
+def coverage(request: HttpRequest, code: str) -> HttpResponse:
+    user = _screener(request)
+    area = _area(request, code)
+    day, days = _day(request), _days(request)
+    table = cov.coverage(area, day, days)
+    missing = cov.missing_households(user, area.code, day, days) if area.level == Level.GRID else None
+    peak = max([p.households for p in table.trend] + [1])
+    return render(request, "screening/coverage.html", {
+        "area": area, "cov": table, "missing": missing, "peak": peak, "day": day, "days": days,
+        "today": services.local_today(), "crumbs": crumbs_for(user, area.code, include_self=False),
+        "day_options": (1, 3, 7, 14),
+    })
+
+
+@login_required
+@require_GET
+def coverage_export(request: HttpRequest, code: str) -> HttpResponse:
+    user = _screener(request)
+    area = _area(request, code)
+    day, days = _day(request), _days(request)
+    table = cov.coverage(area, day, days)
+    missing = cov.missing_households(user, area.code, day, days) if area.level == Level.GRID else None
+    handle = coverage_workbook(table, user, missing)
+    record(user, Action.EXPORT, area, changes={"report": "screening coverage", "date": day.isoformat(), "days": days,
+                                              "format": "xlsx"})
+    return FileResponse(handle, as_attachment=True, filename=f"screening-{area.code}-{day.isoformat()}.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# ---------------------------------------------------------------- follow-up queue
+
+@login_required
+@require_GET
+def follow_ups(request: HttpRequest) -> HttpResponse:
+    user = _screener(request)
+    area = _area(request)
+    status = request.GET.get("status", FollowUpStatus.OPEN)
+    items = (FollowUp.objects.restrict(user).filter(area_code__startswith=area.code)
+             .select_related("resident", "visit", "visit__recorded_by", "person_check", "handled_by",
+                             "visit__household__unit", "visit__household__building", "visit__household__compound"))
+    if status in FollowUpStatus.values:
+        items = items.filter(status=status)
+    page = Paginator(items.order_by("-created_at", "-id"), FOLLOW_UPS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "screening/follow_ups.html", {
+        "area": area, "page": page, "status": status, "statuses": FollowUpStatus.choices,
+        "can_handle": services.can_handle_follow_ups(user), "crumbs": crumbs_for(user, area.code, include_self=False),
+    })
+
+
+@login_required
+@require_POST
+def follow_up_handle(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    user = _screener(request)
+    item = FollowUp.objects.select_related("resident").get_visible_or_404(user, pk=pk)
+    note = request.POST.get("note", "")
+    try:
+        if action == "dismiss":
+            services.dismiss_follow_up(user, item, note)
+            messages.success(request, _("Dismissed: %(name)s.") % {"name": item.resident.name})
+        else:
+            services.take_follow_up(user, item, note)
+            messages.success(request, _("Taken up: %(name)s.") % {"name": item.resident.name})
+    except FieldErrors as exc:
+        messages.error(request, " ".join(str(m) for m in exc.errors.values()))
+    except services.FollowUpClosed as exc:
+        messages.warning(request, str(exc))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("screening:follow_ups")
+    return redirect(target)
+
+
+# ---------------------------------------------------------------- campaigns
+
+def _campaign_area(user, campaign: Campaign) -> Area:
+    """The part of the campaign the user sees: the campaign's area, or the user's own inside it."""
+    scope = user.scope
+    code = campaign.area_code
+    if scope.area_code and scope.area_code.startswith(code):
+        code = scope.area_code
+    return Area.objects.get(code=code)
+
+
+@login_required
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    user = _screener(request)
+    campaigns = Campaign.objects.restrict(user).select_related("area", "created_by")
+    page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page"))
+    today = services.local_today()
+    rows = []
+    for campaign in page.object_list:  # a page of campaigns: two grouped queries each
+        total, _rows = cov.campaign_progress(_campaign_area(user, campaign), campaign.start_date,
+                                             min(campaign.end_date, today))
+        rows.append((campaign, total))
+    return render(request, "screening/campaigns.html", {
+        "page": page, "rows": rows, "today": today, "can_create": services.can_manage_campaigns(user)})
+
+
+def _campaign_areas(user) -> list[Area]:
+    """The user's area and its sub-areas down to two levels (communities for a street commander)."""
+    home = user.home_area
+    if home is None:
+        return []
+    depth = len(home.code) + (CODE_LENGTH[Level.STREET] - CODE_LENGTH[Level.DISTRICT]) * 2 + 1
+    return [a for a in Area.objects.restrict(user).filter(code__startswith=home.code).order_by("code")
+            if len(a.code) < depth]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    user = _screener(request)
+    if not services.can_manage_campaigns(user):
+        raise PermissionDenied
+    today = services.local_today()
+    form = CampaignForm(request.POST or None, areas=_campaign_areas(user),
+                        initial={"start_date": today, "end_date": today + dt.timedelta(days=2)})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        area = Area.objects.get_visible_or_404(user, code=data["area"])
+        try:
+            campaign = services.create_campaign(user, area, data["name"], data["start_date"], data["end_date"],
+                                                data["note"])
+        except FieldErrors as exc:
+            form.add_field_errors(exc)
+        else:
+            messages.success(request, _("Campaign %(name)s created.") % {"name": campaign.name})
+            return redirect("screening:campaign", pk=campaign.pk)
+    return render(request, "screening/campaign_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _screener(request)
+    campaign = Campaign.objects.select_related("area", "created_by").get_visible_or_404(user, pk=pk)
+    area = _campaign_area(user, campaign)
+    today = services.local_today()
+    last = min(campaign.end_date, today)
+    total, rows = cov.campaign_progress(area, campaign.start_date, last)
+    trend = cov.trend(area.code, campaign.start_date, last) if last >= campaign.start_date else []
+    peak = max([p.households for p in trend] + [1])
+    return render(request, "screening/campaign_detail.html", {
+        "campaign": campaign, "area": area, "total": total, "rows": rows, "trend": trend, "peak": peak,
+        "today": today, "started": campaign.start_date <= today,
+    })
