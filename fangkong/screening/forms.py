@@ -103,6 +103,10 @@ class VisitForms:
     def forms(self) -> list[forms.Form]:
         return [self.visit, *self.people, *self.new]
 
+    @property
+    def has_errors(self) -> bool:
+        return any(f.is_bound and f.errors for f in self.forms)
+
     def is_valid(self) -> bool:
         return all([f.is_valid() for f in self.forms])  # a list: every form gets validated
 

@@ -38,7 +38,7 @@ def wsgi_app():
 
 def known_path_parameters(city, path: str) -> dict[str, object]:
     """Ids of objects in the grid worker's grid, by the kind of object the path names."""
-    if path.startswith("/api/areas/"):
+    if path.startswith(("/api/areas/", "/api/screening/coverage/")):
         return {"code": city.areas["grid_a"].code}
     for prefix, obj in (("/api/residents/", city.residents["zhangwei"]), ("/api/households/", city.households["a101"]),
                         ("/api/buildings/", city.buildings["a1"]), ("/api/compounds/", city.compounds["qinghe"])):

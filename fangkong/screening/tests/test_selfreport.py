@@ -1,0 +1,109 @@
+"""The household's self-report link: no log-in, unguessable token, rate-limited, masked names."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from fangkong.screening import services
+from fangkong.screening.models import FollowUp, Visit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def link(city):
+    return services.link_for(city.users["grid_a"], city.households["a101"])
+
+
+def report_post(city, **overrides) -> dict:
+    data = {"client_id": str(uuid.uuid4())}
+    for key in ("zhangwei", "lina"):
+        pk = city.residents[key].pk
+        data.update({f"r{pk}-presence": "present", f"r{pk}-temperature": "36.4"})
+    data.update(overrides)
+    return data
+
+
+def test_the_link_works_without_log_in_and_shows_names_masked(client, city, link):
+    response = client.get(reverse("selfreport:report", args=[link.token]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "青和居小区1栋1单元101" in html and "张*" in html and "李*" in html
+    assert "张伟" not in html and "李娜" not in html
+    assert city.residents["zhangwei"].phone not in html and city.residents["zhangwei"].masked_doc_number not in html
+
+
+def test_a_self_report_counts_as_todays_online_screening(client, city, link):
+    response = client.post(reverse("selfreport:report", args=[link.token]), report_post(city))
+    assert response.status_code == 200 and "today's report is in" in response.content.decode()
+    visit = Visit.objects.get()
+    assert (visit.method, visit.outcome, visit.recorded_by_id, visit.household) == ("online", "reached", None,
+                                                                                      city.households["a101"])
+    assert visit.checks.count() == 2
+    again = client.get(reverse("selfreport:report", args=[link.token]))
+    assert "Already reported today" in again.content.decode()
+
+
+def test_a_fever_in_a_self_report_reaches_the_follow_up_queue(client, city, link):
+    zhang = city.residents["zhangwei"]
+    response = client.post(reverse("selfreport:report", args=[link.token]),
+                           report_post(city, **{f"r{zhang.pk}-temperature": "38.6", f"r{zhang.pk}-symptoms": "dry_cough"}))
+    assert "Fever" in response.content.decode()
+    assert {f.reason for f in FollowUp.objects.filter(resident=zhang)} == {"fever", "symptoms"}
+
+
+def test_errors_are_shown_at_the_field_and_nothing_is_saved(client, city, link):
+    li = city.residents["lina"]
+    response = client.post(reverse("selfreport:report", args=[link.token]),
+                           report_post(city, **{f"r{li.pk}-temperature": "3.65"}))
+    assert response.status_code == 400
+    assert "outside the valid range" in response.content.decode()
+    assert not Visit.objects.exists()
+
+
+def test_the_same_submission_twice_is_one_report(client, city, link):
+    data = report_post(city)
+    client.post(reverse("selfreport:report", args=[link.token]), data)
+    client.post(reverse("selfreport:report", args=[link.token]), data)
+    assert Visit.objects.count() == 1
+
+
+@pytest.mark.parametrize("token", ["wrong", "x" * 64, "x" * 200])
+def test_a_wrong_token_is_404(client, city, link, token):
+    assert client.get(reverse("selfreport:report", args=[token])).status_code == 404
+    assert client.post(reverse("selfreport:report", args=[token]), report_post(city)).status_code == 404
+    assert not Visit.objects.exists()
+
+
+def test_a_renewed_link_retires_the_old_token(client, city, link):
+    old = link.token
+    services.renew_link(city.users["grid_a"], city.households["a101"])
+    assert client.get(reverse("selfreport:report", args=[old])).status_code == 404
+
+
+def test_requests_from_one_address_are_rate_limited(client, city, link, settings):
+    settings.SELF_REPORT_RATE_LIMITS = {"address": (3, 600)}
+    statuses = [client.get(reverse("selfreport:report", args=["guess" + str(i)])).status_code for i in range(3)]
+    assert statuses == [404, 404, 404]
+    limited = client.get(reverse("selfreport:report", args=[link.token]))
+    assert limited.status_code == 429 and limited["Retry-After"]
+
+
+def test_submissions_per_link_are_rate_limited(client, city, link, settings):
+    settings.SELF_REPORT_RATE_LIMITS = {"link": (2, 3600)}
+    statuses = [client.post(reverse("selfreport:report", args=[link.token]), report_post(city)).status_code
+                for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert Visit.objects.count() == 2
+
+
+def test_the_page_is_csrf_protected_and_not_cached(city, link):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(reverse("selfreport:report", args=[link.token]), report_post(city)).status_code == 403
+    page = strict.get(reverse("selfreport:report", args=[link.token]))
+    assert "no-cache" in page["Cache-Control"] or "max-age=0" in page["Cache-Control"]
