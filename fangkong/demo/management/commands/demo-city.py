@@ -22,9 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--roster-out", metavar="FILE.xlsx",
                             help="write a roster file for the import screen instead of filling the database")
         parser.add_argument("--with-errors", action="store_true", help="with --roster-out: include a few bad rows")
+        parser.add_argument("--screening-days", type=int, default=7,
+                            help="days of screening history for the first street (default 7, 0 for none)")
 
     def handle(self, *args, residents: int, seed: int, if_empty: bool, city_name: str, city_code: str,
-               roster_out: str | None, with_errors: bool, **options) -> None:
+               roster_out: str | None, with_errors: bool, screening_days: int, **options) -> None:
         self.verbosity = options.get("verbosity", 1)
         if residents < 1:
             raise CommandError(_("--residents must be at least 1."))
@@ -56,6 +58,15 @@ class Command(BaseCommand):
                 "grids": levels.get("grid", 0), "compounds": summary.compounds, "buildings": summary.buildings,
                 "households": summary.households, "residents": summary.residents, "seconds": summary.seconds,
             }))
+        if screening_days > 0:
+            from fangkong.demo.screening import build_screening_history
+
+            history = build_screening_history(screening_days, seed)
+            self.stdout.write(self.style.SUCCESS(
+                _("Screening history of %(street)s: %(visits)d visits, %(checks)d person checks, %(items)d follow-up "
+                  "items over %(days)d days.") % {"street": history.street, "visits": history.visits,
+                                                   "checks": history.checks, "items": history.follow_ups,
+                                                   "days": history.days}))
 
     def _progress(self, message: str) -> None:
         if self.verbosity >= 2:
