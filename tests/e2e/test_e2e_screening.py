@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from fangkong.screening import services
 from fangkong.screening.models import FollowUp, Visit
-from fangkong.screening.tests.conftest import at, not_reached, reached
+from fangkong.screening.testing import at, not_reached, reached
 
 from .helpers import log_in, shoot
 

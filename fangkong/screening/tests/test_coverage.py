@@ -16,8 +16,7 @@ from django.utils import timezone
 
 from fangkong.screening import services
 from fangkong.screening.coverage import campaign_progress, coverage, missing_households, trend
-
-from .conftest import at, not_reached, reached
+from fangkong.screening.testing import at, not_reached, reached
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,7 @@ from fangkong.policy.services import change_policy
 from fangkong.screening import services
 from fangkong.screening.models import Flag, FollowUp, PersonCheck, Symptom, Visit
 from fangkong.screening.services import PersonInput, VisitInput
-
-from .conftest import at, not_reached, reached
+from fangkong.screening.testing import at, not_reached, reached
 
 pytestmark = pytest.mark.django_db
 

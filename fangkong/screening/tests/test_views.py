@@ -16,8 +16,7 @@ from fangkong.people.identity import make_id_number
 from fangkong.people.models import Resident
 from fangkong.screening import services
 from fangkong.screening.models import Campaign, FollowUp, Visit
-
-from .conftest import reached
+from fangkong.screening.testing import reached
 
 pytestmark = pytest.mark.django_db
 
