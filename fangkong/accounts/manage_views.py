@@ -74,7 +74,7 @@ def _detail(request: HttpRequest, account: User, *, new_password: str = "") -> H
     return render(request, "manage/detail.html", {
         "account": account,
         "scope_name": scope_label(account, path=True),
-        "locked": account.username in services.locked_usernames({account.username}),
+        "locked": services.is_locked(failures),
         "failures": failures,
         "new_password": new_password,
     })

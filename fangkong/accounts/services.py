@@ -362,7 +362,10 @@ def failed_logins(usernames: set[str]) -> dict[str, int]:
     return counts
 
 
+def is_locked(failures: int) -> bool:
+    return failures >= settings.AXES_FAILURE_LIMIT
+
+
 def locked_usernames(usernames: set[str]) -> set[str]:
     """Those of the usernames that django-axes currently refuses (from at least one address)."""
-    limit = settings.AXES_FAILURE_LIMIT
-    return {name for name, failures in failed_logins(usernames).items() if failures >= limit}
+    return {name for name, failures in failed_logins(usernames).items() if is_locked(failures)}

@@ -47,7 +47,11 @@ def test_a_street_commander_creates_a_grid_worker_who_then_logs_in(e2e_city, pho
 
     page.locator("ol.crumbs").get_by_role("link", name="账号").click()
     expect(page.locator("table.accounts")).to_contain_text("王小明")
-    shoot(page, "accounts.png", full_page=False)
+    page.locator("input[name=q]").fill("王小明")
+    page.locator("form.filters button[type=submit]").click()
+    expect(page.locator("table.accounts tbody tr")).to_have_count(1)
+    expect(page.locator("table.accounts")).to_contain_text("138****8001")
+    shoot(page, "accounts.png")
 
     # The new grid worker logs in with the password he was handed and lands on his grid.
     page.locator("header form button[type=submit]").click()
