@@ -62,3 +62,13 @@ def test_a_street_commander_creates_a_grid_worker_who_then_logs_in(e2e_city, pho
     expect(page).to_have_url(re.compile(rf"/areas/{grid.code}/$"))
     expect(page.locator("header")).to_contain_text("王小明")
     expect(page.locator("nav.nav")).not_to_contain_text("账号")
+
+    # ... and replaces the handed-out password with his own.
+    page.locator("header").get_by_role("link", name="修改密码").click()
+    page.locator("input[name=old_password]").fill(password)
+    page.locator("input[name=new_password1]").fill("Wangxm-grid-2020")
+    page.locator("input[name=new_password2]").fill("Wangxm-grid-2020")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("main")).to_contain_text("密码已修改")
+    account.refresh_from_db()
+    assert account.check_password("Wangxm-grid-2020")
