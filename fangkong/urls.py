@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("fangkong.people.urls")),
     path("import/", include("fangkong.people.import_urls")),
     path("accounts/tokens/", include("fangkong.accounts.token_urls")),
+    path("accounts/manage/", include("fangkong.accounts.manage_urls")),
     path("accounts/", include("fangkong.accounts.urls")),
     path("audit/", include("fangkong.audit.urls")),
     path("policy/", include("fangkong.policy.urls")),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.areas.models import Area, Compound, Level
+from fangkong.core.masking import mask_phone
 from fangkong.core.scope import Scope
 
 
@@ -43,6 +44,17 @@ COMMANDERS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER, Role.STREET_COMMANDE
 # Roles that may reveal full ID numbers and phones of people in their scope, and edit residents.
 REVEALERS = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
 IMPORTERS = COMMANDERS | {Role.COMMUNITY_WORKER}
+# The roles each role may grant to accounts it manages: strictly below its own, written out (no numeric
+# levels to compare). Facility staff: city commanders only for now, as facilities have no place in the
+# area tree yet. Superusers grant every role; nobody grants superuser here (that stays in /admin/).
+GRANTABLE_ROLES: dict[str, tuple[Role, ...]] = {
+    Role.CITY_COMMANDER: (Role.DISTRICT_COMMANDER, Role.STREET_COMMANDER, Role.COMMUNITY_WORKER, Role.GRID_WORKER,
+                          Role.VOLUNTEER, Role.GATE_GUARD, Role.FACILITY_STAFF),
+    Role.DISTRICT_COMMANDER: (Role.STREET_COMMANDER, Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.VOLUNTEER,
+                              Role.GATE_GUARD),
+    Role.STREET_COMMANDER: (Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.VOLUNTEER, Role.GATE_GUARD),
+    Role.COMMUNITY_WORKER: (Role.GRID_WORKER, Role.VOLUNTEER, Role.GATE_GUARD),
+}
 
 
 class User(AbstractUser):
@@ -76,6 +88,10 @@ class User(AbstractUser):
         return Scope()
 
     @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
     def is_commander(self) -> bool:
         return self.is_superuser or self.role in COMMANDERS
 
@@ -98,6 +114,19 @@ class User(AbstractUser):
     @property
     def can_change_policy(self) -> bool:
         return self.is_superuser or self.role == Role.CITY_COMMANDER
+
+    @property
+    def grantable_roles(self) -> tuple[Role, ...]:
+        """The roles this account may give to the accounts it manages (none: it manages no accounts)."""
+        if self.is_superuser:
+            return tuple(Role)
+        if not self.scope.area_code:  # a manager needs an area to manage accounts in
+            return ()
+        return GRANTABLE_ROLES.get(self.role, ())
+
+    @property
+    def can_manage_accounts(self) -> bool:
+        return bool(self.grantable_roles)
 
     @property
     def home_area(self) -> Area | None:

@@ -194,13 +194,16 @@ class Household(models.Model):
     # Denormalized for set-based scoping and counts over millions of rows.
     building = models.ForeignKey(Building, models.PROTECT, related_name="households", editable=False)
     compound = models.ForeignKey(Compound, models.PROTECT, related_name="households", editable=False)
-    area_code = models.CharField(max_length=15, db_index=True, editable=False)
+    area_code = models.CharField(max_length=15, editable=False)
 
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["unit_id", "room"]
         constraints = [models.UniqueConstraint(fields=["unit", "room"], name="household_unique_room")]
+        # One index serves both `area_code = x` and `area_code LIKE 'prefix%'` on PostgreSQL (the
+        # pattern opclass; ignored elsewhere): a second, default-opclass btree would only slow imports.
+        indexes = [models.Index(fields=["area_code"], opclasses=["varchar_pattern_ops"], name="household_area_idx")]
 
     def __str__(self) -> str:
         return self.address

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
-from django.db.models.functions import Substr
-from django.db.models.lookups import GreaterThan
+from django.db import connection
 
 from fangkong.areas.models import CODE_LENGTH, Area, Household, Level
 
@@ -18,58 +16,60 @@ class Counts:
     special: int = 0  # residents with at least one special-group tag
     by_group: dict[int, int] = field(default_factory=dict)
 
+    def add(self, other: Counts) -> None:
+        self.households += other.households
+        self.residents += other.residents
+        self.special += other.special
+        for bit, n in other.by_group.items():
+            self.by_group[bit] = self.by_group.get(bit, 0) + n
 
-def _residents():
-    from fangkong.people.models import Resident  # people depends on areas, not the reverse
 
-    return Resident.objects
+def tree_counts(code: str, child_width: int | None = None) -> tuple[Counts, dict[str, Counts]]:
+    """Counts for the subtree under `code` and, if `child_width` is given, for each child (keyed by
+    the first `child_width` characters of the area codes below). Two grouped queries in all.
+
+    Residents are first grouped by (area code, special groups): on PostgreSQL that is a streaming
+    aggregate over an index-only scan of `resident_area_groups_idx`, the cheapest way to touch a
+    million rows; the outer query folds those groups into children and special-group counts.
+    Households of a community not yet assigned to a grid carry the community's own code and appear
+    under that code when the children are grids.
+    """
+    from fangkong.people.models import Resident, SpecialGroup  # people depends on areas, not the reverse
+
+    if not code.isdigit():  # area codes are digits: safe inside LIKE without escaping
+        raise ValueError(code)
+    width = child_width or len(code)
+    bits = list(SpecialGroup.LABELS)
+    per_bit = "".join(f", SUM(CASE WHEN special_groups & {bit} > 0 THEN n ELSE 0 END)" for bit in bits)
+    residents_sql = (
+        f"SELECT SUBSTR(area_code, 1, {width}) AS prefix, SUM(n), SUM(CASE WHEN special_groups > 0 THEN n ELSE 0 END)"
+        f"{per_bit} FROM (SELECT area_code, special_groups, COUNT(*) AS n FROM {Resident._meta.db_table} "
+        "WHERE area_code LIKE %s GROUP BY area_code, special_groups) grouped GROUP BY prefix"
+    )
+    households_sql = (f"SELECT SUBSTR(area_code, 1, {width}) AS prefix, COUNT(*) FROM {Household._meta.db_table} "
+                      "WHERE area_code LIKE %s GROUP BY prefix")
+    children: dict[str, Counts] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(residents_sql, [code + "%"])
+        for prefix, residents, special, *by_bit in cursor.fetchall():
+            children[prefix] = Counts(residents=int(residents), special=int(special),
+                                      by_group={bit: int(n) for bit, n in zip(bits, by_bit, strict=True)})
+        cursor.execute(households_sql, [code + "%"])
+        for prefix, households in cursor.fetchall():
+            children.setdefault(prefix, Counts(by_group=dict.fromkeys(bits, 0))).households = households
+    total = Counts(by_group=dict.fromkeys(bits, 0))
+    for counts in children.values():
+        total.add(counts)
+    return total, (children if child_width else {})
 
 
-def area_counts(code: str, with_groups: bool = False) -> Counts:
-    """Households, residents and special-group residents under an area code (a subtree)."""
-    from fangkong.people.models import SpecialGroup
-
-    households = Household.objects.filter(area_code__startswith=code).count()
-    aggregates = {"residents": Count("id"), "special": Count("id", filter=Q(special_groups__gt=0))}
-    if with_groups:
-        for bit in SpecialGroup.LABELS:
-            aggregates[f"g{bit}"] = Count(
-                Case(When(GreaterThan(F("special_groups").bitand(bit), 0), then=Value(1)), output_field=IntegerField())
-            )
-    row = _residents().filter(area_code__startswith=code).aggregate(**aggregates)
-    counts = Counts(households=households, residents=row["residents"], special=row["special"])
-    if with_groups:
-        counts.by_group = {bit: row[f"g{bit}"] for bit in SpecialGroup.LABELS}
-    return counts
+def area_counts(code: str) -> Counts:
+    """Households, residents and special-group residents (in all and per group) under an area code."""
+    return tree_counts(code)[0]
 
 
 def child_counts(area: Area) -> dict[str, Counts]:
-    """Counts for each child area of `area`, keyed by child code, in two grouped queries.
-
-    Households not yet assigned to a grid (their code is the community's) appear under the
-    community's own code when the children are grids.
-    """
-    child_level = area.child_level
-    if child_level is None:
+    """Counts for each child area of `area`, keyed by child code."""
+    if area.child_level is None:
         return {}
-    width = CODE_LENGTH[Level(child_level)]
-    result: dict[str, Counts] = {}
-    households = (
-        Household.objects.filter(area_code__startswith=area.code)
-        .annotate(prefix=Substr("area_code", 1, width))
-        .values("prefix")
-        .annotate(n=Count("id"))
-    )
-    for row in households:
-        result.setdefault(row["prefix"], Counts()).households = row["n"]
-    residents = (
-        _residents()
-        .filter(area_code__startswith=area.code)
-        .annotate(prefix=Substr("area_code", 1, width))
-        .values("prefix")
-        .annotate(n=Count("id"), special=Count("id", filter=Q(special_groups__gt=0)))
-    )
-    for row in residents:
-        counts = result.setdefault(row["prefix"], Counts())
-        counts.residents, counts.special = row["n"], row["special"]
-    return result
+    return tree_counts(area.code, CODE_LENGTH[Level(area.child_level)])[1]

@@ -18,8 +18,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from fangkong.areas.models import Area, Building, Compound, Household, Level
-from fangkong.areas.services import area_counts, child_counts
+from fangkong.areas.models import CODE_LENGTH, Area, Building, Compound, Household, Level
+from fangkong.areas.services import tree_counts
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.people.models import Resident, SpecialGroup
@@ -68,7 +68,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def area_detail(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     area = Area.objects.get_visible_or_404(user, code=code)
-    counts = area_counts(area.code, with_groups=True)
+    child_width = CODE_LENGTH[Level(area.child_level)] if area.child_level else None
+    counts, by_code = tree_counts(area.code, child_width)
     groups = [(label, counts.by_group.get(bit, 0)) for bit, label in SpecialGroup.LABELS.items()]
     context = {
         "area": area,
@@ -78,7 +79,6 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
         "can_export": user.can_reveal,
     }
     if area.child_level:
-        by_code = child_counts(area)
         children = list(area.children.order_by("code"))
         context["children"] = [(child, by_code.get(child.code)) for child in children]
         # Households of a community not yet assigned to a grid carry the community's own code.

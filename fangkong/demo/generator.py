@@ -261,14 +261,16 @@ def _plan_grids(plan: StreetPlan, community: AreaNode, buildings: list[BuildingN
             g += 1
 
 
-def plan_city(residents: int, seed: int, city_name: str = "武汉市", city_code: str = "4201") -> CityPlan:
-    """The city and its districts; `CityPlan.streets()` then yields the streets one at a time."""
+def plan_city(residents: int, seed: int, city_name: str = "武汉市", city_code: str = "4201",
+              districts: int | None = None) -> CityPlan:
+    """The city and its districts (`districts` of them, or a number that grows with the city);
+    `CityPlan.streets()` then yields the streets one at a time."""
     if residents < 1:
         raise ValueError("residents must be positive")
     rng = random.Random(f"{seed}:city")
     city = AreaNode(city_code, city_name, "city", None)
-    count = max(2, min(len(names.DISTRICTS), round(math.sqrt(residents) / 40)))
-    count = min(count, residents)
+    count = districts or max(2, round(math.sqrt(residents) / 40))
+    count = max(1, min(count, len(names.DISTRICTS), residents))
     budgets = split(residents, count, rng)
     districts = [
         District(AreaNode(f"{city_code}{suffix}", name, "district", city), lat, lon, streets, budget)
@@ -506,12 +508,12 @@ def _groups_label(mask: int) -> str:
 
 
 def roster_rows(residents: int, seed: int, *, city_name: str = "武汉市", city_code: str = "4201",
-                reference: dt.date | None = None) -> Iterator[dict[str, str]]:
+                reference: dt.date | None = None, districts: int | None = None) -> Iterator[dict[str, str]]:
     """The people of `demo-city --residents N --seed S` as roster rows keyed by the Chinese headers.
 
     Same plan and people as the database path (same doc numbers), streamed: memory stays bounded.
     """
-    plan = plan_city(residents, seed, city_name, city_code)
+    plan = plan_city(residents, seed, city_name, city_code, districts)
     factory = PeopleFactory(seed, city_name, reference)
     for street in plan.streets():
         factory.start_district(street.district.node)

@@ -1,29 +1,36 @@
 """Roster import (居民名单导入): XLSX or CSV in, residents created or updated, an error report out.
 
-The pipeline, built for a city at a time:
-1. read and validate every row in Python (`clean_resident`), collecting row errors;
-2. in ONE transaction: resolve areas by name (optionally creating them), check the user's scope,
-   look up existing residents by document in bulk, create missing compounds › buildings › units ›
-   households in bulk, then COPY new residents in and apply changes with one set-based UPDATE;
+The pipeline, built for a city at a time, all in ONE transaction (a crash leaves nothing behind):
+1. a worker thread reads and validates the rows (`clean_resident`) in chunks of 50,000, collecting
+   row errors, while
+2. this thread writes the previous chunk: resolve areas by name (optionally creating them), check
+   the user's scope, look up existing residents by document in bulk, create missing compounds ›
+   buildings › units › households in bulk, COPY new residents in and apply changes with one
+   set-based UPDATE. Most of a chunk's write is PostgreSQL's work (indexes, foreign keys), during
+   which this thread waits without the GIL, so the validation of the next chunk runs meanwhile;
 3. audit: one entry per updated resident (before/after) and one IMPORT entry for the run.
-Rows with errors are left out and reported; a crash anywhere in step 2 leaves nothing behind.
+Rows with errors are left out and reported.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
+from fangkong.core.bulk import is_postgres
 from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_households
 from fangkong.people.importing.reading import HEADER_LABEL, ImportFileError, iter_file_rows, map_header
 from fangkong.people.importing.report import error_report_bytes, roster_template, write_error_report
@@ -41,6 +48,7 @@ PLACE_MAX = {"district": 100, "street": 100, "community": 100, "compound": 100, 
 OPTIONAL_COLUMNS = {"phone": "phone", "relation": "relation", "registered_address": "registered_address",
                     "special_groups": "special_groups", "note": "note"}
 AUDIT_BATCH = 2000
+CHUNK_ROWS = 50_000  # rows validated and written at a time: bounded memory, parsing overlaps writing
 
 
 @dataclass
@@ -93,7 +101,9 @@ def _remember(memo: dict[Any, str], value: Any) -> str:
     return text
 
 
-def _parse(rows, index: dict[str, int], labels: dict[str, str], errors: list[RowError], progress) -> _Parsed:
+def _parse_chunks(rows, index: dict[str, int], labels: dict[str, str], progress) -> Iterator[tuple[_Parsed, list[RowError]]]:
+    """Valid rows and row errors, CHUNK_ROWS rows at a time. A document repeated anywhere in the
+    file is an error on its later rows."""
     today = dt.date.today()
     person_columns = [(key, index[key]) for key in PERSON_KEYS if key in index]
     place_columns = [index[key] for key in PLACE_KEYS]
@@ -101,10 +111,14 @@ def _parse(rows, index: dict[str, int], labels: dict[str, str], errors: list[Row
     label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
     width = max(index.values()) + 1
     messages: dict[str, str] = {}  # gettext once, not per row
-    parsed = _Parsed()
     memo: dict[Any, str] = {}  # place cells repeat (names of areas, compounds, buildings, rooms)
     seen: dict[tuple[str, str], int] = {}
+    parsed, errors, read = _Parsed(), [], 0
     for number, cells in enumerate(rows, start=2):
+        if read == CHUNK_ROWS:
+            yield parsed, errors
+            parsed, errors, read = _Parsed(), [], 0
+        read += 1
         if len(cells) < width:
             cells = list(cells) + [None] * (width - len(cells))
         if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
@@ -141,7 +155,46 @@ def _parse(rows, index: dict[str, int], labels: dict[str, str], errors: list[Row
                               person["phone"], person["relation"], person["registered_address"], person["special_groups"],
                               person["note"]))
         parsed.places.append(place)
-    return parsed
+    yield parsed, errors
+
+
+def _in_background(items: Iterator, depth: int = 2) -> Iterator:
+    """Run a generator on a worker thread, up to `depth` items ahead of the consumer, in the
+    consumer's language. Its exceptions reach the consumer; if the consumer stops early, it stops."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+    language = translation.get_language()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def work() -> None:
+        try:
+            with translation.override(language):
+                for item in items:
+                    put(item)
+                    if stop.is_set():
+                        return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    worker = threading.Thread(target=work, name="roster-parse", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def import_roster(source: str | Path | IO[bytes], *, filename: str, user=None, create_areas: bool = False,
@@ -163,27 +216,59 @@ def _import(source, *, filename: str, user, create_areas: bool, progress) -> Imp
     if header is None:
         raise ImportFileError(_("The file is empty."))
     index, labels = map_header(list(header))
-    label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
-    result = ImportResult()
-    parsed = _parse(rows, index, labels, result.errors, progress)
-    if progress:
-        progress(_("%(valid)d valid rows, %(invalid)d rows with errors") % {"valid": len(parsed.rows), "invalid": result.error_rows})
-    scope = user.scope if user is not None else None
-    present = {key for key in OPTIONAL_COLUMNS if key in index}
-
+    writer = _ChunkWriter(user=user, create_areas=create_areas, labels=labels,
+                          present={key for key in OPTIONAL_COLUMNS if key in index})
+    result = writer.result
     with transaction.atomic():
-        now = timezone.now()
+        if is_postgres():
+            # Foreign keys checked as each chunk is written (overlapping the next chunk's validation)
+            # instead of a million deferred checks queued up for the commit.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for parsed, row_errors in _in_background(_parse_chunks(rows, index, labels, progress)):
+            result.errors.extend(row_errors)
+            writer.write(parsed)
+            if progress:
+                progress(_("%(valid)d rows written, %(invalid)d rows with errors")
+                         % {"valid": result.created + result.updated + result.unchanged, "invalid": result.error_rows})
+        result.errors.sort(key=lambda e: e.row)
+        scope = writer.scope
+        batch = ImportBatch.objects.create(
+            user=user if getattr(user, "pk", None) else None, filename=filename[:255], created=result.created,
+            updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
+            area_code=(scope.area_code or "") if scope is not None else "",
+            report=error_report_bytes(result.errors) if result.errors else b"",
+        )
+        result.batch_id = batch.pk
+        build_entry(user, Action.IMPORT, batch, area_code=batch.area_code, object_repr=filename[:200],
+                    changes={"file": filename, **result.summary()}).save()
+    return result
+
+
+class _ChunkWriter:
+    """Writes validated chunks of a roster inside the import's transaction, adding to one result."""
+
+    def __init__(self, *, user, create_areas: bool, labels: dict[str, str], present: set[str]) -> None:
+        self.user = user
+        self.scope = user.scope if user is not None else None
+        self.present = present
+        self.label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
+        self.resolver = AreaResolver(create=create_areas)
+        self.paths: dict[tuple[str, str, str], tuple[int, str] | AreaMiss] = {}
+        self.now = timezone.now()
+        self.result = ImportResult()
+
+    def write(self, parsed: _Parsed) -> None:
+        result, label, scope = self.result, self.label, self.scope
         # 1. Areas, and the user's scope over them.
-        resolver = AreaResolver(create=create_areas)
-        paths: dict[tuple[str, str, str], tuple[int, str] | AreaMiss] = {}
         keep: list[int] = []
         communities: list[tuple[int, str]] = []
         outside = _("This community is outside your area of responsibility.")
         for i, place in enumerate(parsed.places):
             path = place[:3]
-            found = paths.get(path)
+            found = self.paths.get(path)
             if found is None:
-                found = paths[path] = resolver.resolve(path)
+                found = self.paths[path] = self.resolver.resolve(path)
             if isinstance(found, AreaMiss):
                 result.errors.append(RowError(parsed.rows[i], label[found.field], found.message))
             elif scope is not None and not scope.covers_area_code(found[1]):
@@ -192,8 +277,6 @@ def _import(source, *, filename: str, user, create_areas: bool, progress) -> Imp
                 keep.append(i)
                 communities.append(found)
 
-        if progress:
-            progress(_("areas resolved"))
         # 2. Existing residents; a user may not take over someone registered outside their scope.
         existing = load_existing([parsed.people[i][:2] for i in keep])
         if scope is not None:
@@ -208,12 +291,8 @@ def _import(source, *, filename: str, user, create_areas: bool, progress) -> Imp
                     kept_communities.append(community)
             keep, communities = kept, kept_communities
 
-        if progress:
-            progress(_("existing residents looked up"))
         # 3. Compounds › buildings › units › households.
         households = resolve_households([(c[0], c[1], *parsed.places[i][3:]) for i, c in zip(keep, communities, strict=True)])
-        if progress:
-            progress(_("places resolved"))
 
         # 4. Residents: create, update (audited before/after) or leave alone.
         new_rows: list[tuple] = []
@@ -226,33 +305,19 @@ def _import(source, *, filename: str, user, create_areas: bool, progress) -> Imp
             if old is None:
                 new_rows.append((*person[:2], *values, area_code))
                 continue
-            values = _keep_absent_columns(values, old, present)
+            values = _keep_absent_columns(values, old, self.present)
             before = old[1:1 + len(VALUE_FIELDS)]
             if values == before and old[-1] == area_code:
                 result.unchanged += 1
                 continue
             changed_rows.append((old[0], *values, area_code))
             changes = {name: [_json(a), _json(b)] for name, a, b in zip(VALUE_FIELDS, before, values, strict=True) if a != b}
-            audit.append(build_entry(user, Action.UPDATE, changes=changes, area_code=area_code, object_type="people.resident",
-                                     object_id=str(old[0]), object_repr=values[0]))
-        result.created = insert_new(new_rows, now)
-        update_changed(changed_rows, now)
-        result.updated = len(changed_rows)
-        if progress:
-            progress(_("residents written"))
+            audit.append(build_entry(self.user, Action.UPDATE, changes=changes, area_code=area_code,
+                                     object_type="people.resident", object_id=str(old[0]), object_repr=values[0]))
+        result.created += insert_new(new_rows, self.now)
+        update_changed(changed_rows, self.now)
+        result.updated += len(changed_rows)
         AuditLog.objects.bulk_create(audit, batch_size=AUDIT_BATCH)
-
-        batch = ImportBatch.objects.create(
-            user=user if getattr(user, "pk", None) else None, filename=filename[:255], created=result.created,
-            updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
-            area_code=(scope.area_code or "") if scope is not None else "",
-            report=error_report_bytes(result.errors) if result.errors else b"",
-        )
-        result.batch_id = batch.pk
-        result.errors.sort(key=lambda e: e.row)
-        build_entry(user, Action.IMPORT, batch, area_code=batch.area_code, object_repr=filename[:200],
-                    changes={"file": filename, **result.summary()}).save()
-    return result
 
 
 def _keep_absent_columns(values: tuple, old: tuple, present: set[str]) -> tuple:

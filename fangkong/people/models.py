@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Reverse
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.areas.models import Household
@@ -66,22 +67,28 @@ class SpecialGroup:
 
 class ResidentQuerySet(ScopedQuerySet):
     def search(self, text: str) -> ResidentQuerySet:
-        """Name (contains), phone or document number (exact, or its last digits)."""
+        """Name (its beginning: 张 finds 张伟), phone or document number (whole, or its last digits).
+        Every branch has an index on PostgreSQL, so a city-wide search is an index lookup, not a scan:
+        phones are found through reverse(phone), whole or by their last digits (尾号)."""
         from fangkong.people.identity import IdentityError, normalize_id_card, normalize_phone
 
         text = text.strip()
         if not text:
             return self.none()
-        condition = Q(name__contains=text)
+        condition = Q(name__startswith=text)
         compact = text.replace(" ", "").upper()
+        try:
+            condition |= Q(phone_reversed=normalize_phone(text)[::-1])
+        except IdentityError:
+            pass
+        try:
+            condition |= Q(doc_type="id_card", doc_number=normalize_id_card(compact))
+        except IdentityError:
+            pass
         if compact[:-1].isdigit() and len(compact) >= 4:
-            condition |= Q(phone__endswith=compact) | Q(doc_number__endswith=compact)
-            for normalize, field in ((normalize_phone, "phone"), (normalize_id_card, "doc_number")):
-                try:
-                    condition |= Q(**{field: normalize(compact)})
-                except IdentityError:
-                    pass
-        return self.filter(condition)
+            tail = compact[::-1]  # the last digits are the beginning of the reversed value
+            condition |= Q(phone_reversed__startswith=tail) | Q(doc_reversed__startswith=tail)
+        return self.alias(phone_reversed=Reverse("phone"), doc_reversed=Reverse("doc_number")).filter(condition)
 
 
 class Resident(models.Model):
@@ -99,7 +106,7 @@ class Resident(models.Model):
     # Found living here during screening but not yet confirmed on the roster (新增人员).
     is_new_occupant = models.BooleanField(_("new occupant"), default=False)
     # Denormalized household area code (grid or community): the scoping and partitioning key.
-    area_code = models.CharField(max_length=15, db_index=True, editable=False)
+    area_code = models.CharField(max_length=15, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -108,10 +115,22 @@ class Resident(models.Model):
     class Meta:
         ordering = ["household_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["doc_type", "doc_number"], name="resident_unique_document"),
+            models.UniqueConstraint(fields=["doc_type", "doc_number"], name="resident_unique_document",
+                                    opclasses=["varchar_pattern_ops", "varchar_pattern_ops"]),
             models.CheckConstraint(condition=Q(sex__in=["M", "F"]), name="resident_sex_valid"),
         ]
-        indexes = [models.Index(fields=["phone"], name="resident_phone_idx"), models.Index(fields=["name"], name="resident_name_idx")]
+        # Every index slows a million-row import, so each one here is needed by a query:
+        # - area subtree scoping and the tree counts: `area_code LIKE 'prefix%'` grouped by area code and
+        #   special groups, answered from the index alone (pattern opclass on PostgreSQL, ignored elsewhere);
+        # - search by name prefix;
+        # - search by phone (whole or last digits) and by a document's last digits: reverse(phone) and
+        #   reverse(doc_number) (PostgreSQL expression indexes, migration 0004).
+        # Pattern opclasses compare bytes: cheaper to maintain than the database locale's collation.
+        indexes = [
+            models.Index(fields=["area_code", "special_groups"], opclasses=["varchar_pattern_ops", "int2_ops"],
+                         name="resident_area_groups_idx"),
+            models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="resident_name_prefix_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -37,9 +37,12 @@ def wsgi_app():
 
 
 def known_path_parameters(city, path: str) -> dict[str, object]:
-    """Ids of objects in the grid worker's grid, by the kind of object the path names."""
+    """Ids of objects in the grid worker's grid, by the kind of object the path names (for accounts: one
+    the superuser manages)."""
     if path.startswith(("/api/areas/", "/api/screening/coverage/")):
         return {"code": city.areas["grid_a"].code}
+    if path.startswith("/api/accounts/"):
+        return {"id": city.users["grid_b"].pk}
     for prefix, obj in (("/api/residents/", city.residents["zhangwei"]), ("/api/households/", city.households["a101"]),
                         ("/api/buildings/", city.buildings["a1"]), ("/api/compounds/", city.compounds["qinghe"])):
         if path.startswith(prefix):

@@ -76,3 +76,20 @@ def test_language_switch_to_english_renders_english(city, login):
     assert "Households" in html and "Log out" in html
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     assert 'lang="zh-hans"' in client.get(reverse("areas:detail", args=["420102001001"])).content.decode()
+
+
+def test_a_user_changes_their_own_password_and_the_change_is_logged_without_it(city, client, password):
+    from fangkong.audit.models import Action, AuditLog
+
+    user = city.users["grid_a"]
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    url = reverse("accounts:password_change")
+    wrong = client.post(url, {"old_password": "not-it", "new_password1": "Qingheju-2020!", "new_password2": "Qingheju-2020!"})
+    assert wrong.status_code == 200 and "old_password" in wrong.context["form"].errors
+    response = client.post(url, {"old_password": password, "new_password1": "Qingheju-2020!", "new_password2": "Qingheju-2020!"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("Qingheju-2020!")
+    entry = AuditLog.objects.get(action=Action.UPDATE, object_id=str(user.pk))
+    assert entry.changes == {"password": "changed"} and "Qingheju" not in str(entry.changes)
+    assert client.get(reverse("areas:home")).status_code == 302  # still logged in

@@ -257,3 +257,56 @@ def test_the_command_fails_on_an_unreadable_file(city, tmp_path):
     path.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(CommandError):
         call_command("import-residents", str(path))
+
+
+def test_a_roster_longer_than_a_chunk_is_written_chunk_by_chunk_with_the_same_result(city, tmp_path, monkeypatch):
+    from fangkong.people import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    rows = [person(seq, room=f"{300 + seq % 4}") for seq in range(1, 11)]
+    rows.insert(7, person(2, 姓名="重复"))  # row 9 of the file repeats row 3's document, two chunks later
+    rows.insert(4, person(90, 联系电话="12345"))  # row 6: a bad phone in the second chunk
+    result = run(write_csv(tmp_path / "roster.csv", rows))
+    assert result.summary() == {"created": 10, "updated": 0, "unchanged": 0, "errors": 2}
+    assert [(e.row, e.column) for e in result.errors] == [(6, "联系电话"), (10, "证件号码")]
+    assert Resident.objects.filter(name__startswith="居民").count() == 10
+    assert Household.objects.filter(building__name="3栋").count() == 4
+    again = run(write_csv(tmp_path / "roster.csv", rows))
+    assert again.summary() == {"created": 0, "updated": 0, "unchanged": 10, "errors": 2}
+
+
+def test_a_crash_in_a_later_chunk_leaves_nothing_of_the_earlier_ones(city, tmp_path, monkeypatch):
+    from fangkong.people import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+    real_insert = importer.insert_new
+    calls = []
+
+    def insert_then_fail(rows, now):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise RuntimeError("connection lost")
+        return real_insert(rows, now)
+
+    monkeypatch.setattr(importer, "insert_new", insert_then_fail)
+    with pytest.raises(RuntimeError):
+        run(write_csv(tmp_path / "roster.csv", [person(seq) for seq in range(1, 7)]))
+    assert calls == [2, 2, 2]
+    assert not Resident.objects.filter(name__startswith="居民").exists()
+    assert not Building.objects.filter(name="3栋").exists() and not ImportBatch.objects.exists()
+
+
+def test_a_file_that_breaks_while_being_read_is_a_file_error_and_writes_nothing(city, tmp_path, monkeypatch):
+    from fangkong.people import importer
+
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+    real_rows = importer.iter_file_rows
+
+    def rows_then_broken(source, filename):
+        yield from real_rows(source, filename)
+        raise ImportFileError("The CSV file is malformed")  # after three chunks were read and written
+
+    monkeypatch.setattr(importer, "iter_file_rows", rows_then_broken)
+    with pytest.raises(ImportFileError):
+        run(write_csv(tmp_path / "roster.csv", [person(seq) for seq in range(1, 7)]))
+    assert not Resident.objects.filter(name__startswith="居民").exists() and not ImportBatch.objects.exists()

@@ -238,3 +238,17 @@ def test_pages_use_a_fixed_number_of_queries(city, login, django_assert_max_num_
         assert client.get(reverse("people:household", args=[household.pk])).status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get(reverse("people:resident", args=[city.residents["zhangwei"].pk])).status_code == 200
+
+
+def test_search_by_a_phones_last_digits_or_a_formatted_phone(city, login):
+    zhang = city.residents["zhangwei"]  # 13800138000
+    client = login(city.users["grid_a"])
+    for query in ("38000", "+86 138-0013-8000", "8613800138000"):
+        found = list(client.get(reverse("people:search"), {"q": query}).context["page"].object_list)
+        assert found == [zhang], query
+
+
+def test_search_by_name_matches_its_beginning(city, login):
+    client = login(city.users["community"])
+    names = {r.name for r in client.get(reverse("people:search"), {"q": "王建"}).context["page"].object_list}
+    assert names == {"王建国"}

@@ -1,0 +1,155 @@
+"""Account management screens: list, create, edit, deactivate/reactivate, reset password, unlock.
+
+For commanders and community workers (the roles below theirs, inside their scope) and superusers.
+Accounts out of reach answer 404 (`services.managed_account_or_404`); users who manage no accounts get
+403. The domain operations and their audit entries are in `services`; new passwords are shown once, in
+the response to the POST that made them, never stored in clear or put in a session.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from fangkong.accounts import services
+from fangkong.accounts.forms import REQUIRED, AccountFilterForm, AccountForm
+from fangkong.accounts.models import User
+from fangkong.people.validation import FieldErrors
+
+PAGE_SIZE = 50
+
+
+def _manager(request: HttpRequest) -> User:
+    if not request.user.can_manage_accounts:
+        raise PermissionDenied
+    return request.user
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"  # a password on the page must not linger in a cache
+    return response
+
+
+@login_required
+def account_list(request: HttpRequest) -> HttpResponse:
+    manager = _manager(request)
+    form = AccountFilterForm(request.GET or None, manager=manager)
+    accounts = services.managed_accounts(manager)
+    if form.is_bound:
+        accounts = form.apply(accounts) if form.is_valid() else accounts.none()
+    page = Paginator(accounts.order_by("-is_active", "username"), PAGE_SIZE).get_page(request.GET.get("page"))
+    locked = services.locked_usernames({a.username for a in page.object_list})
+    rows = [(a, scope_label(a)) for a in page.object_list]
+    return render(request, "manage/list.html", {"form": form, "page": page, "rows": rows, "locked": locked})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request: HttpRequest) -> HttpResponse:
+    manager = _manager(request)
+    form = AccountForm(request.POST or None, manager=manager, initial={"area": request.GET.get("area", "")})
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                account, password = services.create_account(manager, form.to_input(), form.cleaned_data["password"])
+            except FieldErrors as exc:
+                form.add_field_errors(exc)
+            else:
+                messages.success(request, _("Account %(username)s created.") % {"username": account.username})
+                if form.cleaned_data["password"]:
+                    return redirect("manage:detail", pk=account.pk)
+                return _no_store(_detail(request, account, new_password=password))
+        return render(request, "manage/form.html", {"form": form, "required": REQUIRED}, status=400)
+    return render(request, "manage/form.html", {"form": form, "required": REQUIRED})
+
+
+def _detail(request: HttpRequest, account: User, *, new_password: str = "") -> HttpResponse:
+    failures = services.failed_logins({account.username}).get(account.username, 0)
+    return render(request, "manage/detail.html", {
+        "account": account,
+        "scope_name": scope_label(account, path=True),
+        "locked": services.is_locked(failures),
+        "failures": failures,
+        "new_password": new_password,
+    })
+
+
+def scope_label(account: User, *, path: bool = False) -> str:
+    """Where an account works: its compound, its area (with the areas above it, `path`) or its facility."""
+    if account.compound_id:
+        return f"{account.compound.community.name} › {account.compound.name}" if path else account.compound.name
+    if account.area_id:
+        return " › ".join([*(a.name for a in account.area.ancestors()), account.area.name]) if path else account.area.name
+    if account.facility_id:
+        return _("Facility #%(id)d") % {"id": account.facility_id}
+    return ""
+
+
+@login_required
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, services.managed_account_or_404(_manager(request), pk))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    manager = _manager(request)
+    account = services.managed_account_or_404(manager, pk)
+    form = AccountForm(request.POST or None, manager=manager, account=account)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.update_account(manager, account, form.to_input())
+            except FieldErrors as exc:
+                form.add_field_errors(exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("manage:detail", pk=account.pk)
+        return render(request, "manage/form.html", {"form": form, "account": account, "required": REQUIRED}, status=400)
+    return render(request, "manage/form.html", {"form": form, "account": account, "required": REQUIRED})
+
+
+@login_required
+@require_POST
+def account_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    manager = _manager(request)
+    account = services.set_active(manager, services.managed_account_or_404(manager, pk), False)
+    messages.success(request, _("Account %(username)s deactivated: it can no longer log in.") % {"username": account.username})
+    return redirect("manage:detail", pk=account.pk)
+
+
+@login_required
+@require_POST
+def account_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    manager = _manager(request)
+    account = services.set_active(manager, services.managed_account_or_404(manager, pk), True)
+    messages.success(request, _("Account %(username)s reactivated.") % {"username": account.username})
+    return redirect("manage:detail", pk=account.pk)
+
+
+@login_required
+@require_POST
+def account_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
+    manager = _manager(request)
+    account = services.managed_account_or_404(manager, pk)
+    password = services.reset_password(manager, account)
+    messages.success(request, _("The password of %(username)s was reset.") % {"username": account.username})
+    return _no_store(_detail(request, account, new_password=password))
+
+
+@login_required
+@require_POST
+def account_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    manager = _manager(request)
+    account = services.managed_account_or_404(manager, pk)
+    if services.unlock_account(manager, account):
+        messages.success(request, _("Account %(username)s unlocked: it may log in again.") % {"username": account.username})
+    else:
+        messages.info(request, _("Account %(username)s was not locked.") % {"username": account.username})
+    return redirect("manage:detail", pk=account.pk)
