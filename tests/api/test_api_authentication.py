@@ -68,3 +68,20 @@ def test_the_openapi_document_and_docs_page_are_served(city, client):
     schema = client.get("/api/openapi.json").json()
     assert "/api/residents/{id}/reveal" in schema["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_last_used_moves_at_most_once_a_minute(city, client):
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token, key = ApiToken.issue(city.users["community"], "phone")
+    client.get("/api/me", headers={"Authorization": f"Bearer {key}"})
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/api/me", headers={"Authorization": f"Bearer {key}"})
+    assert not any(q["sql"].startswith("UPDATE") for q in queries.captured_queries)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=token.last_used_at or dt.datetime(2020, 1, 23, tzinfo=dt.UTC))
+    client.get("/api/me", headers={"Authorization": f"Bearer {key}"})
+    token.refresh_from_db()
+    assert token.last_used_at > dt.datetime(2020, 1, 24, tzinfo=dt.UTC)
