@@ -57,6 +57,14 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The cache holds rate-limit counters (self-report links): with several worker processes or machines
+# they must share one, so production sets REDIS_URL (e.g. redis://127.0.0.1:6379/0). The demo keeps
+# Django's in-process cache.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "fangkong")}}
+
 ROOT_URLCONF = "fangkong.urls"
 WSGI_APPLICATION = "fangkong.wsgi.application"
 

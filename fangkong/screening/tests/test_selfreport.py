@@ -107,3 +107,34 @@ def test_the_page_is_csrf_protected_and_not_cached(city, link):
     assert strict.post(reverse("selfreport:report", args=[link.token]), report_post(city)).status_code == 403
     page = strict.get(reverse("selfreport:report", args=[link.token]))
     assert "no-cache" in page["Cache-Control"] or "max-age=0" in page["Cache-Control"]
+
+
+def _redis_or_skip() -> str:
+    import os
+    import socket
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis is unreachable on 127.0.0.1:6379: in CI this is a failure, not a skip.")
+        pytest.skip("Redis is not running here")
+    return url
+
+
+def test_with_redis_every_worker_process_counts_against_the_same_limit(city, settings, monkeypatch):
+    from django.core.cache.backends.redis import RedisCache
+
+    from fangkong.screening import selfreport
+
+    url = _redis_or_skip()
+    prefix = f"fk-test-{uuid.uuid4().hex}"
+    workers = [RedisCache(url, {"KEY_PREFIX": prefix}) for _ in range(2)]  # two processes' own clients
+    settings.SELF_REPORT_RATE_LIMITS = {"link": (3, 3600)}
+    answers = []
+    for i in range(5):
+        monkeypatch.setattr(selfreport, "cache", workers[i % 2])
+        answers.append(selfreport.allow("link", "token-x"))
+    assert answers == [True, True, True, False, False]
+    workers[0].clear()
