@@ -29,10 +29,11 @@ install-test: install $(VENV)/.installed-test system-test-deps
 messages: $(VENV)/.installed
 	$(PY) -m fangkong.core.compile_messages
 
-# Debian's chromium (browser tests), CJK fonts (screenshots), PostgreSQL client and server.
+# Debian's chromium (browser tests), CJK fonts (screenshots), PostgreSQL client and server, Redis.
 system-test-deps:
 	bash scripts/install-system-deps.sh
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-redis.sh
 
 demo: install
 	$(FK) migrate --noinput
