@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "fangkong.policy",
     "fangkong.areas",
     "fangkong.people",
+    "fangkong.facilities",
+    "fangkong.cases",
     "fangkong.demo",
 ]
 

@@ -47,7 +47,8 @@ def test_demo_accounts_are_scoped_to_the_first_places_of_the_city(demo):
     assert community.code.startswith(users["street"].area.code) and users["street"].area.code.startswith(users["district"].area.code)
     assert users["volunteer"].area == community
     assert users["guard"].compound.community == community
-    assert users["facility"].facility_id == 1
+    assert users["facility"].facility.kind == "designated_hospital"
+    assert users["facility"].facility.area_code == users["district"].area.code
 
     grid = users["grid"].area
     assert grid.parent == community
