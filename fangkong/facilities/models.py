@@ -291,7 +291,6 @@ class Proposal(models.Model):
     waited_minutes = models.PositiveIntegerField(default=0)
     state = models.CharField(_("state"), max_length=12, choices=ProposalState.choices, default=ProposalState.PROPOSED)
     message = models.CharField(max_length=200, blank=True)
-    stay = models.ForeignKey(Stay, models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["run_id", "id"]

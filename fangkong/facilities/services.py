@@ -527,10 +527,15 @@ def confirm_run(user, run, proposal_ids: list[int] | None = None, *, now: dt.dat
                      distance_km=p.distance_km, requested_at=now, requested_by=_actor(user), area_code=cases[p.case_id].area_code)
             for p, stay in zip(accepted, stays, strict=True)], batch_size=2000)
         Case.objects.filter(pk__in=[p.case_id for p in accepted]).update(placement=Placement.BOOKED)
-        for proposal, stay in zip(accepted, stays, strict=True):
-            proposal.state, proposal.stay, proposal.message = ProposalState.CONFIRMED, stay, ""
         counts["confirmed"] = len(accepted)
-        Proposal.objects.bulk_update(proposals, ["state", "stay", "message"], batch_size=2000)
+        # Proposals change state in a few grouped UPDATEs (one per distinct refusal), not row by row.
+        Proposal.objects.filter(pk__in=[p.pk for p in accepted]).update(state=ProposalState.CONFIRMED, message="")
+        refusals: dict[str, list[int]] = {}
+        for proposal in proposals:
+            if proposal.state == ProposalState.REFUSED:
+                refusals.setdefault(proposal.message, []).append(proposal.pk)
+        for message, ids in refusals.items():
+            Proposal.objects.filter(pk__in=ids).update(state=ProposalState.REFUSED, message=message)
         AuditLog.objects.bulk_create([
             build_entry(user, Action.CREATE, object_type="facilities.stay", object_id=str(stay.pk),
                         object_repr=places.get(p.case_id, ""), area_code=stay.area_code,
