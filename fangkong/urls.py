@@ -11,6 +11,8 @@ urlpatterns = [
     path("accounts/", include("fangkong.accounts.urls")),
     path("audit/", include("fangkong.audit.urls")),
     path("policy/", include("fangkong.policy.urls")),
+    path("cases/", include("fangkong.cases.urls")),
+    path("facilities/", include("fangkong.facilities.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
