@@ -36,12 +36,28 @@ def wsgi_app():
         request_finished.connect(close_old_connections)
 
 
-def known_path_parameters(city, path: str) -> dict[str, object]:
+def pipeline(city) -> dict[str, object]:
+    """A fever patient of grid A with a sample, a booked bed and its transfer, and a placement plan."""
+    from fangkong.cases.services import open_case, order_test, record_sample
+    from fangkong.facilities.services import place, run_placement
+
+    case = open_case(city.users["grid_a"], city.residents["zhangwei"], "fever", "发热")
+    test = record_sample(city.users["grid_a"], order_test(city.users["grid_a"], case), place="门诊")
+    run = run_placement(city.users["root"])
+    stay = place(city.users["root"], case, city.facilities["clinic"], "single_room")
+    return {"/api/cases/": case, "/api/tests/": test, "/api/stays/": stay, "/api/transfers/": stay.transfer,
+            "/api/placement/runs/": run, "/api/facilities/": city.facilities["clinic"]}
+
+
+def known_path_parameters(city, path: str, objects: dict[str, object]) -> dict[str, object]:
     """Ids of objects in the grid worker's grid, by the kind of object the path names."""
     if path.startswith("/api/areas/"):
         return {"code": city.areas["grid_a"].code}
+    if path.startswith("/api/targets/"):
+        return {"code": city.areas["grid_a"].code}
     for prefix, obj in (("/api/residents/", city.residents["zhangwei"]), ("/api/households/", city.households["a101"]),
-                        ("/api/buildings/", city.buildings["a1"]), ("/api/compounds/", city.compounds["qinghe"])):
+                        ("/api/buildings/", city.buildings["a1"]), ("/api/compounds/", city.compounds["qinghe"]),
+                        *objects.items()):
         if path.startswith(prefix):
             return {"id": obj.pk}
     return {}
@@ -64,6 +80,7 @@ def test_no_generated_request_causes_a_server_error(city, wsgi_app):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 15
     calls: Counter[tuple[str, int]] = Counter()
+    objects = pipeline(city)
     started = time.monotonic()
 
     for persona in ("root", "grid_a"):
@@ -71,7 +88,7 @@ def test_no_generated_request_causes_a_server_error(city, wsgi_app):
         headers = {"Authorization": f"Bearer {key}"}
         for operation in operations:
             strategy = operation.as_strategy()
-            known = known_path_parameters(city, operation.path)
+            known = known_path_parameters(city, operation.path, objects)
             if known:
                 strategy = st.one_of(strategy, operation.as_strategy(path_parameters=known))
 
