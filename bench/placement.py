@@ -75,7 +75,7 @@ def build(people: int, facilities: int, seed: int):
     districts = list(Area.objects.filter(level=Level.DISTRICT).order_by("code"))
     with transaction.atomic():
         made = []
-        for kind, share, beds in KINDS:
+        for kind, share, _beds in KINDS:
             count = max(1, round(facilities * share))
             for i in range(count):
                 lon, lat = rng.choice(points)

@@ -8,6 +8,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from fangkong.cases import services
 from fangkong.cases.models import Case, Status
 from fangkong.facilities.models import BedPool, Stay, StayStatus
 
@@ -41,20 +42,26 @@ def test_a_fever_patient_goes_from_a_flag_to_a_bed(e2e_city, phone: Page, deskto
     expect(phone.locator("#case-status")).to_have_attribute("class", re.compile("status-suspected"))
     shoot(phone, "timeline.png")
 
-    # The district commander sees the suspected case awaiting isolation on the board, and places everyone waiting.
+    # Others in the pipeline: a critical patient, a mild one and a close contact, all waiting for a bed.
+    community = city.users["community"]
+    services.open_case(community, city.residents["wanglaoshi"], Status.CONFIRMED, "临床诊断", severity="critical")
+    services.open_case(community, city.residents["wangfang"], Status.CONFIRMED, "临床诊断", severity="mild")
+    services.open_case(community, city.residents["lina"], Status.CLOSE_CONTACT, "同住家属，流调判定")
+
+    # The district commander sees who awaits what on the board, and places everyone waiting.
     log_in(desktop, "district")
     desktop.goto("/cases/areas/420102/")
     expect(desktop.locator("#zero-suspected_waiting b")).to_have_text("1")
-    expect(desktop.locator(".zero-list").first).to_contain_text("张伟")
+    expect(desktop.locator(".targets")).to_contain_text("张伟")
     shoot(desktop, "board.png")
     desktop.goto("/facilities/placement/")
     desktop.locator("#run-engine").click()
     expect(desktop).to_have_url(re.compile(r"/facilities/placement/runs/\d+/$"))
-    expect(desktop.locator("#run-placed b")).to_have_text("1 / 1")
+    expect(desktop.locator("#run-placed b")).to_have_text("4 / 4")
     expect(desktop.locator("table.proposals")).to_contain_text("张伟")
     shoot(desktop, "placement.png")
     desktop.locator("#confirm-run").click()
-    expect(desktop.locator("table.proposals tr.state-confirmed")).to_have_count(1)
+    expect(desktop.locator("table.proposals tr.state-confirmed")).to_have_count(4)
     stay = Stay.objects.get(case=case)
     assert stay.bed_kind == "single_room" and stay.status == StayStatus.BOOKED
 
@@ -75,7 +82,9 @@ def test_a_fever_patient_goes_from_a_flag_to_a_bed(e2e_city, phone: Page, deskto
     expect(desktop.locator("table.present")).to_contain_text("张伟")
     shoot(desktop, "facility.png")
     pool = BedPool.objects.get(facility_id=stay.facility_id, kind="single_room")
-    assert (pool.occupied, pool.booked) == (1, 0)
+    still_booked = Stay.objects.filter(facility_id=stay.facility_id, bed_kind="single_room", status=StayStatus.BOOKED).count()
+    assert (pool.occupied, pool.booked) == (1, still_booked)
+    assert Stay.objects.get(pk=stay.pk).status == StayStatus.ADMITTED
     case.refresh_from_db()
     assert case.placement == "placed"
     desktop.goto("/cases/areas/420102/")
