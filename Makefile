@@ -61,3 +61,4 @@ lint: $(VENV)/.installed-test
 
 bench: install-test
 	$(PY) bench/registry.py
+	$(PY) bench/placement.py
