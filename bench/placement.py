@@ -97,7 +97,7 @@ def build(people: int, facilities: int, seed: int):
                     pools.append(BedPool(facility=facility, kind=bed, capacity=max(1, int(total * weight / sum(weights)))))
         BedPool.objects.bulk_create(pools)
         now = timezone.now()
-        residents = list(Resident.objects.order_by("?").values_list("id", "area_code")[:people])
+        residents = rng.sample(list(Resident.objects.order_by("id").values_list("id", "area_code")), people)
         Case.objects.bulk_create([
             Case(resident_id=rid, status=status, severity=severity, category=routing_category(status, severity),
                  area_code=code, placement=Placement.WAITING, waiting_since=now - dt.timedelta(minutes=rng.randint(0, 72 * 60)))
