@@ -39,6 +39,7 @@ demo: install
 	$(FK) migrate --noinput
 	$(FK) collectstatic --noinput --verbosity 0
 	$(FK) demo-city --residents $(DEMO_RESIDENTS) --seed $(DEMO_SEED) --if-empty
+	$(FK) demo-cases --seed $(DEMO_SEED)
 	$(FK) demo-accounts
 	@echo "Fangkong is serving on http://127.0.0.1:8000  (Ctrl-C stops it)"
 	$(FK) runserver 127.0.0.1:8000 --insecure --noreload
@@ -61,3 +62,4 @@ lint: $(VENV)/.installed-test
 
 bench: install-test
 	$(PY) bench/registry.py
+	$(PY) bench/placement.py

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "fangkong.areas",
     "fangkong.people",
     "fangkong.screening",
+    "fangkong.facilities",
+    "fangkong.cases",
     "fangkong.demo",
 ]
 

@@ -14,6 +14,8 @@ urlpatterns = [
     path("policy/", include("fangkong.policy.urls")),
     path("screening/", include("fangkong.screening.urls")),
     path("r/", include("fangkong.screening.selfreport_urls")),
+    path("cases/", include("fangkong.cases.urls")),
+    path("facilities/", include("fangkong.facilities.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

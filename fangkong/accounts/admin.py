@@ -18,11 +18,11 @@ class UserAdmin(DjangoUserAdmin):
     autocomplete_fields = ("area", "compound")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Role and scope"), {"fields": ("role", "area", "compound", "facility_id", "phone")}),
+        (_("Role and scope"), {"fields": ("role", "area", "compound", "facility", "phone")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
-        (_("Role and scope"), {"fields": ("role", "area", "compound", "facility_id")}),
+        (_("Role and scope"), {"fields": ("role", "area", "compound", "facility")}),
     )
 
 

@@ -99,9 +99,12 @@ class AccountForm(forms.Form):
         if Role.GATE_GUARD in roles:
             self.fields["compound"] = _compound_field(manager)
         if Role.FACILITY_STAFF in roles:
-            self.fields["facility_id"] = forms.IntegerField(
-                label=gettext_lazy("Facility number"), required=False, min_value=1, max_value=services.MAX_FACILITY_ID, widget=NUMBER,
-                help_text=gettext_lazy("For facility staff only."))
+            from fangkong.facilities.models import Facility
+
+            facilities = Facility.objects.restrict(manager).order_by("area_code", "name").values_list("id", "name")
+            self.fields["facility_id"] = forms.TypedChoiceField(
+                label=gettext_lazy("Facility"), required=False, coerce=int, empty_value=None,
+                choices=[("", "—"), *facilities], help_text=gettext_lazy("For facility staff only."))
         if account is not None:
             del self.fields["username"], self.fields["password"]
             self.fields["phone"].help_text = (

@@ -62,8 +62,8 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=24, choices=Role.choices, blank=True)
     area = models.ForeignKey(Area, models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("area"))
     compound = models.ForeignKey(Compound, models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("compound"))
-    # The facilities app arrives later; the id is kept so facility staff can be scoped to one.
-    facility_id = models.BigIntegerField(_("facility"), null=True, blank=True)
+    facility = models.ForeignKey("facilities.Facility", models.PROTECT, null=True, blank=True, related_name="staff",
+                                 verbose_name=_("facility"))
     phone = models.CharField(_("phone"), max_length=11, blank=True)
 
     def clean(self) -> None:
@@ -74,7 +74,7 @@ class User(AbstractUser):
         if self.role == Role.GATE_GUARD and self.compound_id is None:
             raise ValidationError({"compound": _("A gate guard must be bound to a compound.")})
         if self.role == Role.FACILITY_STAFF and self.facility_id is None:
-            raise ValidationError({"facility_id": _("Facility staff must be bound to a facility.")})
+            raise ValidationError({"facility": _("Facility staff must be bound to a facility.")})
 
     @property
     def scope(self) -> Scope:
@@ -111,6 +111,13 @@ class User(AbstractUser):
     @property
     def can_browse_audit(self) -> bool:
         return self.is_commander
+
+    @property
+    def can_see_cases(self) -> bool:
+        """The four-category board and the facility board (the rule lives with the cases)."""
+        from fangkong.cases.services import can_manage_cases
+
+        return can_manage_cases(self)
 
     @property
     def can_change_policy(self) -> bool:

@@ -6,8 +6,7 @@ transaction and writes the audit log with before/after values. Passwords never r
 
 Reach: an account is managed by someone when its role is one the manager may grant
 (`User.grantable_roles`, strictly below the manager's own) and its scope lies inside the manager's
-area subtree (a gate guard's compound must lie there; facility staff have no place in the area tree
-yet, so only city commanders and superusers reach them). Superusers reach every account but other
+area subtree (a gate guard's compound must lie there, a facility staff member's facility too). Superusers reach every account but other
 superusers, which stay in /admin/. Anything out of reach answers 404.
 """
 
@@ -75,7 +74,7 @@ def managed_accounts(manager: User) -> QuerySet[User]:
     if Role.GATE_GUARD in roles:
         reach |= Q(role=Role.GATE_GUARD, compound__area_code__startswith=code)
     if Role.FACILITY_STAFF in roles:
-        reach |= Q(role=Role.FACILITY_STAFF)
+        reach |= Q(role=Role.FACILITY_STAFF, facility__area_code__startswith=code)
     return accounts.filter(reach, is_superuser=False)
 
 
@@ -156,10 +155,13 @@ def _clean_scope(manager: User, data: AccountInput, errors: dict[str, str]) -> d
             errors["compound"] = _("No such compound in your scope.")
         out["compound"] = compound
     elif role == Role.FACILITY_STAFF:
+        from fangkong.facilities.models import Facility
+
         if data.facility_id is None:
             errors["facility_id"] = _("Facility staff must be bound to a facility.")
-        elif not 1 <= data.facility_id <= MAX_FACILITY_ID:
-            errors["facility_id"] = _("A facility number is a positive whole number.")
+        elif not (1 <= data.facility_id <= MAX_FACILITY_ID
+                  and Facility.objects.restrict(manager).filter(pk=data.facility_id).exists()):
+            errors["facility_id"] = _("No such facility in your scope.")
         out["facility_id"] = data.facility_id
     return out
 

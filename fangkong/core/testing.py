@@ -3,7 +3,9 @@
 Personas (healthchecks' alice/bob/charlie, for Fangkong): a city commander sees all; the 江岸区
 district commander sees 江岸区; the 青和居 community worker sees 青和居; grid worker A sees grid A
 only; grid worker B, of the neighbouring grid, must see nothing of grid A; the 武昌 community
-worker must see nothing of 江岸区.
+worker must see nothing of 江岸区. Facilities: five in 江岸区 (a designated hospital, a shelter hospital, an
+isolation site, a recovery station, a fever clinic) and a designated hospital in 武昌区; the facility
+persona works at the 江岸 designated hospital, the other_facility persona at the 江岸 shelter hospital.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 from fangkong.accounts.models import Role, User
 from fangkong.areas.models import Area, Building, Compound, Household, Level, Unit
+from fangkong.facilities.models import BedPool, Facility
 from fangkong.people.identity import make_id_number
 from fangkong.people.models import Resident, SpecialGroup
 
@@ -27,6 +30,7 @@ class SmallCity:
     households: dict[str, Household] = field(default_factory=dict)
     residents: dict[str, Resident] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    facilities: dict[str, Facility] = field(default_factory=dict)
 
 
 def _area(city: SmallCity, key: str, code: str, name: str, level: str, parent: str | None) -> Area:
@@ -89,6 +93,21 @@ def build_small_city() -> SmallCity:
     resident("wangfang", "b201", "王芳", dt.date(1990, 11, 30), 42, "13600136000")
     resident("liuyang", "z301", "刘洋", dt.date(1978, 8, 8), 51, "13500135000")
 
+    # key, name, kind, district, lon, lat, beds by kind
+    for key, name, kind, district, lon, lat, beds in (
+        ("hospital", "金银潭医院", "designated_hospital", "jiangan", "114.280000", "30.650000", {"icu": 2, "ordinary": 5, "single_room": 2}),
+        ("shelter", "江岸方舱医院", "shelter_hospital", "jiangan", "114.310000", "30.620000", {"ordinary": 10}),
+        ("isolation", "江岸集中隔离点", "isolation_site", "jiangan", "114.300000", "30.610000", {"single_room": 5}),
+        ("recovery", "江岸康复驿站", "recovery_station", "jiangan", "114.290000", "30.600000", {"ordinary": 3, "single_room": 2}),
+        ("clinic", "江岸发热门诊", "fever_clinic", "jiangan", "114.302000", "30.602000", {"single_room": 3, "ordinary": 2}),
+        ("wuchang_hospital", "武昌定点医院", "designated_hospital", "wuchang", "114.320000", "30.540000", {"icu": 1, "ordinary": 3, "single_room": 1}),
+    ):
+        facility = Facility(name=name, kind=kind, area=city.areas[district], longitude=lon, latitude=lat, address=f"{name}门口")
+        facility.save()
+        for bed, capacity in beds.items():
+            BedPool.objects.create(facility=facility, kind=bed, capacity=capacity)
+        city.facilities[key] = facility
+
     def user(key: str, role: str = "", area: str | None = None, **extra) -> None:
         u = User.objects.create_user(username=key, password=PASSWORD, role=role, area=city.areas.get(area) if area else None, **extra)
         city.users[key] = u
@@ -103,5 +122,6 @@ def build_small_city() -> SmallCity:
     user("grid_b", Role.GRID_WORKER, "grid_b")
     user("volunteer", Role.VOLUNTEER, "qinghe")
     user("guard", Role.GATE_GUARD, compound=city.compounds["qinghe"])
-    user("facility", Role.FACILITY_STAFF, facility_id=1)
+    user("facility", Role.FACILITY_STAFF, facility=city.facilities["hospital"])
+    user("other_facility", Role.FACILITY_STAFF, facility=city.facilities["shelter"])
     return city

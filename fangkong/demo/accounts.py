@@ -52,6 +52,12 @@ def ensure_demo_accounts(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
     compound = Compound.objects.filter(community=community).order_by("id").first()
     if compound is None:
         raise NoDemoCity(_("The first community has no compound: run `fangkong demo-city` first."))
+    from fangkong.demo.cases import ensure_demo_facilities
+    from fangkong.facilities.models import Facility, FacilityKind
+
+    ensure_demo_facilities()
+    facility = (Facility.objects.filter(kind=FacilityKind.DESIGNATED_HOSPITAL, area_code__startswith=district.code).order_by("id").first()
+                or Facility.objects.order_by("id").first())
 
     specs: list[tuple[str, str, dict, str]] = [
         ("city", Role.CITY_COMMANDER, {"area": city}, city.name),
@@ -59,7 +65,7 @@ def ensure_demo_accounts(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
         ("street", Role.STREET_COMMANDER, {"area": street}, street.name),
         ("community", Role.COMMUNITY_WORKER, {"area": community}, community.name),
         ("grid", Role.GRID_WORKER, {"area": grid}, f"{community.name} {grid.name}"),
-        ("facility", Role.FACILITY_STAFF, {"facility_id": 1}, _("facility #%(id)d") % {"id": 1}),
+        ("facility", Role.FACILITY_STAFF, {"facility": facility}, facility.name),
         ("guard", Role.GATE_GUARD, {"compound": compound}, compound.name),
         ("volunteer", Role.VOLUNTEER, {"area": community}, community.name),
     ]
@@ -69,7 +75,7 @@ def ensure_demo_accounts(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
         user.role = role
         user.area = scope.get("area")
         user.compound = scope.get("compound")
-        user.facility_id = scope.get("facility_id")
+        user.facility = scope.get("facility")
         user.is_superuser = user.is_staff = False
         user.is_active = True
         user.set_password(password)
@@ -77,7 +83,7 @@ def ensure_demo_accounts(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
         accounts.append(DemoAccount(username, role, str(Role(role).label), scope_name))
 
     admin = User.objects.filter(username="admin").first() or User(username="admin")
-    admin.role, admin.area, admin.compound, admin.facility_id = "", None, None, None
+    admin.role, admin.area, admin.compound, admin.facility = "", None, None, None
     admin.is_superuser = admin.is_staff = admin.is_active = True
     admin.set_password(password)
     admin.save()

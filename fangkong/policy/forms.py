@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pydantic import ValidationError
 
-from fangkong.policy.schema import FACILITY_KINDS, ROUTED_CATEGORIES, Policy
+from fangkong.policy.schema import BED_KINDS, FACILITY_KINDS, ROUTED_CATEGORIES, Policy
 
 _l = gettext_lazy
 
@@ -49,6 +49,11 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("risk_medium_max_cumulative", _l("Medium risk: at most this many cumulative cases"), _l("cases")),
         FieldInfo("risk_cluster_window_days", _l("Cluster window"), _l("days")),
     ]),
+    (_l("Admission and placement"), [
+        FieldInfo("placement_preference_km", _l("A less preferred facility only if nearer by"), _l("km")),
+        FieldInfo("exclusion_negative_tests", _l("Suspected case excluded after negative tests in a row"), _l("tests")),
+        FieldInfo("exclusion_interval_hours", _l("Samples of those tests at least this far apart"), _l("hours")),
+    ]),
     (_l("Volunteers"), [
         FieldInfo("volunteer_min_age", _l("Minimum age"), _l("years")),
         FieldInfo("volunteer_max_age", _l("Maximum age"), _l("years")),
@@ -76,6 +81,16 @@ FACILITY_KIND_LABELS = {
     "recovery_station": _l("Recovery station"),
     "fever_clinic": _l("Fever clinic"),
 }
+BED_KIND_LABELS = {
+    "icu": _l("ICU bed"),
+    "ordinary": _l("Ordinary bed"),
+    "single_room": _l("Single room"),
+}
+# Per-category placement switches beside the bed kinds: served first, transferred by 120 ambulance.
+PLACEMENT_FLAGS = {
+    "placement_first": _l("Served first"),
+    "ambulance_categories": _l("By 120 ambulance"),
+}
 WINDOW_NAME_LABELS = {"morning": _l("Morning"), "noon": _l("Noon"), "evening": _l("Evening")}
 
 # Messages of the schema's consistency checks (model_validator), by their first words.
@@ -87,6 +102,20 @@ CONSISTENCY_ERRORS = {
 
 def routing_field(category: str, kind: str) -> str:
     return f"route_{category}_{kind}"
+
+
+def bed_field(category: str, kind: str) -> str:
+    return f"bed_{category}_{kind}"
+
+
+def flag_field(name: str, category: str) -> str:
+    return f"{name}_{category}"
+
+
+def _ordered(current: list[str], checked: set[str], universe: tuple[str, ...]) -> list[str]:
+    """The ticked values: those of the policy in force in their order, newly ticked ones last."""
+    kept = [value for value in current if value in checked]
+    return kept + [value for value in universe if value in checked and value not in kept]
 
 
 def window_field(index: int, part: str) -> str:
@@ -127,6 +156,10 @@ class PolicyForm(forms.Form):
         for category in ROUTED_CATEGORIES:
             for kind in FACILITY_KINDS:
                 initial[routing_field(category, kind)] = kind in policy.routing.get(category, [])
+            for kind in BED_KINDS:
+                initial[bed_field(category, kind)] = kind in policy.bed_kinds.get(category, [])
+            for name in PLACEMENT_FLAGS:
+                initial[flag_field(name, category)] = category in getattr(policy, name)
         kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
         for name, info in SCALAR_FIELDS.items():
@@ -150,8 +183,17 @@ class PolicyForm(forms.Form):
                 label = f"{CATEGORY_LABELS[category]} → {FACILITY_KIND_LABELS[kind]}"
                 self.fields[routing_field(category, kind)] = forms.BooleanField(
                     required=False, label=label, widget=forms.CheckboxInput(attrs={"aria-label": label}))
+            for kind in BED_KINDS:
+                label = f"{CATEGORY_LABELS[category]} → {BED_KIND_LABELS[kind]}"
+                self.fields[bed_field(category, kind)] = forms.BooleanField(
+                    required=False, label=label, widget=forms.CheckboxInput(attrs={"aria-label": label}))
+            for name, flag_label in PLACEMENT_FLAGS.items():
+                label = f"{CATEGORY_LABELS[category]}: {flag_label}"
+                self.fields[flag_field(name, category)] = forms.BooleanField(
+                    required=False, label=label, widget=forms.CheckboxInput(attrs={"aria-label": label}))
         self.fields["note"] = self.fields.pop("note")  # the reason comes last
         self.routing_errors: dict[str, str] = {}
+        self.bed_errors: dict[str, str] = {}
         self.policy_values: dict[str, Any] = {}
 
     # Template helpers ---------------------------------------------------------------------------
@@ -167,12 +209,22 @@ class PolicyForm(forms.Form):
                  [(self[routing_field(category, kind)], FACILITY_KIND_LABELS[kind]) for kind in FACILITY_KINDS],
                  self.routing_errors.get(category, "")) for category in ROUTED_CATEGORIES]
 
+    def placement_rows(self) -> list[tuple[str, Any, list[forms.BoundField], str]]:
+        """(category, label, [bed-kind checkboxes, then the placement switches], error) per category."""
+        return [(category, CATEGORY_LABELS[category],
+                 [self[bed_field(category, kind)] for kind in BED_KINDS] + [self[flag_field(name, category)] for name in PLACEMENT_FLAGS],
+                 self.bed_errors.get(category, "")) for category in ROUTED_CATEGORIES]
+
+    def placement_labels(self) -> list[Any]:
+        return [BED_KIND_LABELS[kind] for kind in BED_KINDS] + list(PLACEMENT_FLAGS.values())
+
     def facility_kind_labels(self) -> list[Any]:
         return [FACILITY_KIND_LABELS[kind] for kind in FACILITY_KINDS]
 
     # Validation ---------------------------------------------------------------------------------
     def _collect(self, data: dict[str, Any]) -> dict[str, Any]:
-        values = {name: data.get(name) for name in SCALAR_FIELDS}
+        # Fields this form does not show keep the values of the policy in force.
+        values = {**self.policy.model_dump(), **{name: data.get(name) for name in SCALAR_FIELDS}}
         windows, self._window_index = [], []
         for i in range(self.window_count):
             row = {part: (data.get(window_field(i, part)) or "").strip() for part in ("name", "start", "end")}
@@ -187,6 +239,14 @@ class PolicyForm(forms.Form):
             kept = [kind for kind in self.policy.routing.get(category, []) if kind in checked]
             routing[category] = kept + [kind for kind in FACILITY_KINDS if kind in checked and kind not in kept]
         values["routing"] = routing
+        values["bed_kinds"] = {
+            category: _ordered(self.policy.bed_kinds.get(category, []),
+                               {kind for kind in BED_KINDS if data.get(bed_field(category, kind))}, BED_KINDS)
+            for category in ROUTED_CATEGORIES
+        }
+        for name in PLACEMENT_FLAGS:
+            values[name] = _ordered(getattr(self.policy, name),
+                                    {c for c in ROUTED_CATEGORIES if data.get(flag_field(name, c))}, ROUTED_CATEGORIES)
         return values
 
     def clean(self) -> dict[str, Any]:
@@ -202,6 +262,11 @@ class PolicyForm(forms.Form):
                 self.routing_errors[category] = _("Tick at least one kind of facility.")
         if self.routing_errors:
             self.add_error(None, _("Every category needs at least one kind of facility."))
+        for category, kinds in values["bed_kinds"].items():
+            if not kinds:
+                self.bed_errors[category] = _("Tick at least one kind of bed.")
+        if self.bed_errors:
+            self.add_error(None, _("Every category needs at least one kind of bed."))
         try:
             Policy.model_validate(values)
         except ValidationError as exc:
@@ -222,6 +287,10 @@ class PolicyForm(forms.Form):
             if text.startswith("routing"):
                 if not self.routing_errors:
                     self.add_error(None, _("Every category needs at least one kind of facility."))
+                return
+            if text.startswith("bed_kinds"):
+                if not self.bed_errors:
+                    self.add_error(None, _("Every category needs at least one kind of bed."))
                 return
             self.add_error(None, _("This value is not valid."))
             return

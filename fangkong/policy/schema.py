@@ -17,6 +17,9 @@ FACILITY_KINDS = (
     "fever_clinic",  # 发热门诊
 )
 ROUTED_CATEGORIES = ("critical", "severe", "moderate", "mild", "suspected", "close_contact", "fever", "discharged")
+# Routing targets are facility kinds; `isolation_single_room` names the single rooms of isolation sites
+# (see fangkong/facilities/routing.py, which turns a target into a facility kind and the bed kinds allowed).
+BED_KINDS = ("icu", "ordinary", "single_room")  # 重症监护床位, 普通床位, 单间
 
 
 class ReportWindow(BaseModel):
@@ -64,6 +67,29 @@ class Policy(BaseModel):
             "discharged": ["recovery_station"],
         }
     )
+    # Beds: which bed kinds each category may take (suspected cases: single rooms only, never shared).
+    bed_kinds: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "critical": ["icu"],
+            "severe": ["ordinary", "icu"],
+            "moderate": ["ordinary"],
+            "mild": ["ordinary"],
+            "suspected": ["single_room"],
+            "close_contact": ["single_room"],
+            "fever": ["single_room", "ordinary"],
+            "discharged": ["ordinary", "single_room"],
+        }
+    )
+    # Placement: these categories are served first, in this order; everybody else by waiting time.
+    placement_first: list[str] = Field(default_factory=lambda: ["critical", "severe"])
+    # A less preferred kind of facility (later in the routing list) is chosen only when it is at least
+    # this many kilometres nearer than a preferred one.
+    placement_preference_km: float = Field(10.0, ge=0.0, le=500.0)
+    # Categories transferred by 120 ambulance; the others by a transfer vehicle.
+    ambulance_categories: list[str] = Field(default_factory=lambda: ["critical", "severe"])
+    # A suspected case is excluded after this many negative tests in a row, sampled this far apart.
+    exclusion_negative_tests: int = Field(2, ge=1, le=5)
+    exclusion_interval_hours: int = Field(24, ge=0, le=168)
     # Volunteers
     volunteer_min_age: int = Field(18, ge=14, le=80)
     volunteer_max_age: int = Field(55, ge=14, le=80)
@@ -85,4 +111,16 @@ class Policy(BaseModel):
         missing = [c for c in ROUTED_CATEGORIES if c not in self.routing]
         if missing:
             raise ValueError(f"routing: missing categories {', '.join(missing)}")
+        for category, kinds in self.bed_kinds.items():
+            if category not in ROUTED_CATEGORIES:
+                raise ValueError(f"bed_kinds: unknown category {category!r}")
+            if not kinds or any(k not in BED_KINDS for k in kinds) or len(set(kinds)) != len(kinds):
+                raise ValueError(f"bed_kinds[{category}]: needs one or more of {', '.join(BED_KINDS)}")
+        missing = [c for c in ROUTED_CATEGORIES if c not in self.bed_kinds]
+        if missing:
+            raise ValueError(f"bed_kinds: missing categories {', '.join(missing)}")
+        for name in ("placement_first", "ambulance_categories"):
+            values = getattr(self, name)
+            if any(c not in ROUTED_CATEGORIES for c in values) or len(set(values)) != len(values):
+                raise ValueError(f"{name}: categories among {', '.join(ROUTED_CATEGORIES)}, each at most once")
         return self

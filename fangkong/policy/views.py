@@ -11,14 +11,16 @@ from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from fangkong.policy.forms import (
+    BED_KIND_LABELS,
     CATEGORY_LABELS,
     FACILITY_KIND_LABELS,
+    PLACEMENT_FLAGS,
     SECTIONS,
     WINDOW_NAME_LABELS,
     PolicyForm,
 )
 from fangkong.policy.models import PolicyVersion
-from fangkong.policy.schema import FACILITY_KINDS, ROUTED_CATEGORIES
+from fangkong.policy.schema import BED_KINDS, FACILITY_KINDS, ROUTED_CATEGORIES
 from fangkong.policy.services import change_policy, current_policy, current_version
 
 HISTORY_LENGTH = 50
@@ -41,6 +43,12 @@ def detail(request: HttpRequest) -> HttpResponse:
     for category in ROUTED_CATEGORIES:
         kinds = policy.routing.get(category, [])
         routing.append((CATEGORY_LABELS[category], [(FACILITY_KIND_LABELS[k], kinds.index(k) + 1 if k in kinds else None) for k in FACILITY_KINDS]))
+    placement = []
+    for category in ROUTED_CATEGORIES:
+        beds = policy.bed_kinds.get(category, [])
+        cells = [beds.index(k) + 1 if k in beds else None for k in BED_KINDS]
+        cells += [category in getattr(policy, name) for name in PLACEMENT_FLAGS]
+        placement.append((CATEGORY_LABELS[category], cells))
     history = PolicyVersion.objects.select_related("created_by").only(
         "version", "note", "created_at", "created_by__username", "created_by__first_name", "created_by__last_name")[:HISTORY_LENGTH]
     return render(request, "policy/detail.html", {
@@ -48,6 +56,8 @@ def detail(request: HttpRequest) -> HttpResponse:
         "windows": windows,
         "routing": routing,
         "kind_labels": [FACILITY_KIND_LABELS[k] for k in FACILITY_KINDS],
+        "placement": placement,
+        "placement_labels": [BED_KIND_LABELS[k] for k in BED_KINDS] + list(PLACEMENT_FLAGS.values()),
         "version": current_version(),
         "history": history,
         "can_edit": request.user.can_change_policy,

@@ -147,11 +147,14 @@ def test_a_community_worker_manages_grid_workers_volunteers_and_guards_of_his_co
 def test_facility_staff_are_managed_by_city_commanders_and_superusers_only(city, login):
     client = login(city.users["city"])
     assert "facility" in listed(client.get(LIST))
-    response = client.post(CREATE, {"username": "nurse", "full_name": "护士长", "role": Role.FACILITY_STAFF,
-                                    "facility_id": "7", "password": STRONG})
+    nurse_data = {"username": "nurse", "full_name": "护士长", "role": Role.FACILITY_STAFF, "password": STRONG}
+    unknown = client.post(CREATE, {**nurse_data, "facility_id": "999999"})
+    assert "facility_id" in unknown.context["form"].errors  # a facility that does not exist is a field error
+    hospital = city.facilities["hospital"]
+    response = client.post(CREATE, {**nurse_data, "facility_id": str(hospital.pk)})
     assert response.status_code == 302
     nurse = User.objects.get(username="nurse")
-    assert nurse.facility_id == 7 and nurse.scope.facility_id == 7
+    assert nurse.facility_id == hospital.pk and nurse.scope.facility_id == hospital.pk
     assert changes_logged().get(object_id=str(nurse.pk)).area_code == city.areas["wuhan"].code
     assert login(city.users["district"]).get(url("detail", nurse)).status_code == 404
     assert "facility_id" not in login(city.users["district"]).get(CREATE).context["form"].fields

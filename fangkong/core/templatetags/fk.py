@@ -47,3 +47,33 @@ def page_url(context, number: int) -> str:
     query = context["request"].GET.copy()
     query["page"] = number
     return "?" + query.urlencode()
+
+
+@register.filter
+def label_at(sequence, index: int):
+    """The label of the index-th (value, label) pair, or the index-th item itself."""
+    try:
+        item = sequence[index]
+    except (IndexError, TypeError, KeyError):
+        return ""
+    return item[1] if isinstance(item, tuple | list) and len(item) > 1 else item
+
+
+@register.filter
+def code_at(sequence, index: int):
+    try:
+        item = sequence[index]
+    except (IndexError, TypeError, KeyError):
+        return ""
+    return item[0] if isinstance(item, tuple | list) else item
+
+
+@register.filter
+def hours_since(moment, now=None) -> str:
+    """Whole hours (one decimal under ten) from a time until now."""
+    if not moment:
+        return ""
+    from django.utils import timezone as tz
+
+    hours = ((now or tz.now()) - moment).total_seconds() / 3600
+    return f"{hours:.1f}" if hours < 10 else f"{hours:.0f}"

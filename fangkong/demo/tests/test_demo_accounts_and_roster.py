@@ -47,7 +47,8 @@ def test_demo_accounts_are_scoped_to_the_first_places_of_the_city(demo):
     assert community.code.startswith(users["street"].area.code) and users["street"].area.code.startswith(users["district"].area.code)
     assert users["volunteer"].area == community
     assert users["guard"].compound.community == community
-    assert users["facility"].facility_id == 1
+    assert users["facility"].facility.kind == "designated_hospital"
+    assert users["facility"].facility.area_code == users["district"].area.code
 
     grid = users["grid"].area
     assert grid.parent == community
@@ -93,3 +94,22 @@ def test_a_demo_roster_file_can_carry_deliberate_errors(tmp_path, capsys):
     assert sorted(field for fields in failing.values() for field in fields) == ["birth_date", "doc_number", "phone"]
     documents = [record["证件号码"] for record in records]
     assert len(documents) - len(set(documents)) == 1
+
+
+def test_demo_cases_fill_every_board_once_with_consistent_beds(demo):
+    from fangkong.cases.models import Case, Placement
+    from fangkong.demo.cases import build_demo_cases
+    from fangkong.facilities.models import BedPool, Facility, Stay
+
+    call_command("demo-cases", stdout=None)
+    first = Case.objects.count()
+    assert first > 10 and Facility.objects.filter(kind="designated_hospital").exists()
+    assert build_demo_cases() == {}  # idempotent
+    assert {c.status for c in Case.objects.all()} >= {"fever", "suspected", "confirmed", "close_contact"}
+    occupied = sum(BedPool.objects.values_list("occupied", flat=True))
+    assert occupied == Stay.objects.filter(status="admitted").count() == Case.objects.filter(placement=Placement.PLACED).count()
+    call_command("demo-accounts", stdout=None)
+    staff = User.objects.get(username="facility")
+    assert Case.objects.restrict(staff).count() == Stay.objects.filter(facility=staff.facility, status="admitted").count()
+    grid = User.objects.get(username="grid")
+    assert Case.objects.restrict(grid).exists()

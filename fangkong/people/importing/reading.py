@@ -31,25 +31,33 @@ _ALIASES.update({"区县": "district", "县区": "district", "乡镇": "street",
                  "身份证号码": "doc_number", "房间号": "room", "门牌号": "room", "楼号": "building", "单元号": "unit"})
 
 
-def _header_key(cell: Any) -> str | None:
+def _header_key(cell: Any, aliases: dict[str, str] = _ALIASES) -> str | None:
     text = unicodedata.normalize("NFKC", str(cell or "")).strip().lstrip("\ufeff").strip("*").strip()
-    return _ALIASES.get(text) or _ALIASES.get(text.lower().replace(" ", "_"))
+    return aliases.get(text) or aliases.get(text.lower().replace(" ", "_"))
 
 
-def map_header(header: list[Any]) -> tuple[dict[str, int], dict[str, str]]:
-    """Field key → column index, and field key → the header text as written in the file."""
+def map_columns(header: list[Any], aliases: dict[str, str], required: tuple[str, ...],
+                header_label: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    """Field key → column index, and field key → the header text as written in the file, for any file
+    layout: `aliases` maps header words (Chinese and English) to keys; missing required columns are
+    refused by their template header (`header_label`)."""
     index: dict[str, int] = {}
     labels: dict[str, str] = {}
     for i, cell in enumerate(header):
-        key = _header_key(cell)
+        key = _header_key(cell, aliases)
         if key and key not in index:
             index[key] = i
             labels[key] = str(cell).strip()
-    missing = [HEADER_LABEL[key] for key in REQUIRED if key not in index]
+    missing = [header_label[key] for key in required if key not in index]
     if missing:
         raise ImportFileError(_("The file lacks required columns: %(columns)s. Use the header row of the template.")
                               % {"columns": "、".join(missing)})
     return index, labels
+
+
+def map_header(header: list[Any]) -> tuple[dict[str, int], dict[str, str]]:
+    """The roster's columns: field key → column index, and field key → the header text in the file."""
+    return map_columns(header, _ALIASES, REQUIRED, HEADER_LABEL)
 
 
 def _read_bytes(source: str | Path | IO[bytes]) -> bytes:

@@ -1,0 +1,252 @@
+"""API: facilities and beds, admissions and discharges, the backlog, placement runs, transfers.
+
+Same scoping and services as the UI. A refused booking (no free bed left) answers 422 on `facility`.
+"""
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Field, Path, Router, Schema
+from ninja.pagination import paginate
+
+from fangkong.cases.models import Case
+from fangkong.cases.services import can_manage_cases
+from fangkong.core.api_auth import MAX_ID, TEXT_PATTERN, Pagination, acting_user
+from fangkong.facilities import services
+from fangkong.facilities.models import Facility, PlacementRun, Proposal, Stay, Transfer
+
+router = Router(tags=["facilities"])
+
+Id = Path(..., ge=1, le=MAX_ID)
+BedKindName = Literal["icu", "ordinary", "single_room"]
+
+
+class BedsOut(Schema):
+    kind: str
+    capacity: int
+    occupied: int
+    booked: int
+    closed: int
+    free: int
+
+
+class FacilityOut(Schema):
+    id: int
+    name: str
+    kind: str
+    area_code: str
+    address: str
+    longitude: float
+    latitude: float
+    is_active: bool
+    beds: list[BedsOut]
+
+    @staticmethod
+    def resolve_beds(obj) -> list:
+        return list(obj.beds.order_by("kind"))
+
+
+class BacklogOut(Schema):
+    case_id: int = Field(alias="pk")
+    name: str = Field(alias="resident.name")
+    category: str
+    status: str
+    severity: str
+    waiting_since: dt.datetime | None
+    area_code: str
+
+
+class StayOut(Schema):
+    id: int
+    case_id: int
+    facility_id: int
+    bed_kind: str
+    category: str
+    status: str
+    booked_at: dt.datetime
+    admitted_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    end_reason: str
+
+
+class ProposalOut(Schema):
+    id: int
+    case_id: int
+    category: str
+    facility_id: int | None
+    bed_kind: str
+    distance_km: float | None
+    waited_minutes: int
+    state: str
+    message: str
+
+
+class RunOut(Schema):
+    id: int
+    status: str
+    people: int
+    placed: int
+    total_km: float
+    seconds: float
+    policy_version: int
+    created_at: dt.datetime
+
+
+class RunDetailOut(RunOut):
+    proposals: list[ProposalOut]
+
+    @staticmethod
+    def resolve_proposals(obj) -> list:
+        return list(Proposal.objects.filter(run=obj).order_by("id")[:5000])
+
+
+class TransferOut(Schema):
+    id: int
+    case_id: int
+    stay_id: int
+    from_facility_id: int | None
+    to_facility_id: int
+    vehicle: str
+    vehicle_label: str
+    pickup_address: str
+    distance_km: float | None
+    status: str
+    requested_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    picked_up_at: dt.datetime | None
+    arrived_at: dt.datetime | None
+
+
+class ClosedBedsIn(Schema):
+    kind: BedKindName
+    delta: int = Field(..., ge=-10000, le=10000, description="beds to close (> 0) or reopen (< 0)")
+
+
+class DischargeIn(Schema):
+    reason: Literal["discharged", "transferred", "deceased", "not_needed"]
+    note: Annotated[str, Field(max_length=200, pattern=TEXT_PATTERN)] = ""
+
+
+class PlaceIn(Schema):
+    case_id: int = Field(..., ge=1, le=MAX_ID)
+    facility_id: int = Field(..., ge=1, le=MAX_ID)
+    bed_kind: BedKindName
+
+
+class ConfirmIn(Schema):
+    proposal_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, max_length=50000)
+
+
+class ConfirmOut(Schema):
+    confirmed: int
+    refused: int
+
+
+class TransferStepIn(Schema):
+    status: Literal["dispatched", "picked_up", "arrived"]
+    vehicle_label: Annotated[str, Field(max_length=50, pattern=TEXT_PATTERN)] = ""
+
+
+def _viewer(request: HttpRequest):
+    user = acting_user(request)
+    if not can_manage_cases(user):
+        raise PermissionDenied
+    return user
+
+
+def _commander(request: HttpRequest):
+    user = acting_user(request)
+    if not services.can_place(user):
+        raise PermissionDenied
+    return user
+
+
+@router.get("/facilities", response=list[FacilityOut], summary="Facilities in scope with their beds")
+def facility_list(request: HttpRequest):
+    return list(Facility.objects.restrict(_viewer(request)).prefetch_related("beds"))
+
+
+@router.get("/facilities/{id}", response=FacilityOut, summary="One facility with its beds")
+def facility_detail(request: HttpRequest, id: int = Id):
+    return Facility.objects.get_visible_or_404(_viewer(request), pk=id)
+
+
+@router.post("/facilities/{id}/closed-beds", response=BedsOut, summary="Close beds for cleaning or reopen them")
+def facility_closed_beds(request: HttpRequest, payload: ClosedBedsIn, id: int = Id):
+    user = _viewer(request)
+    facility = Facility.objects.get_visible_or_404(user, pk=id)
+    return services.change_closed_beds(user, facility, payload.kind, payload.delta)
+
+
+@router.get("/facilities/{id}/stays", response=list[StayOut], summary="People booked into or staying in a facility")
+def facility_stays(request: HttpRequest, id: int = Id):
+    user = _viewer(request)
+    facility = Facility.objects.get_visible_or_404(user, pk=id)
+    return list(Stay.objects.restrict(user).filter(facility=facility, status__in=("booked", "admitted")).order_by("booked_at"))
+
+
+def _stay(user, pk: int) -> Stay:
+    return Stay.objects.select_related("facility").get_visible_or_404(user, pk=pk)
+
+
+@router.post("/stays/{id}/admit", response=StayOut, summary="The facility confirms the admission")
+def stay_admit(request: HttpRequest, id: int = Id):
+    user = _viewer(request)
+    return services.admit(user, _stay(user, id))
+
+
+@router.post("/stays/{id}/discharge", response=StayOut, summary="The person leaves the facility")
+def stay_discharge(request: HttpRequest, payload: DischargeIn, id: int = Id):
+    user = _viewer(request)
+    return services.discharge(user, _stay(user, id), payload.reason, note=payload.note)
+
+
+@router.get("/placement/backlog", response=list[BacklogOut], summary="Everyone in scope who needs a bed and has none")
+@paginate(Pagination)
+def placement_backlog(request: HttpRequest):
+    return services.backlog(_commander(request)).select_related("resident").order_by("waiting_since", "id")
+
+
+@router.post("/placement/runs", response={201: RunOut}, summary="Run the placement engine over the whole backlog")
+def placement_run(request: HttpRequest):
+    return 201, services.run_placement(_commander(request))
+
+
+@router.get("/placement/runs/{id}", response=RunDetailOut, summary="A plan with its proposals")
+def placement_run_detail(request: HttpRequest, id: int = Id):
+    return PlacementRun.objects.get_visible_or_404(_commander(request), pk=id)
+
+
+@router.post("/placement/runs/{id}/confirm", response=ConfirmOut, summary="Book the beds of a plan (all or some proposals)")
+def placement_confirm(request: HttpRequest, payload: ConfirmIn, id: int = Id):
+    user = _commander(request)
+    run = PlacementRun.objects.get_visible_or_404(user, pk=id)
+    return services.confirm_run(user, run, payload.proposal_ids)
+
+
+@router.post("/placement/place", response={201: StayOut}, summary="Place one person in one facility (books the bed or refuses)")
+def placement_place(request: HttpRequest, payload: PlaceIn):
+    user = _commander(request)
+    case = Case.objects.get_visible_or_404(user, pk=payload.case_id)
+    facility = Facility.objects.get_visible_or_404(user, pk=payload.facility_id)
+    return 201, services.place(user, case, facility, payload.bed_kind)
+
+
+@router.get("/transfers", response=list[TransferOut], summary="Transfers in scope")
+@paginate(Pagination)
+def transfer_list(request: HttpRequest, status: Literal["requested", "dispatched", "picked_up", "arrived", "cancelled"] | None = None):
+    transfers = Transfer.objects.restrict(_viewer(request))
+    if status:
+        transfers = transfers.filter(status=status)
+    return transfers.order_by("requested_at", "id")
+
+
+@router.post("/transfers/{id}/status", response=TransferOut, summary="Next step of a transfer (timestamped)")
+def transfer_step(request: HttpRequest, payload: TransferStepIn, id: int = Id):
+    user = _viewer(request)
+    transfer = Transfer.objects.get_visible_or_404(user, pk=id)
+    return services.advance_transfer(user, transfer, payload.status, vehicle_label=payload.vehicle_label)
+
+

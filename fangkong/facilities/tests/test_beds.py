@@ -1,0 +1,150 @@
+"""Beds: booking, admission, discharge, closing for cleaning, and never over-booking."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from fangkong.cases import services as cases
+from fangkong.cases.models import Placement, Status
+from fangkong.facilities import services
+from fangkong.facilities.models import BedPool, Stay, StayStatus, Transfer, TransferStatus
+from fangkong.people.validation import FieldErrors
+
+pytestmark = pytest.mark.django_db
+
+
+def pool(facility, kind):
+    return BedPool.objects.get(facility=facility, kind=kind)
+
+
+def waiting(city, who, status=Status.CONFIRMED, severity="mild"):
+    return cases.open_case(city.users["community"], city.residents[who], status, "登记", severity=severity)
+
+
+def test_placing_books_a_bed_and_orders_a_transfer_from_home(city):
+    case = waiting(city, "zhangwei", severity="severe")
+    stay = services.place(city.users["district"], case, city.facilities["hospital"], "ordinary")
+    assert pool(city.facilities["hospital"], "ordinary").booked == 1
+    case.refresh_from_db()
+    assert case.placement == Placement.BOOKED
+    transfer = stay.transfer
+    assert transfer.status == TransferStatus.REQUESTED and transfer.vehicle == "ambulance_120"  # severe: by 120
+    assert transfer.pickup_address == "青和居小区1栋1单元101"
+
+
+def test_the_policy_decides_who_may_take_which_bed(city):
+    suspected = waiting(city, "zhangwei", Status.SUSPECTED)
+    with pytest.raises(FieldErrors, match="does not send"):
+        services.place(city.users["district"], suspected, city.facilities["shelter"], "ordinary")  # never shared
+    with pytest.raises(FieldErrors, match="does not send"):
+        services.place(city.users["district"], suspected, city.facilities["hospital"], "ordinary")  # single rooms only
+    services.place(city.users["district"], suspected, city.facilities["isolation"], "single_room")
+    critical = waiting(city, "lina", severity="critical")
+    with pytest.raises(FieldErrors, match="does not send"):
+        services.place(city.users["district"], critical, city.facilities["shelter"], "ordinary")
+
+
+def test_the_last_bed_goes_to_one_person_and_the_next_is_refused_clearly(city):
+    isolation = city.facilities["isolation"]
+    BedPool.objects.filter(facility=isolation).update(capacity=1)
+    services.place(city.users["district"], waiting(city, "zhangwei", Status.CLOSE_CONTACT), isolation, "single_room")
+    with pytest.raises(services.BedUnavailable, match="No free Single room is left at 江岸集中隔离点"):
+        services.place(city.users["district"], waiting(city, "lina", Status.CLOSE_CONTACT), isolation, "single_room")
+    assert pool(isolation, "single_room").booked == 1 and Stay.objects.count() == 1
+
+
+def test_the_database_refuses_an_over_booking_written_around_the_service(city):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BedPool.objects.filter(facility=city.facilities["isolation"]).update(booked=F("capacity") + 1)
+
+
+def test_admission_fills_the_bed_and_frees_the_one_held_elsewhere(city):
+    district = city.users["district"]
+    case = waiting(city, "zhangwei", Status.FEVER)
+    stay = services.place(district, case, city.facilities["clinic"], "single_room")
+    services.admit(city.users["district"], stay)
+    assert (pool(city.facilities["clinic"], "single_room").occupied, pool(city.facilities["clinic"], "single_room").booked) == (1, 0)
+    # Tested positive at the clinic: suspected, so a single room in an isolation site; the clinic bed is freed on arrival.
+    case.refresh_from_db()
+    case = cases.transition(district, case, Status.TESTED, "采样")
+    case = cases.transition(district, case, Status.SUSPECTED, "阳性")
+    assert case.placement == Placement.WAITING
+    moved = services.place(district, case, city.facilities["isolation"], "single_room")
+    assert moved.transfer.from_facility == city.facilities["clinic"] and moved.transfer.pickup_address == "江岸发热门诊门口"
+    services.admit(district, moved)
+    case.refresh_from_db()
+    assert case.placement == Placement.PLACED
+    assert pool(city.facilities["clinic"], "single_room").occupied == 0
+    assert Stay.objects.get(pk=stay.pk).end_reason == "transferred"
+    assert Transfer.objects.get(stay=moved).status == TransferStatus.ARRIVED
+
+
+def test_facility_staff_admit_only_into_their_own_facility(city):
+    stay = services.place(city.users["district"], waiting(city, "zhangwei"), city.facilities["shelter"], "ordinary")
+    with pytest.raises(PermissionDenied):
+        services.admit(city.users["facility"], stay)  # the hospital's staff, not the shelter's
+    services.admit(city.users["other_facility"], stay)
+    assert Stay.objects.get(pk=stay.pk).status == StayStatus.ADMITTED
+
+
+def test_a_cured_patient_is_discharged_then_goes_to_a_recovery_station(city):
+    district = city.users["district"]
+    stay = services.place(district, waiting(city, "zhangwei"), city.facilities["shelter"], "ordinary")
+    services.admit(city.users["other_facility"], stay)
+    services.discharge(city.users["other_facility"], stay, "discharged", note="两次核酸阴性")
+    case = stay.case
+    case.refresh_from_db()
+    assert case.status == Status.DISCHARGED and case.placement == Placement.WAITING
+    assert pool(city.facilities["shelter"], "ordinary").occupied == 0
+    recovery = services.place(district, case, city.facilities["recovery"], "ordinary")
+    services.admit(district, recovery)
+    case.refresh_from_db()
+    assert case.status == Status.RECOVERY and case.placement == Placement.PLACED
+
+
+def test_closing_beds_for_cleaning_takes_only_free_beds(city):
+    shelter = city.facilities["shelter"]
+    BedPool.objects.filter(facility=shelter).update(capacity=3)
+    services.place(city.users["district"], waiting(city, "zhangwei"), shelter, "ordinary")
+    services.change_closed_beds(city.users["other_facility"], shelter, "ordinary", 2)
+    with pytest.raises(FieldErrors, match="Only free beds"):
+        services.change_closed_beds(city.users["other_facility"], shelter, "ordinary", 1)
+    services.change_closed_beds(city.users["other_facility"], shelter, "ordinary", -2)
+    assert pool(shelter, "ordinary").closed == 0
+    with pytest.raises(PermissionDenied):
+        services.change_closed_beds(city.users["facility"], shelter, "ordinary", 1)
+
+
+def test_a_new_category_that_no_longer_fits_cancels_the_booking(city):
+    district = city.users["district"]
+    case = waiting(city, "zhangwei", severity="mild")
+    stay = services.place(district, case, city.facilities["shelter"], "ordinary")
+    case = cases.change_severity(district, case, "severe", "病情加重")
+    assert case.placement == Placement.WAITING
+    assert Stay.objects.get(pk=stay.pk).status == StayStatus.CANCELLED
+    assert Transfer.objects.get(stay=stay).status == TransferStatus.CANCELLED
+    assert pool(city.facilities["shelter"], "ordinary").booked == 0
+
+
+def test_a_transfer_moves_only_forward_with_a_time_for_each_step(city):
+    stay = services.place(city.users["district"], waiting(city, "zhangwei"), city.facilities["shelter"], "ordinary")
+    transfer = stay.transfer
+    with pytest.raises(FieldErrors, match="cannot become"):
+        services.advance_transfer(city.users["district"], transfer, "arrived")
+    for step in ("dispatched", "picked_up", "arrived"):
+        transfer = services.advance_transfer(city.users["district"], transfer, step, vehicle_label="鄂A·120-07")
+    assert transfer.dispatched_at <= transfer.picked_up_at <= transfer.arrived_at
+    assert transfer.vehicle_label == "鄂A·120-07"
+    with pytest.raises(PermissionDenied):
+        services.advance_transfer(city.users["other_community"], transfer, "arrived")
+
+
+def test_scope_of_facilities_for_staff_and_districts(city):
+    from fangkong.facilities.models import Facility
+
+    assert list(Facility.objects.restrict(city.users["facility"])) == [city.facilities["hospital"]]
+    assert city.facilities["wuchang_hospital"] not in Facility.objects.restrict(city.users["grid_a"])
+    assert Facility.objects.restrict(city.users["city"]).count() == 6
+    assert not Facility.objects.restrict(city.users["guard"]).exists()
+

@@ -1,0 +1,374 @@
+"""Facility screens: the facility board with beds, one facility (admissions, discharges, beds closed for
+cleaning), the registry form, the backlog with the placement engine and its review, transfer tracking.
+
+Lookups go through `get_visible_or_404`; every change goes through the services.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from fangkong.areas.models import Area, Level
+from fangkong.cases.models import Case, Placement
+from fangkong.cases.services import can_manage_cases
+from fangkong.facilities import services
+from fangkong.facilities.models import (
+    ACTIVE_STAYS,
+    TRANSFER_STEPS,
+    BedKind,
+    BedPool,
+    EndReason,
+    Facility,
+    FacilityKind,
+    PlacementRun,
+    Proposal,
+    ProposalState,
+    RunStatus,
+    Stay,
+    StayStatus,
+    Transfer,
+    TransferStatus,
+)
+from fangkong.facilities.routing import options
+from fangkong.people.validation import FieldErrors
+from fangkong.policy.services import current_policy
+
+_l = gettext_lazy
+PAGE_SIZE = 50
+PEOPLE_RELATED = ("case__resident__household__compound", "case__resident__household__building", "case__resident__household__unit")
+
+
+def _require_viewer(user) -> None:
+    if not can_manage_cases(user):
+        raise PermissionDenied
+
+
+def _require_commander(user) -> None:
+    if not services.can_place(user):
+        raise PermissionDenied
+
+
+def _bed_rows(pools) -> dict[int, list[BedPool]]:
+    rows: dict[int, list[BedPool]] = defaultdict(list)
+    for pool in pools:
+        rows[pool.facility_id].append(pool)
+    return rows
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    """Every facility the user sees, with its beds by kind: capacity, occupied, booked, closed, free."""
+    user = request.user
+    _require_viewer(user)
+    if user.scope.facility_id:
+        return redirect("facilities:detail", pk=user.scope.facility_id)
+    facilities = list(Facility.objects.restrict(user).select_related("area"))
+    beds = _bed_rows(BedPool.objects.restrict(user).order_by("facility_id", "kind"))
+    totals: dict[str, dict[str, int]] = {}
+    for pools in beds.values():
+        for pool in pools:
+            t = totals.setdefault(pool.kind, {"capacity": 0, "occupied": 0, "booked": 0, "closed": 0, "free": 0})
+            for name in ("capacity", "occupied", "booked", "closed"):
+                t[name] += getattr(pool, name)
+            t["free"] += pool.free
+    kind = request.GET.get("kind", "")
+    if kind in FacilityKind.values:
+        facilities = [f for f in facilities if f.kind == kind]
+    return render(request, "facilities/board.html", {
+        "rows": [(f, beds.get(f.pk, [])) for f in facilities], "totals": [(BedKind(k).label, t) for k, t in sorted(totals.items())],
+        "kinds": FacilityKind.choices, "kind": kind, "can_register": services.can_register_facilities(user),
+        "can_place": services.can_place(user),
+    })
+
+
+class CloseBedsForm(forms.Form):
+    kind = forms.ChoiceField(label=_l("Bed kind"), choices=BedKind.choices)
+    count = forms.IntegerField(label=_l("Beds"), min_value=-10000, max_value=10000)
+
+
+class DischargeForm(forms.Form):
+    reason = forms.ChoiceField(label=_l("Reason"), choices=EndReason.choices)
+    note = forms.CharField(label=_l("Note"), max_length=200, required=False)
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require_viewer(user)
+    facility = Facility.objects.select_related("area").get_visible_or_404(user, pk=pk)
+    stays = Stay.objects.filter(facility=facility, status__in=ACTIVE_STAYS).select_related(*PEOPLE_RELATED, "case", "transfer")
+    incoming = [s for s in stays if s.status == StayStatus.BOOKED]
+    present = [s for s in stays if s.status == StayStatus.ADMITTED]
+    return render(request, "facilities/detail.html", {
+        "facility": facility, "beds": BedPool.objects.filter(facility=facility).order_by("kind"),
+        "incoming": sorted(incoming, key=lambda s: s.booked_at), "present": sorted(present, key=lambda s: s.admitted_at),
+        "can_work": services.can_work_in(user, facility), "close_form": CloseBedsForm(), "discharge_form": DischargeForm(),
+        "can_register": services.can_register_facilities(user), "now": timezone.now(),
+    })
+
+
+def _facility_for_work(request: HttpRequest, pk: int) -> Facility:
+    facility = Facility.objects.get_visible_or_404(request.user, pk=pk)
+    if not services.can_work_in(request.user, facility):
+        raise PermissionDenied
+    return facility
+
+
+@login_required
+@require_POST
+def close_beds(request: HttpRequest, pk: int) -> HttpResponse:
+    facility = _facility_for_work(request, pk)
+    form = CloseBedsForm(request.POST)
+    if form.is_valid():
+        count = form.cleaned_data["count"]
+        if request.POST.get("action") == "reopen":
+            count = -abs(count)
+        try:
+            services.change_closed_beds(request.user, facility, form.cleaned_data["kind"], count)
+        except FieldErrors as exc:
+            for message in exc.errors.values():
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Beds updated."))
+    else:
+        messages.error(request, _("Give a number of beds."))
+    return redirect("facilities:detail", pk=facility.pk)
+
+
+def _stay(request: HttpRequest, pk: int) -> Stay:
+    stay = Stay.objects.select_related("facility").get_visible_or_404(request.user, pk=pk)
+    if not services.can_work_in(request.user, stay.facility):
+        raise PermissionDenied
+    return stay
+
+
+@login_required
+@require_POST
+def admit(request: HttpRequest, pk: int) -> HttpResponse:
+    stay = _stay(request, pk)
+    try:
+        services.admit(request.user, stay)
+    except FieldErrors as exc:
+        for message in exc.errors.values():
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Admitted."))
+    return redirect("facilities:detail", pk=stay.facility_id)
+
+
+@login_required
+@require_POST
+def discharge(request: HttpRequest, pk: int) -> HttpResponse:
+    stay = _stay(request, pk)
+    form = DischargeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.discharge(request.user, stay, form.cleaned_data["reason"], note=form.cleaned_data["note"])
+        except FieldErrors as exc:
+            for message in exc.errors.values():
+                messages.error(request, message)
+        else:
+            messages.success(request, _("The person has left the facility."))
+    return redirect("facilities:detail", pk=stay.facility_id)
+
+
+class FacilityForm(forms.ModelForm):
+    class Meta:
+        model = Facility
+        fields = ("name", "kind", "area", "address", "longitude", "latitude", "phone", "is_active")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        areas = Area.objects.restrict(user).filter(level=Level.DISTRICT) if not user.scope.everything else Area.objects.filter(level=Level.DISTRICT)
+        self.fields["area"].queryset = areas.order_by("code")
+        pools = {p.kind: p.capacity for p in BedPool.objects.filter(facility=self.instance)} if self.instance.pk else {}
+        for kind, label in BedKind.choices:
+            self.fields[f"beds_{kind}"] = forms.IntegerField(label=label, min_value=0, max_value=100000, initial=pools.get(kind, 0))
+
+
+@login_required
+def edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = request.user
+    if not services.can_register_facilities(user):
+        raise PermissionDenied
+    facility = Facility.objects.get_visible_or_404(user, pk=pk) if pk else None
+    form = FacilityForm(request.POST or None, instance=facility, user=user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        values = {name: data[name] for name in FacilityForm.Meta.fields}
+        beds = {kind: data[f"beds_{kind}"] for kind in BedKind.values}
+        try:
+            saved = services.save_facility(user, values, facility, beds)
+        except FieldErrors as exc:
+            for field, message in exc.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, _("Facility %(name)s saved.") % {"name": saved.name})
+            return redirect("facilities:detail", pk=saved.pk)
+    return render(request, "facilities/edit.html", {"form": form, "facility": facility})
+
+
+# --- Backlog and placement -----------------------------------------------------------------------
+
+@login_required
+def backlog(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_commander(user)
+    waiting = services.backlog(user).select_related("resident__household__compound", "resident__household__building",
+                                                    "resident__household__unit").order_by("waiting_since", "id")
+    category = request.GET.get("category", "")
+    counts = dict(sorted(((c or "", n) for c, n in _count(waiting, "category")), key=lambda x: x[0]))
+    if category:
+        waiting = waiting.filter(category=category)
+    page = Paginator(waiting, PAGE_SIZE).get_page(request.GET.get("page"))
+    runs = PlacementRun.objects.restrict(user).select_related("created_by")[:10]
+    return render(request, "facilities/backlog.html", {
+        "page": page, "counts": [(c, services.category_label(c), n) for c, n in counts.items()], "category": category,
+        "runs": runs, "now": timezone.now(),
+    })
+
+
+def _count(queryset, field: str):
+    from django.db.models import Count
+
+    return queryset.order_by().values_list(field).annotate(n=Count("id"))
+
+
+@login_required
+@require_POST
+def run_engine(request: HttpRequest) -> HttpResponse:
+    _require_commander(request.user)
+    run = services.run_placement(request.user)
+    messages.success(request, _("The engine placed %(placed)d of %(people)d people in %(seconds).2f s; review and confirm.")
+                     % {"placed": run.placed, "people": run.people, "seconds": run.seconds})
+    return redirect("facilities:run", pk=run.pk)
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require_commander(user)
+    run = PlacementRun.objects.get_visible_or_404(user, pk=pk)
+    proposals = Proposal.objects.filter(run=run).select_related("facility", "case__resident__household__compound",
+                                                                "case__resident__household__building",
+                                                                "case__resident__household__unit").order_by("id")
+    state = request.GET.get("state", "")
+    if state in ProposalState.values:
+        proposals = proposals.filter(state=state)
+    page = Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page"))
+    policy = current_policy()
+    facilities = list(Facility.objects.restrict(user).filter(is_active=True))
+    free = {(p.facility_id, p.kind): p.free for p in BedPool.objects.restrict(user)}
+    choices: dict[str, list[tuple[str, str]]] = {}
+    for proposal in page:
+        if proposal.category not in choices:
+            fitting = {(o.facility_kind, o.bed_kind) for o in options(policy, proposal.category)}
+            choices[proposal.category] = [
+                (f"{f.pk}:{bed}", f"{f.name} · {BedKind(bed).label} ({free.get((f.pk, bed), 0)})")
+                for f in facilities for bed in BedKind.values if (f.kind, bed) in fitting and (f.pk, bed) in free]
+    by_facility: dict[str, int] = defaultdict(int)
+    for name, bed in Proposal.objects.filter(run=run, state__in=(ProposalState.PROPOSED, ProposalState.CONFIRMED)).values_list(
+            "facility__name", "bed_kind"):
+        by_facility[f"{name} · {BedKind(bed).label}"] += 1
+    counts = dict(_count(Proposal.objects.filter(run=run), "state"))
+    return render(request, "facilities/run.html", {
+        "run": run, "page": page, "choices": choices, "by_facility": sorted(by_facility.items()), "state": state,
+        "counts": [(s, label, counts.get(s, 0)) for s, label in ProposalState.choices], "draft": run.status == RunStatus.DRAFT,
+    })
+
+
+@login_required
+@require_POST
+def run_adjust(request: HttpRequest, pk: int, proposal_pk: int) -> HttpResponse:
+    _require_commander(request.user)
+    run = PlacementRun.objects.get_visible_or_404(request.user, pk=pk)
+    proposal = Proposal.objects.select_related("run", "case__resident__household__compound").filter(run=run, pk=proposal_pk).first()
+    if proposal is None:
+        raise PermissionDenied
+    target = request.POST.get("target", "")
+    facility, bed = None, ""
+    if target and ":" in target:
+        facility_pk, bed = target.split(":", 1)
+        facility = Facility.objects.get_visible_or_404(request.user, pk=facility_pk)
+    try:
+        services.adjust_proposal(request.user, proposal, facility, bed)
+    except FieldErrors as exc:
+        for message in exc.errors.values():
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Proposal changed."))
+    return redirect(f"{request.path.rsplit('/proposals/', 1)[0]}/?page={request.POST.get('page', 1)}")
+
+
+@login_required
+@require_POST
+def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_commander(request.user)
+    run = PlacementRun.objects.get_visible_or_404(request.user, pk=pk)
+    try:
+        counts = services.confirm_run(request.user, run)
+    except FieldErrors as exc:
+        for message in exc.errors.values():
+            messages.error(request, message)
+    else:
+        level = messages.success if not counts["refused"] else messages.warning
+        level(request, _("%(confirmed)d placements confirmed and transfers ordered; %(refused)d refused (see the reasons).")
+              % counts)
+    return redirect("facilities:run", pk=run.pk)
+
+
+@login_required
+@require_POST
+def run_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_commander(request.user)
+    run = PlacementRun.objects.get_visible_or_404(request.user, pk=pk)
+    services.discard_run(request.user, run)
+    messages.info(request, _("Plan discarded."))
+    return redirect("facilities:backlog")
+
+
+# --- Transfers -----------------------------------------------------------------------------------
+
+@login_required
+def transfers(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_viewer(user)
+    shown = Transfer.objects.restrict(user).select_related("to_facility", "from_facility", "case__resident")
+    status = request.GET.get("status", "open")
+    if status == "open":
+        shown = shown.exclude(status__in=(TransferStatus.ARRIVED, TransferStatus.CANCELLED))
+    elif status in TransferStatus.values:
+        shown = shown.filter(status=status)
+    page = Paginator(shown.order_by("requested_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    nexts = {current: (step, TransferStatus(step).label) for current, (step, _field) in TRANSFER_STEPS.items()}
+    return render(request, "facilities/transfers.html", {
+        "page": page, "status": status, "statuses": TransferStatus.choices, "nexts": nexts, "now": timezone.now(),
+        "waiting_people": Case.objects.restrict(user).filter(placement=Placement.WAITING).count(),
+    })
+
+
+@login_required
+@require_POST
+def transfer_step(request: HttpRequest, pk: int) -> HttpResponse:
+    transfer = Transfer.objects.get_visible_or_404(request.user, pk=pk)
+    try:
+        services.advance_transfer(request.user, transfer, request.POST.get("status", ""), vehicle_label=request.POST.get("vehicle_label", ""))
+    except FieldErrors as exc:
+        for message in exc.errors.values():
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Transfer updated."))
+    target = request.POST.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "facilities:transfers")
