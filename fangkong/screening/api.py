@@ -209,6 +209,8 @@ class FollowUpOut(Schema):
 
 class HandleIn(Schema):
     note: str = Field("", max_length=200, pattern=TEXT_PATTERN)
+    category: Literal["", "fever", "suspected", "close_contact"] = Field(
+        "", description="Taking up: the category to open the case in (default by the item's reason)")
 
 
 # ---------------------------------------------------------------- endpoints
@@ -293,13 +295,13 @@ def follow_up_list(request: HttpRequest,
     return items.order_by("-created_at", "-id")
 
 
-def _handle(request: HttpRequest, id: int, action: str, note: str):
+def _handle(request: HttpRequest, id: int, action: str, note: str, category: str = ""):
     user = _screener(request)
     item = FollowUp.objects.select_related("resident", "person_check").get_visible_or_404(user, pk=id)
     try:
         if action == "dismiss":
             return services.dismiss_follow_up(user, item, note)
-        return services.take_follow_up(user, item, note)
+        return services.take_follow_up(user, item, note, category)
     except FieldErrors as exc:
         raise _field_errors(exc) from exc
     except services.FollowUpClosed as exc:
@@ -308,7 +310,7 @@ def _handle(request: HttpRequest, id: int, action: str, note: str):
 
 @router.post("/screening/follow-ups/{id}/take", response=FollowUpOut, summary="Take an item up (409 if handled)")
 def follow_up_take(request: HttpRequest, payload: HandleIn, id: int = Path(..., ge=1, le=MAX_ID)):
-    return _handle(request, id, "take", payload.note)
+    return _handle(request, id, "take", payload.note, payload.category)
 
 
 @router.post("/screening/follow-ups/{id}/dismiss", response=FollowUpOut,

@@ -40,6 +40,7 @@ from fangkong.screening.models import (
     Method,
     Outcome,
     PersonCheck,
+    Reason,
     Symptom,
     Visit,
 )
@@ -396,9 +397,32 @@ def _handle(user, item: FollowUp, status: str, note: str) -> FollowUp:
     return locked
 
 
-def take_follow_up(user, item: FollowUp, note: str = "") -> FollowUp:
-    """Take an item up (the four-categories pipeline will call this when it opens a case)."""
-    return _handle(user, item, FollowUpStatus.TAKEN, note)
+# The categories (四类人员) an item may be taken up into, by its reason; the first is the default.
+TAKE_UP_CATEGORIES = {
+    Reason.FEVER.value: ("fever", "suspected"),
+    Reason.SYMPTOMS.value: ("fever", "suspected"),
+    Reason.CONTACT.value: ("close_contact", "suspected"),
+}
+
+
+def take_follow_up(user, item: FollowUp, note: str = "", category: str = "") -> FollowUp:
+    """Take an item up into a category of the four-categories pipeline: the person's case is opened
+    (or moved along its state machine) in the same transaction as the item is closed, so neither
+    happens without the other. An illegal move (a confirmed patient back to fever) is refused."""
+    from fangkong.cases.services import open_case_from_flag
+
+    allowed = TAKE_UP_CATEGORIES[item.reason]
+    category = category or allowed[0]
+    if category not in allowed:
+        raise FieldErrors({"category": _("This item cannot be taken up into that category.")})
+    with transaction.atomic():
+        taken = _handle(user, item, FollowUpStatus.TAKEN, note)
+        check = item.person_check
+        evidence = f"{check.temperature} °C" if check.temperature is not None else ""
+        reason = f"{item.get_reason_display()}（{item.visit.date:%Y-%m-%d}）" + (f" {taken.note}" if taken.note else "")
+        open_case_from_flag(user, item.resident, reason[:200], status=category, flagged_at=item.created_at,
+                            source_ref=f"screening-follow-up:{item.pk}", evidence=evidence)
+    return taken
 
 
 def dismiss_follow_up(user, item: FollowUp, note: str) -> FollowUp:

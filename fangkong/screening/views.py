@@ -24,6 +24,7 @@ from fangkong.areas.models import CODE_LENGTH, Area, Household, Level
 from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.cases.models import Status as CaseStatus
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
 from fangkong.screening import coverage as cov
@@ -216,6 +217,8 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
     if status in FollowUpStatus.values:
         items = items.filter(status=status)
     page = Paginator(items.order_by("-created_at", "-id"), FOLLOW_UPS_PER_PAGE).get_page(request.GET.get("page"))
+    for item in page:  # the categories each item may be taken up into (四类人员), the default first
+        item.take_choices = [(c, CaseStatus(c).label) for c in services.TAKE_UP_CATEGORIES[item.reason]]
     return render(request, "screening/follow_ups.html", {
         "area": area, "page": page, "status": status, "statuses": FollowUpStatus.choices,
         "can_handle": services.can_handle_follow_ups(user), "crumbs": crumbs_for(user, area.code, include_self=False),
@@ -233,7 +236,7 @@ def follow_up_handle(request: HttpRequest, pk: int, action: str) -> HttpResponse
             services.dismiss_follow_up(user, item, note)
             messages.success(request, _("Dismissed: %(name)s.") % {"name": item.resident.name})
         else:
-            services.take_follow_up(user, item, note)
+            services.take_follow_up(user, item, note, request.POST.get("category", ""))
             messages.success(request, _("Taken up: %(name)s.") % {"name": item.resident.name})
     except FieldErrors as exc:
         messages.error(request, " ".join(str(m) for m in exc.errors.values()))

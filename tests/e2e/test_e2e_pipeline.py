@@ -1,5 +1,5 @@
-"""One fever patient from a flag to a bed: a grid worker takes up the flag on a phone and records the
-sample and a positive result; the district commander runs the placement engine, confirms the plan,
+"""One fever patient from a screening flag to a bed: a grid worker's visit finds a fever, the community
+worker takes the follow-up item up on a phone and records the sample and a positive result; the district commander runs the placement engine, confirms the plan,
 tracks the transfer, and the facility confirms the admission. Screenshots for the README."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from playwright.sync_api import Page, expect
 from fangkong.cases import services
 from fangkong.cases.models import Case, Status
 from fangkong.facilities.models import BedPool, Stay, StayStatus
+from fangkong.screening.services import record_visit
+from fangkong.screening.testing import reached
 
 from .helpers import log_in, shoot
 
@@ -19,16 +21,20 @@ def test_a_fever_patient_goes_from_a_flag_to_a_bed(e2e_city, phone: Page, deskto
     city = e2e_city
     zhang = city.residents["zhangwei"]
 
-    # The grid worker takes up the screening flag from the resident's page.
-    log_in(phone, "grid_a")
-    phone.goto(f"/residents/{zhang.pk}/")
-    phone.locator(f"a[href='/cases/open/{zhang.pk}/']").click()
-    phone.locator("select[name=status]").select_option("fever")
-    phone.locator("input[name=reason]").fill("上门排查体温38.1°C，咳嗽")
-    phone.locator("main form button[type=submit]").click()
-    expect(phone).to_have_url(re.compile(r"/cases/\d+/$"))
+    # The grid worker's door knock finds 38.1 °C (the visit form's service), which opens a follow-up item.
+    record_visit(city.users["grid_a"], city.households["a101"], reached(zhang, temperature="38.1"))
+
+    # The community worker takes the item up from the follow-up queue, as a fever patient (发热病人).
+    log_in(phone, "community")
+    phone.goto("/screening/follow-ups/")
+    item = phone.locator("tbody tr", has_text="张伟")
+    expect(item).to_contain_text("38.1")
+    item.locator("select[name=category]").select_option("fever")
+    item.get_by_role("button", name="接收").click()
+    expect(phone.locator("tbody tr", has_text="张伟")).to_have_count(0)  # no longer open
     case = Case.objects.get(resident=zhang)
-    assert case.status == Status.FEVER
+    assert case.status == Status.FEVER and case.flagged_at is not None
+    phone.goto(f"/cases/{case.pk}/")
 
     # A sample is taken now at the fever clinic, then the lab's positive result is entered.
     phone.locator("details.action summary").last.click()

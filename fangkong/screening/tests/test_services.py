@@ -295,3 +295,48 @@ def test_campaigns_are_created_by_commanders_in_their_scope(city):
     with pytest.raises(FieldErrors) as caught:
         services.create_campaign(city.users["city"], city.areas["wuhan"], "", today, today - dt.timedelta(days=1))
     assert set(caught.value.errors) == {"name", "end_date"}
+
+
+def test_taking_up_a_fever_item_opens_a_fever_case_from_the_flag_in_the_same_transaction(city):
+    from fangkong.cases.models import Case
+
+    zhang = city.residents["zhangwei"]
+    record(city, reached(zhang, temperature="38.3"))
+    item = FollowUp.objects.get()
+    services.take_follow_up(city.users["community"], item, "测体温复核")
+    case = Case.objects.get(resident=zhang)
+    assert case.status == "fever" and case.flagged_at == item.created_at
+    assert case.source == "screening" and case.source_ref == f"screening-follow-up:{item.pk}"
+    item.refresh_from_db()
+    assert item.status == "taken" and item.handled_by == city.users["community"]
+
+
+def test_a_possible_contact_is_taken_up_as_a_close_contact_or_as_suspected_and_nothing_else(city):
+    from fangkong.cases.models import Case
+
+    li = city.residents["lina"]
+    data = reached(li)
+    data.persons[0].contact_14d = True
+    record(city, data)
+    item = FollowUp.objects.get()
+    with pytest.raises(FieldErrors) as caught:
+        services.take_follow_up(city.users["community"], item, category="fever")
+    assert "category" in caught.value.errors
+    item.refresh_from_db()
+    assert item.status == "open" and not Case.objects.exists()
+    services.take_follow_up(city.users["community"], item, category="suspected")
+    assert Case.objects.get(resident=li).status == "suspected"
+
+
+def test_a_take_up_the_state_machine_refuses_leaves_the_item_open(city):
+    from fangkong.cases.models import Case
+    from fangkong.cases.services import open_case
+
+    zhang = city.residents["zhangwei"]
+    open_case(city.users["community"], zhang, "confirmed", "确诊", severity="mild")
+    record(city, reached(zhang, temperature="38.3"))
+    item = FollowUp.objects.get()
+    with pytest.raises(FieldErrors):
+        services.take_follow_up(city.users["community"], item)  # confirmed → fever is not a transition
+    item.refresh_from_db()
+    assert item.status == "open" and Case.objects.get(resident=zhang).status == "confirmed"
