@@ -27,7 +27,7 @@ from fangkong.core.scope import NOTHING, Scope, ScopedQuerySet
 
 class Method(models.TextChoices):
     DOOR = "door", _("Door knock")  # 入户
-    PHONE = "phone", _("Phone")  # 电话
+    PHONE = "phone", _("Phone call")  # 电话
     ONLINE = "online", _("WeChat / online self-report")  # 微信/线上自报
     NEIGHBOUR = "neighbour", _("Neighbour information")  # 邻居反映
 

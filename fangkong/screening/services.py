@@ -198,7 +198,7 @@ def _clean_person(i: int, person: PersonInput, method: str, roster: set[int], po
             if not low <= temperature <= high:
                 errors[f"{key}.temperature"] = _(
                     "%(value)s °C is outside the valid range %(low)s–%(high)s °C: measure again."
-                ) % {"value": temperature, "low": low, "high": high}
+                ) % {"value": str(raw_temperature).strip(), "low": low, "high": high}
     elif person.present and method != Method.NEIGHBOUR:
         errors[f"{key}.temperature"] = _("Enter the temperature of everyone present.")
 

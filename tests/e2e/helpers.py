@@ -26,5 +26,7 @@ def log_in(page: Page, username: str, *, screenshot: str | None = None) -> None:
 def shoot(page: Page, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
+    if full_page:
+        page.evaluate("window.scrollTo(0, 0)")  # a page scrolled to an anchor is captured garbled otherwise
     page.screenshot(path=str(path), full_page=full_page)
     return path
