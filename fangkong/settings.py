@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "fangkong.areas",
     "fangkong.people",
     "fangkong.screening",
+    "fangkong.crosscheck",
     "fangkong.demo",
 ]
 

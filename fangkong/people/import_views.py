@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
@@ -88,7 +89,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("imports:result", batch_id=result.batch_id)
     columns = [(zh, key in REQUIRED) for key, zh in COLUMNS]
-    recent = visible_batches(request.user).select_related("user")[:10]
+    recent = visible_batches(request.user).filter(kind=ImportBatch.ROSTER).select_related("user")[:10]
     return render(request, "imports/upload.html", {
         "form": form, "columns": columns, "recent": recent, "max_size": settings.IMPORT_MAX_UPLOAD_BYTES,
     })
@@ -98,8 +99,14 @@ def upload(request: HttpRequest) -> HttpResponse:
 def result(request: HttpRequest, batch_id: int) -> HttpResponse:
     _require_importer(request.user)
     batch = _batch_or_404(request.user, batch_id)
+    return render_result(request, batch, reverse("imports:upload"))
+
+
+def render_result(request: HttpRequest, batch: ImportBatch, upload_url: str, extra: dict | None = None) -> HttpResponse:
+    """The result page of any import (rosters and evidence lists): counts, the first errors, the report."""
     errors = first_errors(bytes(batch.report or b""))
-    return render(request, "imports/result.html", {"batch": batch, "errors": errors, "shown": SHOWN_ERRORS})
+    context = {"batch": batch, "errors": errors, "shown": SHOWN_ERRORS, "upload_url": upload_url, **(extra or {})}
+    return render(request, "imports/result.html", context)
 
 
 @login_required

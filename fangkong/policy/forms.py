@@ -49,6 +49,11 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("risk_medium_max_cumulative", _l("Medium risk: at most this many cumulative cases"), _l("cases")),
         FieldInfo("risk_cluster_window_days", _l("Cluster window"), _l("days")),
     ]),
+    (_l("Finding the hidden"), [
+        FieldInfo("crosscheck_window_days", _l("Meter readings and lit windows over the last"), _l("days")),
+        FieldInfo("crosscheck_min_kwh_per_day", _l("Power use that needs registered residents"), _l("kWh per day")),
+        FieldInfo("crosscheck_returnee_days", _l("Returnees checked for"), _l("days after arrival")),
+    ]),
     (_l("Volunteers"), [
         FieldInfo("volunteer_min_age", _l("Minimum age"), _l("years")),
         FieldInfo("volunteer_max_age", _l("Maximum age"), _l("years")),
