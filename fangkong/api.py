@@ -19,6 +19,7 @@ from fangkong.accounts.api import router as accounts_router
 from fangkong.areas.api import router as areas_router
 from fangkong.audit.api import router as audit_router
 from fangkong.core.api_auth import API_AUTH
+from fangkong.crosscheck.api import router as crosscheck_router
 from fangkong.people.api import router as people_router
 from fangkong.people.importer import ImportFileError
 from fangkong.people.validation import FieldErrors
@@ -35,7 +36,8 @@ api = NinjaAPI(
     docs_url="/docs",
     auth=API_AUTH,
 )
-for router in (accounts_router, areas_router, people_router, policy_router, audit_router, screening_router):
+for router in (accounts_router, areas_router, people_router, policy_router, audit_router, screening_router,
+               crosscheck_router):
     api.add_router("", router)
 
 

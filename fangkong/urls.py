@@ -13,6 +13,7 @@ urlpatterns = [
     path("policy/", include("fangkong.policy.urls")),
     path("screening/", include("fangkong.screening.urls")),
     path("r/", include("fangkong.screening.selfreport_urls")),
+    path("crosscheck/", include("fangkong.crosscheck.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

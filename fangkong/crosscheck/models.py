@@ -184,7 +184,7 @@ class ToDo(models.Model):
     resident = models.ForeignKey("people.Resident", models.PROTECT, null=True, blank=True, related_name="crosscheck_todos",
                                  verbose_name=_("resident"))
     area_code = models.CharField(max_length=15, editable=False)
-    # Power: average kWh a day over `reference` days. Lit windows: the most lit on a night, against
+    # Power: average kWh a day over `reference` days with a reading. Lit windows: the most lit on a night, against
     # `reference` occupied households. Returnees: none (the evidence date is the arrival).
     value = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
     reference = models.IntegerField(null=True, blank=True)

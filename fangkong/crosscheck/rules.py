@@ -62,12 +62,14 @@ def lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
-def open_powered(start: dt.date, end: dt.date, min_kwh: float, days: int, now: dt.datetime, prefix: str = "") -> int:
-    """a. Households using at least `min_kwh` a day on average over [start, end] with nobody registered."""
+def open_powered(start: dt.date, end: dt.date, min_kwh: float, now: dt.datetime, prefix: str = "") -> int:
+    """a. Households using at least `min_kwh` a day on average over the days with a reading in
+    [start, end] (a missing day is unknown, not zero) with nobody registered."""
     kind = Kind.POWERED.value
     where, extra = _like("h.area_code", prefix)
     select = f"""
-        SELECT %s, '{OPEN}', '', m.household_id, NULL, NULL, NULL, h.area_code, ROUND(AVG(m.kwh), 2), %s, MAX(m."date"), %s, ''
+        SELECT %s, '{OPEN}', '', m.household_id, NULL, NULL, NULL, h.area_code, ROUND(AVG(m.kwh), 2), COUNT(*), MAX(m."date"),
+               %s, ''
         FROM {METER} m
         JOIN {HOUSEHOLD} h ON h.id = m.household_id
         LEFT JOIN (SELECT household_id, MAX(closed_on) AS closed_on FROM {TODO}
@@ -80,7 +82,7 @@ def open_powered(start: dt.date, end: dt.date, min_kwh: float, days: int, now: d
           {where}
         GROUP BY m.household_id, h.area_code
         HAVING AVG(m.kwh) >= %s"""
-    return _insert(select, [kind, days, now, kind, start, end, kind, *extra, float(min_kwh)])
+    return _insert(select, [kind, now, kind, start, end, kind, *extra, float(min_kwh)])
 
 
 def open_lit(start: dt.date, end: dt.date, now: dt.datetime, prefix: str = "") -> int:

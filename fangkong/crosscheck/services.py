@@ -62,8 +62,7 @@ def run_crosscheck(today: dt.date | None = None, *, area_code: str = "", policy:
         rules.refresh_area_codes()
         closed = _close_resolved(now, today, area_code)
         return {
-            Kind.POWERED.value: rules.open_powered(window_start, today, policy.crosscheck_min_kwh_per_day,
-                                                   policy.crosscheck_window_days, now, area_code),
+            Kind.POWERED.value: rules.open_powered(window_start, today, policy.crosscheck_min_kwh_per_day, now, area_code),
             Kind.LIT.value: rules.open_lit(window_start, today, now, area_code),
             Kind.RETURNEE_UNREGISTERED.value: rules.open_returnees_unregistered(arrivals_start, today, now, area_code),
             Kind.RETURNEE_UNSCREENED.value: rules.open_returnees_unscreened(arrivals_start, today, now, area_code),
