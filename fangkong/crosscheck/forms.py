@@ -39,7 +39,7 @@ class EvidenceUploadForm(UploadForm):
 
 
 class CloseForm(FieldErrorsMixin, forms.Form):
-    outcome = forms.ChoiceField(label=_("Outcome"), widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(label=_("What was found"), widget=forms.RadioSelect)
     note = forms.CharField(label=_("Note"), max_length=400, required=False,
                            help_text=_("Required for a false alarm: say what was found."))
 
