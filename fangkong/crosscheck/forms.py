@@ -44,6 +44,7 @@ class CloseForm(FieldErrorsMixin, forms.Form):
                            help_text=_("Required for a false alarm: say what was found."))
 
     def __init__(self, *args, todo: ToDo, **kwargs) -> None:
+        kwargs.setdefault("prefix", "close")  # the registration form on the same page has a note too
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices = [
             (outcome.value, OUTCOME_LABELS.get((Kind(todo.kind), outcome), outcome.label)) for outcome in todo.outcomes]

@@ -66,7 +66,7 @@ def test_grid_worker_b_sees_nothing_of_grid_a(city, login, todos):
     assert client.get(f"/crosscheck/?area={city.areas['grid_a'].code}").status_code == 404
     for todo in (todos[Kind.POWERED], todos[Kind.RETURNEE_UNREGISTERED]):
         assert client.get(f"/crosscheck/{todo.pk}/").status_code == 404
-        assert client.post(f"/crosscheck/{todo.pk}/close/", {"outcome": "vacant"}).status_code == 404
+        assert client.post(f"/crosscheck/{todo.pk}/close/", {"close-outcome": "vacant"}).status_code == 404
         assert client.post(f"/crosscheck/{todo.pk}/register/", NEWCOMER).status_code == 404
     sheet = load_workbook(io.BytesIO(client.get("/crosscheck/export/?status=all").getvalue())).worksheets[0]
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["More lit windows than occupied households"]
@@ -94,7 +94,7 @@ def test_the_to_do_page_shows_the_readings_and_the_forms(city, login, todos):
 def test_registering_then_closing_through_the_forms(city, login, todos):
     todo = todos[Kind.POWERED]
     client = login(city.users["grid_a"])
-    response = client.post(f"/crosscheck/{todo.pk}/close/", {"outcome": "registered"})
+    response = client.post(f"/crosscheck/{todo.pk}/close/", {"close-outcome": "registered"})
     assert response.status_code == 400
     assert "Register the new occupants first" in response.content.decode()
     bad = client.post(f"/crosscheck/{todo.pk}/register/", {**NEWCOMER, "doc_number": "123"})
@@ -103,12 +103,12 @@ def test_registering_then_closing_through_the_forms(city, login, todos):
     assert response.status_code == 302
     resident = Resident.objects.get(name="赵敏")
     assert resident.household == todo.household and resident.is_new_occupant
-    response = client.post(f"/crosscheck/{todo.pk}/close/", {"outcome": "registered", "note": "租户"})
+    response = client.post(f"/crosscheck/{todo.pk}/close/", {"close-outcome": "registered", "close-note": "租户"})
     assert response.status_code == 302
     todo.refresh_from_db()
     assert (todo.status, todo.outcome, todo.closed_by) == ("closed", "registered", city.users["grid_a"])
     assert AuditLog.objects.filter(object_type="crosscheck.todo", object_id=str(todo.pk), action=Action.UPDATE).exists()
-    again = client.post(f"/crosscheck/{todo.pk}/close/", {"outcome": "vacant"})
+    again = client.post(f"/crosscheck/{todo.pk}/close/", {"close-outcome": "vacant"})
     assert again.status_code == 302  # told it was closed already; nothing changes
     todo.refresh_from_db()
     assert todo.outcome == "registered"
@@ -116,15 +116,15 @@ def test_registering_then_closing_through_the_forms(city, login, todos):
 
 def test_a_false_alarm_without_a_note_is_refused_at_the_note(city, login, todos):
     todo = todos[Kind.LIT]
-    response = login(city.users["grid_b"]).post(f"/crosscheck/{todo.pk}/close/", {"outcome": "false_alarm"})
+    response = login(city.users["grid_b"]).post(f"/crosscheck/{todo.pk}/close/", {"close-outcome": "false_alarm"})
     assert response.status_code == 400 and response.context["close_form"].errors["note"]
-    assert login(city.users["grid_b"]).post(f"/crosscheck/{todo.pk}/close/", {"outcome": "bogus"}).status_code == 400
+    assert login(city.users["grid_b"]).post(f"/crosscheck/{todo.pk}/close/", {"close-outcome": "bogus"}).status_code == 400
 
 
 def test_closing_as_vacant_shows_on_the_household_page(city, login, todos):
     todo = todos[Kind.POWERED]
     client = login(city.users["grid_a"])
-    client.post(f"/crosscheck/{todo.pk}/close/", {"outcome": "vacant"})
+    client.post(f"/crosscheck/{todo.pk}/close/", {"close-outcome": "vacant"})
     page = client.get(f"/households/{todo.household_id}/").content.decode()
     assert "Vacant since" in page
 
