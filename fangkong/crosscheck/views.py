@@ -129,9 +129,10 @@ def _evidence(user, todo: ToDo) -> dict:
         return {"readings": MeterReading.objects.filter(household_id=todo.household_id).order_by("-date")[:EVIDENCE_SHOWN],
                 "residents": Resident.objects.restrict(user).filter(household_id=todo.household_id).order_by("id")}
     if todo.kind == Kind.LIT:
-        households = _building_households(user, todo)
+        occupied = (Household.objects.restrict(user).filter(building_id=todo.building_id, residents__isnull=False)
+                    .distinct().count())
         return {"lit_counts": LitCount.objects.filter(building_id=todo.building_id).order_by("-date")[:EVIDENCE_SHOWN],
-                "households": households, "occupied": sum(1 for h in households if h.n_residents)}
+                "households": _building_households(user, todo), "occupied": occupied}
     evidence = {"returnee": todo.returnee}
     if todo.kind == Kind.RETURNEE_UNSCREENED and todo.resident_id:
         evidence["checks"] = (PersonCheck.objects.filter(resident_id=todo.resident_id, date__gte=todo.returnee.arrival_date)
