@@ -20,6 +20,7 @@ from fangkong.areas.api import router as areas_router
 from fangkong.audit.api import router as audit_router
 from fangkong.cases.api import router as cases_router
 from fangkong.core.api_auth import API_AUTH
+from fangkong.crosscheck.api import router as crosscheck_router
 from fangkong.facilities.api import router as facilities_router
 from fangkong.people.api import router as people_router
 from fangkong.people.importer import ImportFileError
@@ -37,8 +38,8 @@ api = NinjaAPI(
     docs_url="/docs",
     auth=API_AUTH,
 )
-for router in (accounts_router, areas_router, people_router, screening_router, cases_router, facilities_router,
-               policy_router, audit_router):
+for router in (accounts_router, areas_router, people_router, screening_router, crosscheck_router, cases_router,
+               facilities_router, policy_router, audit_router):
     api.add_router("", router)
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("r/", include("fangkong.screening.selfreport_urls")),
     path("cases/", include("fangkong.cases.urls")),
     path("facilities/", include("fangkong.facilities.urls")),
+    path("crosscheck/", include("fangkong.crosscheck.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -195,6 +195,9 @@ class Household(models.Model):
     building = models.ForeignKey(Building, models.PROTECT, related_name="households", editable=False)
     compound = models.ForeignKey(Compound, models.PROTECT, related_name="households", editable=False)
     area_code = models.CharField(max_length=15, editable=False)
+    # Found empty by a worker (a cross-check closed as vacant); cleared when someone is registered
+    # in it or a visit reaches people there.
+    vacant_since = models.DateField(_("vacant since"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -73,3 +74,22 @@ def child_counts(area: Area) -> dict[str, Counts]:
     if area.child_level is None:
         return {}
     return tree_counts(area.code, CODE_LENGTH[Level(area.child_level)])[1]
+
+
+def set_vacancy(user, household: Household, since: dt.date | None) -> bool:
+    """Mark a household vacant from a day on (a vacant mark keeps its first day), or clear the mark
+    (`since=None`); audit-logged. Returns whether anything changed."""
+    from fangkong.audit.models import Action
+    from fangkong.audit.services import record
+
+    current = Household.objects.filter(pk=household.pk).values_list("vacant_since", flat=True).first()
+    if (since is None) == (current is None):
+        return False
+    Household.objects.filter(pk=household.pk).update(vacant_since=since)
+    household.vacant_since = since
+    record(user, Action.UPDATE, household, changes={"vacant_since": [_iso(current), _iso(since)]})
+    return True
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None

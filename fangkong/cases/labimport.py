@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from fangkong.cases.models import NucleicAcidTest, Result, ResultImport
 from fangkong.cases.services import can_manage_cases, record_result
 from fangkong.people.importer import RowError
-from fangkong.people.importing.reading import ImportFileError, iter_file_rows, map_columns
+from fangkong.people.importing.reading import ColumnSet, ImportFileError, iter_file_rows
 from fangkong.people.importing.report import error_report_bytes
 from fangkong.people.validation import FieldErrors
 
@@ -32,8 +32,7 @@ COLUMNS: list[tuple[str, str]] = [("sample_number", "样本编号"), ("doc_numbe
                                   ("result_at", "报告时间"), ("lab", "检测机构")]
 HEADER_LABEL = dict(COLUMNS)
 REQUIRED = ("sample_number", "doc_number", "result", "result_at")
-ALIASES = {**{zh: key for key, zh in COLUMNS}, **{key: key for key, _zh in COLUMNS}}
-ALIASES.update({
+LAB_COLUMNS = ColumnSet(COLUMNS, REQUIRED, {
     "样本号": "sample_number", "标本编号": "sample_number", "条码号": "sample_number", "样本条码": "sample_number",
     "sample": "sample_number", "sample_no": "sample_number",
     "身份证号": "doc_number", "身份证号码": "doc_number", "证件号": "doc_number", "document": "doc_number",
@@ -122,7 +121,7 @@ def import_results(source: str | Path | IO[bytes], *, filename: str, user) -> La
     header = next(rows, None)
     if header is None:
         raise ImportFileError(_("The file is empty."))
-    index, labels = map_columns(list(header), ALIASES, REQUIRED, HEADER_LABEL)
+    index, labels = LAB_COLUMNS.map_header(list(header))
     label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
     result = LabImportResult()
     parsed: list[tuple[int, str, str, str, dt.datetime, str]] = []

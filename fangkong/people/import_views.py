@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
@@ -40,7 +41,7 @@ class UploadForm(forms.Form):
         return upload
 
 
-def _require_importer(user) -> None:
+def require_importer(user) -> None:
     if not user.can_import:
         raise PermissionDenied
 
@@ -56,7 +57,7 @@ def visible_batches(user) -> QuerySet[ImportBatch]:
     return ImportBatch.objects.filter(condition)
 
 
-def _batch_or_404(user, batch_id: int) -> ImportBatch:
+def batch_or_404(user, batch_id: int) -> ImportBatch:
     batch = visible_batches(user).filter(pk=batch_id).first()
     if batch is None:
         raise Http404
@@ -77,7 +78,7 @@ def first_errors(report: bytes, limit: int = SHOWN_ERRORS) -> list[tuple]:
 
 @login_required
 def upload(request: HttpRequest) -> HttpResponse:
-    _require_importer(request.user)
+    require_importer(request.user)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -88,7 +89,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("imports:result", batch_id=result.batch_id)
     columns = [(zh, key in REQUIRED) for key, zh in COLUMNS]
-    recent = visible_batches(request.user).select_related("user")[:10]
+    recent = visible_batches(request.user).filter(kind=ImportBatch.ROSTER).select_related("user")[:10]
     return render(request, "imports/upload.html", {
         "form": form, "columns": columns, "recent": recent, "max_size": settings.IMPORT_MAX_UPLOAD_BYTES,
     })
@@ -96,16 +97,23 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def result(request: HttpRequest, batch_id: int) -> HttpResponse:
-    _require_importer(request.user)
-    batch = _batch_or_404(request.user, batch_id)
+    require_importer(request.user)
+    batch = batch_or_404(request.user, batch_id)
+    return render_result(request, batch, reverse("imports:upload"))
+
+
+def render_result(request: HttpRequest, batch: ImportBatch, upload_url: str, *, template: str = "imports/result.html",
+                  extra: dict | None = None) -> HttpResponse:
+    """The result page of any import (rosters and evidence lists): counts, the first errors, the report."""
     errors = first_errors(bytes(batch.report or b""))
-    return render(request, "imports/result.html", {"batch": batch, "errors": errors, "shown": SHOWN_ERRORS})
+    context = {"batch": batch, "errors": errors, "shown": SHOWN_ERRORS, "upload_url": upload_url, **(extra or {})}
+    return render(request, template, context)
 
 
 @login_required
 def report(request: HttpRequest, batch_id: int) -> HttpResponse:
-    _require_importer(request.user)
-    batch = _batch_or_404(request.user, batch_id)
+    require_importer(request.user)
+    batch = batch_or_404(request.user, batch_id)
     if not batch.report:
         raise Http404
     name = f"导入错误报告-{batch.pk}.xlsx"
@@ -114,5 +122,5 @@ def report(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 def template(request: HttpRequest) -> HttpResponse:
-    _require_importer(request.user)
+    require_importer(request.user)
     return FileResponse(io.BytesIO(roster_template()), as_attachment=True, filename="居民名册模板.xlsx", content_type=XLSX)

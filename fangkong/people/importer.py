@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from fangkong.audit.services import build_entry
 from fangkong.core.bulk import is_postgres
 from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_households
 from fangkong.people.importing.reading import HEADER_LABEL, ImportFileError, iter_file_rows, map_header
+from fangkong.people.importing.reading import cell_text as _cell_text
 from fangkong.people.importing.report import error_report_bytes, roster_template, write_error_report
 from fangkong.people.importing.residents import VALUE_FIELDS, insert_new, load_existing, update_changed
 from fangkong.people.models import ImportBatch
@@ -81,17 +81,6 @@ class _Parsed:
     rows: list[int] = field(default_factory=list)
     people: list[tuple] = field(default_factory=list)  # (doc_type, doc_number, *VALUE_FIELDS[:8])
     places: list[tuple[str, ...]] = field(default_factory=list)  # PLACE_KEYS
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value)
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    return " ".join(text.split())
 
 
 def _remember(memo: dict[Any, str], value: Any) -> str:

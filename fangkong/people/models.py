@@ -167,10 +167,15 @@ class Resident(models.Model):
 
 
 class ImportBatch(models.Model):
-    """One roster import run: who, which file, the counts and the error report (XLSX)."""
+    """One import run (a roster, or a list of evidence for the cross-check): who, which file, the
+    counts and the error report (XLSX)."""
+
+    ROSTER = "residents"
 
     user = models.ForeignKey("accounts.User", models.SET_NULL, null=True, blank=True, related_name="import_batches", verbose_name=_("user"))
     filename = models.CharField(_("file name"), max_length=255)
+    # What the file held: "residents" (a roster) or a kind of cross-check evidence (see fangkong.crosscheck).
+    kind = models.CharField(_("kind"), max_length=20, default=ROSTER)
     created = models.PositiveIntegerField(_("created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from fangkong.areas.models import Household
+from fangkong.areas.services import set_vacancy
 from fangkong.audit.models import Action
 from fangkong.audit.services import diff, record, record_reveal, snapshot
 from fangkong.people.models import Resident
@@ -45,6 +46,7 @@ def create_resident(user, household: Household, raw: dict[str, Any], *, is_new_o
             resident = Resident(household=household, is_new_occupant=is_new_occupant, **values)
             resident.save()
             record(user, Action.CREATE, resident, changes=diff({}, snapshot(resident, Resident.AUDITED_FIELDS)))
+            set_vacancy(user, household, None)  # someone lives there now
     except IntegrityError as exc:  # a concurrent creation of the same document
         raise FieldErrors({"doc_number": _("Another resident already has this document number.")}) from exc
     return resident

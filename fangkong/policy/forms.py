@@ -16,8 +16,6 @@ from pydantic import ValidationError
 
 from fangkong.policy.schema import BED_KINDS, FACILITY_KINDS, ROUTED_CATEGORIES, Policy
 
-_l = gettext_lazy
-
 
 @dataclass(frozen=True)
 class FieldInfo:
@@ -28,75 +26,80 @@ class FieldInfo:
 
 # The scalar fields, grouped in sections, in the order the pages show them.
 SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
-    (_l("Screening and fever"), [
-        FieldInfo("fever_threshold_c", _l("Fever threshold"), "°C"),
-        FieldInfo("temperature_min_c", _l("Lowest valid reading"), "°C"),
-        FieldInfo("temperature_max_c", _l("Highest valid reading"), "°C"),
+    (gettext_lazy("Screening and fever"), [
+        FieldInfo("fever_threshold_c", gettext_lazy("Fever threshold"), "°C"),
+        FieldInfo("temperature_min_c", gettext_lazy("Lowest valid reading"), "°C"),
+        FieldInfo("temperature_max_c", gettext_lazy("Highest valid reading"), "°C"),
     ]),
-    (_l("Close contacts and observation"), [
-        FieldInfo("close_contact_lookback_days", _l("Contacts count from this many days before onset"), _l("days")),
-        FieldInfo("observation_days", _l("Medical observation period"), _l("days")),
-        FieldInfo("observation_centralised", _l("Observation in centralised isolation")),
+    (gettext_lazy("Close contacts and observation"), [
+        FieldInfo("close_contact_lookback_days", gettext_lazy("Contacts count from this many days before onset"), gettext_lazy("days")),
+        FieldInfo("observation_days", gettext_lazy("Medical observation period"), gettext_lazy("days")),
+        FieldInfo("observation_centralised", gettext_lazy("Observation in centralised isolation")),
     ]),
-    (_l("Home isolation"), [
-        FieldInfo("home_reports_per_day", _l("Health reports per day"), _l("per day")),
+    (gettext_lazy("Home isolation"), [
+        FieldInfo("home_reports_per_day", gettext_lazy("Health reports per day"), gettext_lazy("per day")),
     ]),
-    (_l("After discharge"), [
-        FieldInfo("post_discharge_days", _l("Recovery station or home monitoring"), _l("days")),
+    (gettext_lazy("After discharge"), [
+        FieldInfo("post_discharge_days", gettext_lazy("Recovery station or home monitoring"), gettext_lazy("days")),
     ]),
-    (_l("Area risk grading"), [
-        FieldInfo("risk_quiet_days", _l("Low risk: no new case for"), _l("days")),
-        FieldInfo("risk_medium_max_cumulative", _l("Medium risk: at most this many cumulative cases"), _l("cases")),
-        FieldInfo("risk_cluster_window_days", _l("Cluster window"), _l("days")),
+    (gettext_lazy("Area risk grading"), [
+        FieldInfo("risk_quiet_days", gettext_lazy("Low risk: no new case for"), gettext_lazy("days")),
+        FieldInfo("risk_medium_max_cumulative", gettext_lazy("Medium risk: at most this many cumulative cases"), gettext_lazy("cases")),
+        FieldInfo("risk_cluster_window_days", gettext_lazy("Cluster window"), gettext_lazy("days")),
     ]),
-    (_l("Admission and placement"), [
-        FieldInfo("placement_preference_km", _l("A less preferred facility only if nearer by"), _l("km")),
-        FieldInfo("exclusion_negative_tests", _l("Suspected case excluded after negative tests in a row"), _l("tests")),
-        FieldInfo("exclusion_interval_hours", _l("Samples of those tests at least this far apart"), _l("hours")),
+    (gettext_lazy("Admission and placement"), [
+        FieldInfo("placement_preference_km", gettext_lazy("A less preferred facility only if nearer by"), gettext_lazy("km")),
+        FieldInfo("exclusion_negative_tests", gettext_lazy("Suspected case excluded after negative tests in a row"), gettext_lazy("tests")),
+        FieldInfo("exclusion_interval_hours", gettext_lazy("Samples of those tests at least this far apart"), gettext_lazy("hours")),
     ]),
-    (_l("Volunteers"), [
-        FieldInfo("volunteer_min_age", _l("Minimum age"), _l("years")),
-        FieldInfo("volunteer_max_age", _l("Maximum age"), _l("years")),
-        FieldInfo("volunteer_contact_free_days", _l("No close contact for"), _l("days")),
-        FieldInfo("volunteer_must_live_in_city", _l("Must live in the city")),
+    (gettext_lazy("Finding the hidden"), [
+        FieldInfo("crosscheck_window_days", gettext_lazy("Meter readings and lit windows over the last"), gettext_lazy("days")),
+        FieldInfo("crosscheck_min_kwh_per_day", gettext_lazy("Power use that needs registered residents"), gettext_lazy("kWh per day")),
+        FieldInfo("crosscheck_returnee_days", gettext_lazy("Returnees checked for"), gettext_lazy("days after arrival")),
+    ]),
+    (gettext_lazy("Volunteers"), [
+        FieldInfo("volunteer_min_age", gettext_lazy("Minimum age"), gettext_lazy("years")),
+        FieldInfo("volunteer_max_age", gettext_lazy("Maximum age"), gettext_lazy("years")),
+        FieldInfo("volunteer_contact_free_days", gettext_lazy("No close contact for"), gettext_lazy("days")),
+        FieldInfo("volunteer_must_live_in_city", gettext_lazy("Must live in the city")),
     ]),
 ]
 SCALAR_FIELDS = {info.name: info for _title, infos in SECTIONS for info in infos}
 
 CATEGORY_LABELS = {
-    "critical": _l("Critical"),
-    "severe": _l("Severe"),
-    "moderate": _l("Moderate"),
-    "mild": _l("Mild"),
-    "suspected": _l("Suspected"),
-    "close_contact": _l("Close contact"),
-    "fever": _l("Fever patient"),
-    "discharged": _l("Discharged"),
+    "critical": gettext_lazy("Critical"),
+    "severe": gettext_lazy("Severe"),
+    "moderate": gettext_lazy("Moderate"),
+    "mild": gettext_lazy("Mild"),
+    "suspected": gettext_lazy("Suspected"),
+    "close_contact": gettext_lazy("Close contact"),
+    "fever": gettext_lazy("Fever patient"),
+    "discharged": gettext_lazy("Discharged"),
 }
 FACILITY_KIND_LABELS = {
-    "designated_hospital": _l("Designated hospital"),
-    "shelter_hospital": _l("Shelter hospital"),
-    "isolation_site": _l("Isolation site"),
-    "isolation_single_room": _l("Isolation single room"),
-    "recovery_station": _l("Recovery station"),
-    "fever_clinic": _l("Fever clinic"),
+    "designated_hospital": gettext_lazy("Designated hospital"),
+    "shelter_hospital": gettext_lazy("Shelter hospital"),
+    "isolation_site": gettext_lazy("Isolation site"),
+    "isolation_single_room": gettext_lazy("Isolation single room"),
+    "recovery_station": gettext_lazy("Recovery station"),
+    "fever_clinic": gettext_lazy("Fever clinic"),
 }
 BED_KIND_LABELS = {
-    "icu": _l("ICU bed"),
-    "ordinary": _l("Ordinary bed"),
-    "single_room": _l("Single room"),
+    "icu": gettext_lazy("ICU bed"),
+    "ordinary": gettext_lazy("Ordinary bed"),
+    "single_room": gettext_lazy("Single room"),
 }
 # Per-category placement switches beside the bed kinds: served first, transferred by 120 ambulance.
 PLACEMENT_FLAGS = {
-    "placement_first": _l("Served first"),
-    "ambulance_categories": _l("By 120 ambulance"),
+    "placement_first": gettext_lazy("Served first"),
+    "ambulance_categories": gettext_lazy("By 120 ambulance"),
 }
-WINDOW_NAME_LABELS = {"morning": _l("Morning"), "noon": _l("Noon"), "evening": _l("Evening")}
+WINDOW_NAME_LABELS = {"morning": gettext_lazy("Morning"), "noon": gettext_lazy("Noon"), "evening": gettext_lazy("Evening")}
 
 # Messages of the schema's consistency checks (model_validator), by their first words.
 CONSISTENCY_ERRORS = {
-    "fever_threshold_c must lie between": ("fever_threshold_c", _l("The fever threshold must lie between the lowest and highest valid readings.")),
-    "volunteer_min_age must not exceed": ("volunteer_min_age", _l("The minimum age must not exceed the maximum age.")),
+    "fever_threshold_c must lie between": ("fever_threshold_c", gettext_lazy("The fever threshold must lie between the lowest and highest valid readings.")),
+    "volunteer_min_age must not exceed": ("volunteer_min_age", gettext_lazy("The minimum age must not exceed the maximum age.")),
 }
 
 
@@ -142,8 +145,8 @@ def _message(error: dict) -> str:
 class PolicyForm(forms.Form):
     """Every scalar field, the report windows (one spare row) and the routing matrix, plus a reason."""
 
-    note = forms.CharField(label=_l("Reason for the change"), max_length=200,
-                           help_text=_l("Recorded with the new version, e.g. the protocol edition."))
+    note = forms.CharField(label=gettext_lazy("Reason for the change"), max_length=200,
+                           help_text=gettext_lazy("Recorded with the new version, e.g. the protocol edition."))
 
     def __init__(self, *args, policy: Policy, **kwargs):
         self.policy = policy
@@ -174,8 +177,8 @@ class PolicyForm(forms.Form):
             field.unit = info.unit  # type: ignore[attr-defined]
             self.fields[name] = field
         for i in range(self.window_count):
-            self.fields[window_field(i, "name")] = forms.CharField(label=_l("Name"), required=False, max_length=20)
-            for part, label in (("start", _l("From")), ("end", _l("Until"))):
+            self.fields[window_field(i, "name")] = forms.CharField(label=gettext_lazy("Name"), required=False, max_length=20)
+            for part, label in (("start", gettext_lazy("From")), ("end", gettext_lazy("Until"))):
                 self.fields[window_field(i, part)] = forms.CharField(
                     label=label, required=False, max_length=5, widget=forms.TextInput(attrs={"placeholder": "07:30", "inputmode": "numeric"}))
         for category in ROUTED_CATEGORIES:

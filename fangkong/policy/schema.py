@@ -90,6 +90,13 @@ class Policy(BaseModel):
     # A suspected case is excluded after this many negative tests in a row, sampled this far apart.
     exclusion_negative_tests: int = Field(2, ge=1, le=5)
     exclusion_interval_hours: int = Field(24, ge=0, le=168)
+    # Finding the hidden (查漏补缺): the cross-check of evidence against the roster.
+    # Meter readings are averaged, and lit windows compared, over the last this many days.
+    crosscheck_window_days: int = Field(7, ge=1, le=60)
+    # A household without registered residents using at least this much power a day is a to-do.
+    crosscheck_min_kwh_per_day: float = Field(1.0, ge=0.1, le=100.0)
+    # Returnees who arrived within this many days are checked against the roster and the screening.
+    crosscheck_returnee_days: int = Field(14, ge=1, le=60)
     # Volunteers
     volunteer_min_age: int = Field(18, ge=14, le=80)
     volunteer_max_age: int = Field(55, ge=14, le=80)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import Role
 from fangkong.areas.models import Area, Household
+from fangkong.areas.services import set_vacancy
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.people.models import Resident
@@ -326,6 +327,8 @@ def _save(user, household: Household, data: VisitInput, client_id: uuid.UUID, vi
     if not all(c.pk for c in checks):  # backends that do not return ids from bulk inserts
         checks = list(visit.checks.all())
     _open_follow_ups(visit, checks)
+    if visit.persons_present:
+        set_vacancy(user, household, None)  # people found living in a household marked vacant
     return visit
 
 

@@ -1,4 +1,4 @@
-"""Resolving the place columns of a roster (区/街道/社区 › 小区 › 楼栋 › 单元 › 房号) in bulk.
+"""Resolving the place columns of an import file (区/街道/社区 › 小区 › 楼栋 › 单元 › 房号) in bulk.
 
 Areas are looked up by name along the path under the single city (and created with the next free
 hierarchical code when allowed). Compounds, buildings, units and households are loaded for the
@@ -104,9 +104,9 @@ def _load(queryset, parent_field: str, parent_ids: Iterable[int], fields: Sequen
     return rows
 
 
-def resolve_households(places: list[tuple[int, str, str, str, str, str]]) -> list[tuple[int, str]]:
-    """For each (community id, community code, compound, building, unit, room): (household id,
-    household area code), creating what is missing. Call inside the import's transaction."""
+def resolve_buildings(places: list[tuple[int, str, str, str]]) -> list[tuple[int, int, str]]:
+    """For each (community id, community code, compound, building): (building id, compound id,
+    building area code), creating missing compounds and buildings. Call inside the import's transaction."""
     community_code = {cid: code for cid, code, *_rest in places}
 
     compounds = {(c, n): pk for pk, c, n in _load(Compound.objects, "community_id", community_code, ("id", "community_id", "name"))}
@@ -127,9 +127,16 @@ def resolve_households(places: list[tuple[int, str, str, str, str, str]]) -> lis
         buildings[key] = (pk, community_code[compound_community[key[0]]])  # no grid yet: the community's code
     copy_rows(Building, ("id", "compound_id", "name", "floors", "area_code"),
               ((buildings[key][0], key[0], key[1], 1, buildings[key][1]) for key in new))
-    building_info = {pk: (c, code) for (c, _n), (pk, code) in buildings.items()}
+    return [(*buildings[(compound_of[i], p[3])], compound_of[i]) for i, p in enumerate(places)]
 
-    building_of = [buildings[(compound_of[i], p[3])][0] for i, p in enumerate(places)]
+
+def resolve_households(places: list[tuple[int, str, str, str, str, str]]) -> list[tuple[int, str]]:
+    """For each (community id, community code, compound, building, unit, room): (household id,
+    household area code), creating what is missing. Call inside the import's transaction."""
+    located = resolve_buildings([p[:4] for p in places])
+    building_info = {pk: (compound, code) for pk, code, compound in located}
+
+    building_of = [b[0] for b in located]
     units = {(b, n): pk for pk, b, n in _load(Unit.objects, "building_id", set(building_of), ("id", "building_id", "name"))}
     new = sorted({(building_of[i], p[4]) for i, p in enumerate(places)} - units.keys())
     for pk, key in zip(next_ids(Unit, len(new)), new, strict=True):

@@ -1,4 +1,4 @@
-"""Reading roster files (XLSX, CSV) into rows of cells, and mapping their headers to fields."""
+"""Reading import files (XLSX, CSV) into rows of cells, and mapping their headers to fields."""
 
 from __future__ import annotations
 
@@ -16,7 +16,43 @@ class ImportFileError(Exception):
     """The file cannot be read or lacks required columns; str(e) is a user-facing message."""
 
 
-# (field key, Chinese header) in template order; the key doubles as the English header alias.
+# Place columns share their spellings across every kind of file (rosters, evidence lists).
+PLACE_ALIASES = {"区县": "district", "县区": "district", "乡镇": "street", "街道乡镇": "street", "村": "community",
+                 "社区村": "community", "房间号": "room", "门牌号": "room", "楼号": "building", "单元号": "unit"}
+
+
+class ColumnSet:
+    """The columns of one kind of import file: (field key, Chinese header) in template order, the
+    required keys and extra spellings. The Chinese header and the key (the English alias) both map."""
+
+    def __init__(self, columns: list[tuple[str, str]], required: tuple[str, ...], aliases: dict[str, str] | None = None):
+        self.columns = columns
+        self.required = required
+        self.label = dict(columns)
+        self.aliases = {**{zh: key for key, zh in columns}, **{key: key for key, _zh in columns}}
+        self.aliases.update({text: key for text, key in (aliases or {}).items() if key in self.label})
+
+    def key_of(self, cell: Any) -> str | None:
+        text = unicodedata.normalize("NFKC", str(cell or "")).strip().lstrip("\ufeff").strip("*").strip()
+        return self.aliases.get(text) or self.aliases.get(text.lower().replace(" ", "_"))
+
+    def map_header(self, header: list[Any]) -> tuple[dict[str, int], dict[str, str]]:
+        """Field key → column index, and field key → the header text as written in the file."""
+        index: dict[str, int] = {}
+        labels: dict[str, str] = {}
+        for i, cell in enumerate(header):
+            key = self.key_of(cell)
+            if key and key not in index:
+                index[key] = i
+                labels[key] = str(cell).strip()
+        missing = [self.label[key] for key in self.required if key not in index]
+        if missing:
+            raise ImportFileError(_("The file lacks required columns: %(columns)s. Use the header row of the template.")
+                                  % {"columns": "、".join(missing)})
+        return index, labels
+
+
+# The roster: (field key, Chinese header) in template order; the key doubles as the English header alias.
 COLUMNS: list[tuple[str, str]] = [
     ("name", "姓名"), ("sex", "性别"), ("doc_type", "证件类型"), ("doc_number", "证件号码"),
     ("birth_date", "出生日期"), ("phone", "联系电话"), ("district", "区"), ("street", "街道"),
@@ -25,39 +61,25 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 HEADER_LABEL = dict(COLUMNS)
 REQUIRED = ("name", "doc_number", "district", "street", "community", "compound", "building", "unit", "room")
-_ALIASES = {**{zh: key for key, zh in COLUMNS}, **{key: key for key, _zh in COLUMNS}}
-_ALIASES.update({"区县": "district", "县区": "district", "乡镇": "street", "街道乡镇": "street", "村": "community",
-                 "社区村": "community", "手机": "phone", "手机号": "phone", "电话": "phone", "身份证号": "doc_number",
-                 "身份证号码": "doc_number", "房间号": "room", "门牌号": "room", "楼号": "building", "单元号": "unit"})
+PERSON_ALIASES = {"手机": "phone", "手机号": "phone", "电话": "phone", "身份证号": "doc_number", "身份证号码": "doc_number"}
+ROSTER = ColumnSet(COLUMNS, REQUIRED, {**PLACE_ALIASES, **PERSON_ALIASES})
 
 
-def _header_key(cell: Any, aliases: dict[str, str] = _ALIASES) -> str | None:
-    text = unicodedata.normalize("NFKC", str(cell or "")).strip().lstrip("\ufeff").strip("*").strip()
-    return aliases.get(text) or aliases.get(text.lower().replace(" ", "_"))
+def map_header(header: list[Any], columns: ColumnSet = ROSTER) -> tuple[dict[str, int], dict[str, str]]:
+    """Field key → column index, and field key → the header text as written in the file."""
+    return columns.map_header(header)
 
 
-def map_columns(header: list[Any], aliases: dict[str, str], required: tuple[str, ...],
-                header_label: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
-    """Field key → column index, and field key → the header text as written in the file, for any file
-    layout: `aliases` maps header words (Chinese and English) to keys; missing required columns are
-    refused by their template header (`header_label`)."""
-    index: dict[str, int] = {}
-    labels: dict[str, str] = {}
-    for i, cell in enumerate(header):
-        key = _header_key(cell, aliases)
-        if key and key not in index:
-            index[key] = i
-            labels[key] = str(cell).strip()
-    missing = [header_label[key] for key in required if key not in index]
-    if missing:
-        raise ImportFileError(_("The file lacks required columns: %(columns)s. Use the header row of the template.")
-                              % {"columns": "、".join(missing)})
-    return index, labels
-
-
-def map_header(header: list[Any]) -> tuple[dict[str, int], dict[str, str]]:
-    """The roster's columns: field key → column index, and field key → the header text in the file."""
-    return map_columns(header, _ALIASES, REQUIRED, HEADER_LABEL)
+def cell_text(value: Any) -> str:
+    """A cell as clean text: whole floats without ".0", full-width folded (NFKC), inner spaces single."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split())
 
 
 def _read_bytes(source: str | Path | IO[bytes]) -> bytes:

@@ -1,18 +1,18 @@
-"""The roster template and the error report, both XLSX."""
+"""Import templates and the error report, all XLSX."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from fangkong.people.identity import make_id_number
-from fangkong.people.importing.reading import COLUMNS, REQUIRED
+from fangkong.people.importing.reading import ROSTER, ColumnSet
 from fangkong.people.validation import DOC_TYPE_LABEL, RELATION_LABEL, SPECIAL_GROUP_LABEL
 
 REPORT_HEADER = ("行号", "列", "原因")
@@ -38,26 +38,58 @@ def error_report_bytes(errors: list) -> bytes:
     return buffer.getvalue()
 
 
-def roster_template() -> bytes:
-    """Header row with the 17 columns, one example row, and a sheet of instructions."""
+def template_workbook(title: str, columns: ColumnSet, examples: list[list], help_text: dict[str, Any],
+                      notes: list[Any], text_columns: tuple[str, ...] = (), wide_columns: tuple[str, ...] = ()) -> bytes:
+    """An import template: the header row, example rows, and a sheet of instructions (填写说明)."""
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "居民名单"
-    sheet.append([zh for _key, zh in COLUMNS])
-    example = list(EXAMPLE_ROW)
-    example[3] = make_id_number("420102", dt.date(1985, 3, 2), 11)  # a valid number, computed not typed
-    sheet.append(example)
+    sheet.title = title
+    sheet.append([zh for _key, zh in columns.columns])
+    for example in examples:
+        sheet.append(example)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for index, (key, _zh) in enumerate(COLUMNS):
-        sheet.column_dimensions[cell_letter(index)].width = 20 if key in ("doc_number", "registered_address") else 12
-    for cell in sheet["D"] + sheet["F"]:
-        cell.number_format = "@"  # text: long numbers must not become floats
+    for index, (key, _zh) in enumerate(columns.columns):
+        letter = cell_letter(index)
+        sheet.column_dimensions[letter].width = 20 if key in wide_columns else 12
+        if key in text_columns:
+            for cell in sheet[letter]:
+                cell.number_format = "@"  # text: long numbers must not become floats
 
-    notes = workbook.create_sheet("填写说明")
-    notes.append([_("Column"), _("Required"), _("What to enter")])
-    for cell in notes[1]:
+    sheet_notes = workbook.create_sheet("填写说明")
+    sheet_notes.append([_("Column"), _("Required"), _("What to enter")])
+    for cell in sheet_notes[1]:
         cell.font = Font(bold=True)
+    for key, zh in columns.columns:
+        sheet_notes.append([zh, _("Yes") if key in columns.required else _("No"), str(help_text[key])])
+    sheet_notes.append([])
+    for note in notes:
+        sheet_notes.append([str(note)])
+    sheet_notes.column_dimensions["A"].width = 14
+    sheet_notes.column_dimensions["B"].width = 8
+    sheet_notes.column_dimensions["C"].width = 100
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def place_help() -> dict[str, str]:
+    """What to enter in the place columns, shared by every template."""
+    return {
+        "district": _("Name of the district, as in the area tree."),
+        "street": _("Name of the street or township within the district."),
+        "community": _("Name of the community or village within the street."),
+        "compound": _("Name of the residential compound; created if new."),
+        "building": _("Building, e.g. 1栋; created if new."),
+        "unit": _("Unit, e.g. 1单元; created if new."),
+        "room": _("Room number, e.g. 101; the household is created if new."),
+    }
+
+
+def roster_template() -> bytes:
+    """Header row with the 17 columns, one example row, and a sheet of instructions."""
+    example = list(EXAMPLE_ROW)
+    example[3] = make_id_number("420102", dt.date(1985, 3, 2), 11)  # a valid number, computed not typed
     help_text = {
         "name": _("Full name, at most 50 characters."),
         "sex": _("One of: %(values)s. May be left empty for a resident ID card (read from the number).")
@@ -66,29 +98,18 @@ def roster_template() -> bytes:
         "doc_number": _("Resident ID numbers have 18 characters (15-digit old numbers are converted); other documents 5–20 letters or digits. Format the column as text."),
         "birth_date": _("Dates such as 1985-03-02, 1985/3/2, 19850302, 1985年3月2日 or an Excel date cell. May be left empty for a resident ID card."),
         "phone": _("Mainland mobile number, 11 digits; +86, spaces and dashes are accepted."),
-        "district": _("Name of the district, as in the area tree."),
-        "street": _("Name of the street or township within the district."),
-        "community": _("Name of the community or village within the street."),
-        "compound": _("Name of the residential compound; created if new."),
-        "building": _("Building, e.g. 1栋; created if new."),
-        "unit": _("Unit, e.g. 1单元; created if new."),
-        "room": _("Room number, e.g. 101; the household is created if new."),
+        **place_help(),
         "relation": _("One of: %(values)s. Empty means head of household.") % {"values": "、".join(RELATION_LABEL.values())},
         "special_groups": _("Any of: %(values)s, separated by 、 or commas.") % {"values": "、".join(SPECIAL_GROUP_LABEL.values())},
         "registered_address": _("Registered residence (户籍地址), at most 200 characters."),
         "note": _("Free text, at most 200 characters."),
     }
-    for key, zh in COLUMNS:
-        notes.append([zh, _("Yes") if key in REQUIRED else _("No"), str(help_text[key])])
-    notes.append([])
-    notes.append([_("Rows are matched on document type and number: importing a file again updates changed residents and creates nothing twice.")])
-    notes.append([_("Rows with errors are not imported; they are listed in the error report with their row number.")])
-    notes.column_dimensions["A"].width = 14
-    notes.column_dimensions["B"].width = 8
-    notes.column_dimensions["C"].width = 100
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    notes = [
+        _("Rows are matched on document type and number: importing a file again updates changed residents and creates nothing twice."),
+        _("Rows with errors are not imported; they are listed in the error report with their row number."),
+    ]
+    return template_workbook("居民名单", ROSTER, [example], help_text, notes, text_columns=("doc_number", "phone"),
+                             wide_columns=("doc_number", "registered_address"))
 
 
 def cell_letter(index: int) -> str:
