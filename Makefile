@@ -63,4 +63,6 @@ lint: $(VENV)/.installed-test
 
 bench: install-test
 	$(PY) bench/registry.py
+	$(PY) bench/screening.py
+	$(PY) bench/crosscheck.py
 	$(PY) bench/placement.py

@@ -7,7 +7,8 @@
    COPY of the same file into a bare table; import it again (nothing may be created);
 3. time `run_crosscheck` over the readings against the whole registry, then a second run (which
    must open nothing).
-The headline, printed last, is the first cross-check's time as a fraction of the 10-second budget.
+The headline, printed last, is the evidence import's speed as a fraction of the raw COPY's
+(`ratio_vs_raw_copy=`); bench/screening.py also times the cross-check within the screening run.
 
 The database comes from BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/fangkong_bench);
 it is dropped and re-created on each run.
@@ -34,7 +35,6 @@ from registry import DEFAULT_URL, log, recreate_database, setup_django  # noqa: 
 HEADERS = ("区", "街道", "社区", "小区", "楼栋", "单元", "房号", "日期", "用电量(千瓦时)")
 DAYS = 7
 HIDDEN_SHARE = 0.02
-BUDGET_S = 10.0
 
 
 def households(limit: int) -> list[tuple]:
@@ -127,9 +127,10 @@ def main() -> None:
         result = import_evidence("meter", path, filename=path.name, crosscheck=False, progress=log)
         import_seconds = time.perf_counter() - started
         log(f"import: {result.summary()} in {import_seconds:.1f} s")
-        print(f"meter_import_rows_per_s={result.created / import_seconds:.0f}", flush=True)
-        raw_seconds = time_raw_copy(path)
-        print(f"raw_copy_rows_per_s={rows / raw_seconds:.0f}", flush=True)
+        import_rate = result.created / import_seconds
+        print(f"meter_import_rows_per_s={import_rate:.0f}", flush=True)
+        raw_rate = rows / time_raw_copy(path)
+        print(f"raw_copy_rows_per_s={raw_rate:.0f}", flush=True)
         started = time.perf_counter()
         again = import_evidence("meter", path, filename=path.name, crosscheck=False)
         assert again.created == 0 and again.unchanged == rows, again.summary()
@@ -148,7 +149,7 @@ def main() -> None:
     second_seconds = time.perf_counter() - started
     assert sum(second[kind] for kind in Kind.values) == 0, second
     print(f"crosscheck_second_run_s={second_seconds:.2f}  # opened nothing", flush=True)
-    print(f"ratio_vs_10s_budget={first_seconds / BUDGET_S:.3f}", flush=True)
+    print(f"ratio_vs_raw_copy={import_rate / raw_rate:.3f}", flush=True)
 
 
 if __name__ == "__main__":

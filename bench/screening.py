@@ -8,7 +8,9 @@
 3. insert the same visits and person checks straight into empty copies of the two tables (same
    indexes) with batched INSERTs in one transaction: what the database alone needs;
 4. time the city-wide coverage of the day (the coverage page: every district, 7-day window and
-   trend) and one grid's day list (households not yet screened, the grid worker's phone screen).
+   trend) and one grid's day list (households not yet screened, the grid worker's phone screen);
+5. import R meter readings (default 400,000; seven days per household, 2% of them rooms the roster
+   lacks) and time the cross-check of finding the hidden (查漏补缺) against the whole registry.
 The headline, printed last, is the API's ingest rate as a fraction of the straight inserts.
 
     .venv/bin/python bench/screening.py [--residents N] [--visits V] [--clients C] [--workers W]
@@ -164,6 +166,27 @@ def time_straight_inserts() -> tuple[float, int]:
     return seconds, len(visits)
 
 
+def time_crosscheck(readings: int, seed: int) -> float:
+    """Seconds of the cross-check over `readings` imported meter readings against the whole registry."""
+    import tempfile
+
+    from crosscheck import write_readings
+
+    from fangkong.crosscheck.importer import import_evidence
+    from fangkong.crosscheck.services import run_crosscheck
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "readings.csv"
+        rows, hidden = write_readings(path, readings, seed)
+        result = import_evidence("meter", path, filename=path.name, crosscheck=False)
+        log(f"meter readings: {result.summary()} ({hidden} households the roster lacks)")
+    started = time.perf_counter()
+    opened = run_crosscheck()
+    seconds = time.perf_counter() - started
+    log(f"cross-check over {rows} readings: {opened}")
+    return seconds
+
+
 def best_ms(function, repeat: int = 5) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -179,6 +202,7 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--readings", type=int, default=400_000, help="meter readings for the cross-check")
     parser.add_argument("--seed", type=int, default=2020)
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -232,6 +256,7 @@ def main() -> None:
     log(f"day list of grid {worker.area.code}: {sum(g.total for g in groups)} households, "
         f"{sum(g.total - g.done for g in groups)} not yet screened")
     print(f"grid_day_list_ms={best_ms(lambda: day_list(worker, worker.area.code, today)):.1f}", flush=True)
+    print(f"crosscheck_s={time_crosscheck(args.readings, args.seed):.2f}", flush=True)
     print(f"ratio_vs_raw_insert={api_rate / raw_rate:.3f}", flush=True)
 
 
