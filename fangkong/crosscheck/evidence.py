@@ -70,6 +70,18 @@ def _date(value: Any, today: dt.date) -> dt.date:
     return day
 
 
+def _required_date(raw: dict[str, Any], errors: dict[str, str], today: dt.date) -> dt.date | None:
+    """The row's date (日期), or None with its error added."""
+    if raw.get("date") in (None, ""):
+        errors["date"] = _("This column is required.")
+        return None
+    try:
+        return _date(raw["date"], today)
+    except ValueError as exc:
+        errors["date"] = str(exc)
+        return None
+
+
 def _number_text(value: Any) -> str:
     return str(value).strip().translate(_DIGITS).replace(",", "")
 
@@ -77,14 +89,8 @@ def _number_text(value: Any) -> str:
 def clean_meter(raw: dict[str, Any], today: dt.date) -> tuple:
     """(date, kWh as a Decimal with two places)."""
     errors: dict[str, str] = {}
-    day = kwh = None
-    if raw.get("date") in (None, ""):
-        errors["date"] = _("This column is required.")
-    else:
-        try:
-            day = _date(raw["date"], today)
-        except ValueError as exc:
-            errors["date"] = str(exc)
+    kwh = None
+    day = _required_date(raw, errors, today)
     value = raw.get("kwh")
     if value in (None, "") or (isinstance(value, str) and not value.strip()):
         errors["kwh"] = _("This column is required.")
@@ -110,14 +116,8 @@ def clean_meter(raw: dict[str, Any], today: dt.date) -> tuple:
 def clean_lit(raw: dict[str, Any], today: dt.date) -> tuple:
     """(night, lit windows)."""
     errors: dict[str, str] = {}
-    day = lit = None
-    if raw.get("date") in (None, ""):
-        errors["date"] = _("This column is required.")
-    else:
-        try:
-            day = _date(raw["date"], today)
-        except ValueError as exc:
-            errors["date"] = str(exc)
+    lit = None
+    day = _required_date(raw, errors, today)
     value = raw.get("lit")
     if value in (None, "") or (isinstance(value, str) and not value.strip()):
         errors["lit"] = _("This column is required.")
