@@ -110,7 +110,7 @@ def area_export(request: HttpRequest, code: str) -> HttpResponse:
     area = Area.objects.get_visible_or_404(user, code=code)
     if not user.can_reveal:
         raise PermissionDenied
-    residents = Resident.objects.restrict(user).filter(area_code__startswith=area.code)
+    residents = Resident.objects.within(user, area.code)
     limit = getattr(settings, "EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)
     total = residents.count()
     if total > limit:

@@ -102,7 +102,7 @@ class Counts:
 def area_counts(user, code: str, child_width: int | None = None) -> tuple[Counts, dict[str, Counts]]:
     """The area's counts and, with `child_width`, each child's (keyed by code prefix): one grouped query."""
     width = child_width or len(code)
-    rows = (Case.objects.restrict(user).filter(area_code__startswith=code).annotate(prefix=Substr("area_code", 1, width))
+    rows = (Case.objects.within(user, code).annotate(prefix=Substr("area_code", 1, width))
             .values_list("prefix", "status", "severity", "placement", "tested").annotate(n=Count("id")).order_by())
     total, children = Counts(), {}
     for prefix, status, severity, placement, tested, n in rows:
@@ -113,7 +113,7 @@ def area_counts(user, code: str, child_width: int | None = None) -> tuple[Counts
 
 def zero_lists(user, code: str) -> dict[str, QuerySet[Case]]:
     """The people behind each of the three zeros, longest waiting first (at most LIST_LIMIT each)."""
-    cases = Case.objects.restrict(user).filter(area_code__startswith=code).select_related(
+    cases = Case.objects.within(user, code).select_related(
         "resident__household__compound", "resident__household__building", "resident__household__unit")
     return {
         "critical_waiting": cases.filter(status=Status.CONFIRMED, severity=Severity.CRITICAL).exclude(
@@ -192,7 +192,7 @@ def area_links(user, code: str, child_width: int | None = None) -> tuple[LinkTim
     def both(prefix: str) -> tuple[LinkTimes, LinkTimes]:
         return total, children.setdefault(prefix[:width], LinkTimes())
 
-    cases = Case.objects.restrict(user).filter(area_code__startswith=code)
+    cases = Case.objects.within(user, code)
     starts = {}
     for pk, area, flagged, opened, sampled in cases.values_list("pk", "area_code", "flagged_at", "opened_at", "first_sampled_at").iterator(chunk_size=5000):
         starts[pk] = flagged or opened

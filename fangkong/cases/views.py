@@ -101,7 +101,7 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
 def people(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     area = _area(request, code)
-    cases = Case.objects.restrict(user).filter(area_code__startswith=area.code).select_related(*RESIDENT_RELATED)
+    cases = Case.objects.within(user, area.code).select_related(*RESIDENT_RELATED)
     status, placement, zero = request.GET.get("status", ""), request.GET.get("placement", ""), request.GET.get("zero", "")
     if status in Status.values:
         cases = cases.filter(status=status)

@@ -52,6 +52,15 @@ class ScopedQuerySet(models.QuerySet):
             return self.none()
         return self.filter(self.model.scope_q(scope))
 
+    def within(self, user: User | None, code: str) -> ScopedQuerySet:
+        """What the user may see under the area `code` (objects carrying `area_code`). When the user's
+        scope covers that area the prefix is the only condition: restrict() would add a second prefix,
+        implied by the first, that PostgreSQL's planner multiplies in, expecting a handful of rows and
+        choosing nested loops over thousands."""
+        if scope_of(user).covers_area_code(code):
+            return self.filter(area_code__startswith=code)
+        return self.restrict(user).filter(area_code__startswith=code)
+
     def get_visible_or_404(self, user: User | None, **lookup):
         """Out-of-scope objects answer 404, exactly like objects that do not exist."""
         try:

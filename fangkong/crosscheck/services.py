@@ -91,7 +91,7 @@ def _close_resolved(now: dt.datetime, today: dt.date, prefix: str) -> int:
 
 def todos_in(user, area_code: str, *, kind: str = "", status: str = Status.OPEN, q: str = "") -> QuerySet[ToDo]:
     """The to-dos under an area that the user may see, filtered by kind, status ('all') and text."""
-    todos = ToDo.objects.restrict(user).filter(area_code__startswith=area_code).select_related(*RELATED)
+    todos = ToDo.objects.within(user, area_code).select_related(*RELATED)
     if kind in Kind.values:
         todos = todos.filter(kind=kind)
     if status in Status.values:
@@ -107,7 +107,7 @@ def todos_in(user, area_code: str, *, kind: str = "", status: str = Status.OPEN,
 
 
 def kind_counts(user, area_code: str, status: str = Status.OPEN) -> dict[str, int]:
-    todos = ToDo.objects.restrict(user).filter(area_code__startswith=area_code)
+    todos = ToDo.objects.within(user, area_code)
     if status in Status.values:
         todos = todos.filter(status=status)
     found = {row["kind"]: row["n"] for row in todos.values("kind").annotate(n=Count("id")).order_by()}

@@ -200,7 +200,7 @@ def missing_households(user, code: str, day: dt.date, days: int, limit: int = 50
     in_window = Q(visits__date__range=(first, last), visits__outcome__in=SCREENED_OUTCOMES)
     today = Q(visits__date=day, visits__outcome__in=SCREENED_OUTCOMES)
     return list(
-        Household.objects.restrict(user).filter(area_code__startswith=code)
+        Household.objects.within(user, code)
         .annotate(screened_days=Count("visits__date", distinct=True, filter=in_window),
                   screened_today=Count("visits", filter=today))
         .filter(screened_days__lt=days)

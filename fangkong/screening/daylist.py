@@ -44,10 +44,13 @@ class BuildingGroup:
 def households_for_day(user, area_code: str, day: dt.date):
     """Visible households under `area_code`, annotated with `done` (screened on `day`) and
     `last_visit_id` (their latest visit up to that day), in walking order."""
-    screened = Visit.objects.filter(household=OuterRef("pk"), date=day, outcome__in=SCREENED_OUTCOMES)
+    # The area code narrows the subquery to the area's visits of the day (index on date, area code):
+    # on a busy day the planner may otherwise hash every visit in the city.
+    screened = Visit.objects.filter(household=OuterRef("pk"), date=day, outcome__in=SCREENED_OUTCOMES,
+                                    area_code__startswith=area_code)
     last = Visit.objects.filter(household=OuterRef("pk"), date__lte=day).order_by("-visited_at", "-id").values("id")[:1]
     return (
-        Household.objects.restrict(user).filter(area_code__startswith=area_code)
+        Household.objects.within(user, area_code)
         .select_related("unit", "building", "compound")
         .annotate(done=Exists(screened), last_visit_id=Subquery(last))
         .order_by("compound__name", "building_id", "unit_id", Length("room"), "room", "id")

@@ -211,7 +211,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
     user = _screener(request)
     area = _area(request)
     status = request.GET.get("status", FollowUpStatus.OPEN)
-    items = (FollowUp.objects.restrict(user).filter(area_code__startswith=area.code)
+    items = (FollowUp.objects.within(user, area.code)
              .select_related("resident", "visit", "visit__recorded_by", "person_check", "handled_by",
                              "visit__household__unit", "visit__household__building", "visit__household__compound"))
     if status in FollowUpStatus.values:

@@ -31,3 +31,16 @@ def test_gate_guard_sees_the_compound_only(city):
 def test_facility_staff_and_unscoped_users_see_no_residents(city):
     assert not Resident.objects.restrict(city.users["facility"]).exists()
     assert Resident.objects.restrict(city.users["root"]).count() == 5
+
+
+def test_within_an_area_is_one_prefix_inside_the_scope_and_nothing_outside_it(city):
+    from fangkong.areas.models import Household
+
+    grid_a = city.areas["grid_a"].code
+    community = city.users["community"]
+    assert set(Household.objects.within(community, grid_a)) == set(Household.objects.filter(area_code__startswith=grid_a))
+    assert str(Household.objects.within(community, grid_a).query).count("LIKE") == 1
+    assert not Household.objects.within(city.users["grid_b"], grid_a).exists()  # the neighbouring grid sees nothing
+    assert not Household.objects.within(city.users["other_community"], "420102").exists()
+    guard_sees = set(Household.objects.within(city.users["guard"], "4201"))
+    assert guard_sees and all(h.compound_id == city.users["guard"].compound_id for h in guard_sees)
