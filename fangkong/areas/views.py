@@ -58,6 +58,8 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.scope.compound_id:  # gate guards start at their compound
         return redirect("areas:compound", pk=user.scope.compound_id)
+    if user.scope.facility_id:  # facility staff at their facility's beds and admissions
+        return redirect("facilities:detail", pk=user.scope.facility_id)
     area = user.home_area
     if area is not None and user.scope.covers_area_code(area.code):
         return redirect("areas:detail", code=area.code)

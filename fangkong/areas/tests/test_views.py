@@ -28,8 +28,18 @@ def test_home_sends_a_gate_guard_to_the_compound(city, login):
     assert response["Location"] == reverse("areas:compound", args=[city.compounds["qinghe"].pk])
 
 
-def test_facility_staff_are_told_the_registry_is_not_in_their_scope(city, login):
-    response = login(city.users["facility"]).get("/")
+def test_home_sends_facility_staff_to_their_facility_and_the_registry_stays_out_of_their_scope(city, login):
+    client = login(city.users["facility"])
+    response = client.get("/")
+    assert response["Location"] == reverse("facilities:detail", args=[city.facilities["hospital"].pk])
+    assert client.get(reverse("areas:detail", args=["4201"])).status_code == 404
+
+
+def test_an_account_without_a_scope_is_told_so(city, login):
+    from fangkong.accounts.models import User
+
+    nobody = User.objects.create_user(username="nobody", password="x-Long-enough-2020")
+    response = login(nobody).get("/")
     assert response.status_code == 200
     assert b"not in your scope" in response.content
 
