@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class CasesConfig(AppConfig):
     name = "fangkong.cases"
     verbose_name = _("Four categories")
+
+    def ready(self) -> None:
+        from fangkong.cases.services import follow_moved_residents
+        from fangkong.people.moves import on_residents_moved
+
+        on_residents_moved(follow_moved_residents)

@@ -36,6 +36,7 @@ from fangkong.people.importing.reading import cell_text as _cell_text
 from fangkong.people.importing.report import error_report_bytes, roster_template, write_error_report
 from fangkong.people.importing.residents import VALUE_FIELDS, insert_new, load_existing, update_changed
 from fangkong.people.models import ImportBatch
+from fangkong.people.moves import residents_moved
 from fangkong.people.validation import FieldErrors, clean_resident
 
 __all__ = ["ImportFileError", "ImportResult", "RowError", "import_roster", "roster_template", "write_error_report"]
@@ -286,6 +287,7 @@ class _ChunkWriter:
         # 4. Residents: create, update (audited before/after) or leave alone.
         new_rows: list[tuple] = []
         changed_rows: list[tuple] = []
+        moved: list[int] = []  # residents now under another area code
         audit: list[AuditLog] = []
         for i, (household_id, area_code) in zip(keep, households, strict=True):
             person = parsed.people[i]
@@ -300,12 +302,15 @@ class _ChunkWriter:
                 result.unchanged += 1
                 continue
             changed_rows.append((old[0], *values, area_code))
+            if old[-1] != area_code:
+                moved.append(old[0])
             changes = {name: [_json(a), _json(b)] for name, a, b in zip(VALUE_FIELDS, before, values, strict=True) if a != b}
             audit.append(build_entry(self.user, Action.UPDATE, changes=changes, area_code=area_code,
                                      object_type="people.resident", object_id=str(old[0]), object_repr=values[0]))
         result.created += insert_new(new_rows, self.now)
         update_changed(changed_rows, self.now)
         result.updated += len(changed_rows)
+        residents_moved(moved)  # their cases and other area-keyed rows follow them
         AuditLog.objects.bulk_create(audit, batch_size=AUDIT_BATCH)
 
 

@@ -17,6 +17,7 @@ from fangkong.areas.services import set_vacancy
 from fangkong.audit.models import Action
 from fangkong.audit.services import diff, record, record_reveal, snapshot
 from fangkong.people.models import Resident
+from fangkong.people.moves import residents_moved
 from fangkong.people.validation import FieldErrors, clean_resident
 
 
@@ -72,8 +73,11 @@ def update_resident(user, resident: Resident, raw: dict[str, Any], household: Ho
             after = snapshot(locked, Resident.AUDITED_FIELDS)
             changes = diff(before, after)
             if changes:
-                locked.save()
+                old_area = locked.area_code
+                locked.save()  # takes the household's area code
                 record(user, Action.UPDATE, locked, changes=changes)
+                if locked.area_code != old_area:
+                    residents_moved([locked.pk])
     except IntegrityError as exc:
         raise FieldErrors({"doc_number": _("Another resident already has this document number.")}) from exc
     return locked
