@@ -237,8 +237,7 @@ def main() -> None:
     print(f"raw_insert_visits_per_s={raw_rate:.0f}", flush=True)
 
     with connection.cursor() as cursor:
-        for table in ("screening_visit", "screening_personcheck", "people_resident", "areas_household"):
-            cursor.execute(f"VACUUM ANALYZE {table}")  # what autovacuum does after a burst of writes
+        cursor.execute("VACUUM ANALYZE")  # what autovacuum does after bulk loads and a burst of writes
     from fangkong.accounts.models import User
     from fangkong.areas.models import Area, Level
     from fangkong.screening.coverage import coverage
