@@ -13,6 +13,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -65,6 +66,11 @@ class User(AbstractUser):
     facility = models.ForeignKey("facilities.Facility", models.PROTECT, null=True, blank=True, related_name="staff",
                                  verbose_name=_("facility"))
     phone = models.CharField(_("phone"), max_length=11, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        # Log-in treats "Zhang" and "zhang" alike, so two accounts may not differ only by case; the database
+        # holds the line when two managers create them at the same moment (the form checks first).
+        constraints = [models.UniqueConstraint(Lower("username"), name="user_username_ci_unique")]
 
     def clean(self) -> None:
         super().clean()

@@ -417,3 +417,12 @@ def test_beyond_the_picker_limit_areas_are_typed_as_codes_and_compounds_as_numbe
                        ).context["form"].errors["compound"]
     assert client.post(CREATE, new_grid_worker(city)).status_code == 200
     assert User.objects.get(username="grid_new").area == city.areas["grid_a"]
+
+
+def test_the_database_refuses_two_usernames_that_differ_only_by_case(city):
+    # Two managers creating "Li" and "li" at the same moment pass the form's check; the constraint holds.
+    from django.db import IntegrityError, transaction
+
+    User.objects.create_user("li_wei", password="x-Long-Enough-1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create_user("LI_WEI", password="x-Long-Enough-1")
