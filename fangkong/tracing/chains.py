@@ -30,7 +30,7 @@ CLUSTERED = (Status.CONFIRMED, Status.SUSPECTED)
 
 COMPONENT_SQL = """
 WITH RECURSIVE comp(case_id) AS (
-    SELECT %s
+    SELECT id FROM cases_case WHERE id = %s  -- (a column, not a literal: the same type as the links' ids)
     UNION
     SELECT CASE WHEN l.infector_id = comp.case_id THEN l.infectee_id ELSE l.infector_id END
     FROM comp JOIN tracing_infectionlink l ON l.infector_id = comp.case_id OR l.infectee_id = comp.case_id

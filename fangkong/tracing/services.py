@@ -51,6 +51,8 @@ INVESTIGATED = (Status.CONFIRMED, Status.SUSPECTED)
 # Cases that can be the infectee of an infection link (they had the disease).
 INFECTED = (Status.SUSPECTED, Status.CONFIRMED, Status.DISCHARGED, Status.RECOVERY, Status.DECEASED)
 MAX_PLACES = 30
+# Dates before this are typing errors (and would overflow the look-back arithmetic at date.min).
+EARLIEST = dt.date(2000, 1, 1)
 
 
 def can_trace(user) -> bool:
@@ -147,6 +149,8 @@ def update_investigation(user, investigation: Investigation, *, onset_on: dt.dat
     for field, value in (("onset_on", onset_on), ("sampled_on", sampled_on)):
         if value and value > today:
             errors[field] = _("This date lies in the future.")
+        elif value and value < EARLIEST:
+            errors[field] = _("This date lies too far in the past.")
     notes = str(notes or "").strip()
     if len(notes) > 2000:
         errors["notes"] = _("Longer than %(n)d characters.") % {"n": 2000}
@@ -240,6 +244,8 @@ def clean_contact(raw: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
         errors["last_exposure_on"] = _("Give the date of the last exposure.")
     elif last > today:
         errors["last_exposure_on"] = _("This date lies in the future.")
+    elif last < EARLIEST:
+        errors["last_exposure_on"] = _("This date lies too far in the past.")
     if first is not None and not isinstance(first, dt.date):
         errors["first_exposure_on"] = _("Enter a valid date.")
     elif first and isinstance(last, dt.date) and first > last:
