@@ -19,7 +19,7 @@ from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Status
 from fangkong.people.models import Resident
 from fangkong.tracing import services
-from fangkong.tracing.models import Investigation, TaskStatus
+from fangkong.tracing.models import Investigation
 
 PLACES = ("汉口火车站", "武商广场", "社区菜市场", "地铁2号线", "社区卫生服务中心", "永辉超市", "公交538路")
 
