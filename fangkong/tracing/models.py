@@ -196,7 +196,7 @@ class InfectionLink(models.Model):
 
 
 class TaskKind(models.TextChoices):
-    HOME = "home", _("Home")
+    HOME = "home", _("Home of the case")  # 病例住所
     PUBLIC = "public", _("Public place")
 
 
