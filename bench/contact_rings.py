@@ -142,7 +142,7 @@ def python_rings(index: int) -> tuple[dict[int, int], float]:
     return rings, time.perf_counter() - started
 
 
-def run(database_url: str, edges: int = 1_000_000, residents: int = 30_000, seed: int = 2020) -> dict:
+def run(database_url: str, edges: int = 1_000_000, residents: int = 20_000, seed: int = 2020) -> dict:
     ensure_database_and_schema(database_url)
     setup_django(database_url)
     from django.utils import timezone
@@ -190,7 +190,7 @@ def run(database_url: str, edges: int = 1_000_000, residents: int = 30_000, seed
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--edges", type=int, default=1_000_000)
-    parser.add_argument("--residents", type=int, default=30_000)
+    parser.add_argument("--residents", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=2020)
     args = parser.parse_args()
     result = run(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL), args.edges, args.residents, args.seed)

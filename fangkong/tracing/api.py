@@ -173,6 +173,13 @@ def _area(user, code: str) -> Area:
     return Area.objects.get_visible_or_404(user, code=code)
 
 
+@router.get("/tracing/areas/{code}/investigations", response=list[InvestigationOut], summary="Investigations of an area, newest first")
+@paginate(Pagination)
+def area_investigations(request: HttpRequest, code: str = Code):
+    user = _user(request)
+    return Investigation.objects.within(user, _area(user, code).code).order_by("-created_at", "-id")
+
+
 @router.get("/tracing/cases/{id}/investigation", response=InvestigationOut, summary="The investigation of a case's episode")
 def investigation_get(request: HttpRequest, id: int = Id):
     user = _user(request)

@@ -46,6 +46,9 @@ def test_a_phone_posting_the_same_contact_twice_records_it_once(city, api, confi
     assert first.json()["id"] == again.json()["id"] and Contact.objects.count() == 1
     assert first.json()["match_state"] == "auto_document" and first.json()["is_close"]
     assert city.residents["lina"].doc_number not in first.content.decode()
+    listed = worker.get("/api/tracing/areas/420102001001001/investigations").json()["items"]
+    assert [i["case_id"] for i in listed] == [confirmed.pk]
+    assert api("grid_b").get("/api/tracing/areas/420102001001001/investigations").status_code == 404
     rings = worker.get(f"/api/tracing/cases/{confirmed.pk}/rings").json()
     assert [p["name"] for p in rings["first"]] == ["李娜"] and rings["first"][0]["case_status"] == "close_contact"
 

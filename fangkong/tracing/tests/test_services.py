@@ -211,3 +211,27 @@ def test_tracing_rows_follow_the_index_case_who_moves(city, investigation):
     assert set(investigation.contacts.values_list("area_code", flat=True)) == {"420102001001002"}
     assert set(DisinfectionTask.objects.values_list("area_code", flat=True)) == {"420102001001002"}
     assert set(ContactEdge.objects.values_list("area_code", flat=True)) == {"420102001001002"}
+
+
+def test_the_fuzzy_search_never_offers_a_resident_outside_the_workers_scope(city):
+    from fangkong.tracing import matching
+
+    assert matching.candidates(city.users["grid_a"], "王芳", "青和居小区2栋201") == []  # she lives in grid B
+    assert [c.resident.name for c in matching.candidates(city.users["community"], "王芳", "青和居小区2栋201")] == ["王芳"]
+    assert matching.by_document(city.users["grid_a"], "id_card", city.residents["wangfang"].doc_number) is None
+    assert matching.by_phone(city.users["grid_a"], city.residents["wangfang"].phone) == []
+
+
+def test_status_hooks_are_called_after_every_change_with_the_status_before(city):
+    calls = []
+
+    def hook(user, case, before_status, now):
+        calls.append((user.username, case.status, before_status))
+
+    cases.on_status_changed(hook)
+    try:
+        case = cases.open_case(city.users["community"], city.residents["lina"], Status.CLOSE_CONTACT, "密接")
+        cases.transition(city.users["community"], case, Status.SUSPECTED, "阳性")
+    finally:
+        cases._STATUS_HOOKS.remove(hook)
+    assert calls == [("community", "close_contact", ""), ("community", "suspected", "close_contact")]
