@@ -67,3 +67,4 @@ bench: install-test
 	$(PY) bench/screening.py
 	$(PY) bench/crosscheck.py
 	$(PY) bench/placement.py
+	$(PY) bench/contact_rings.py
