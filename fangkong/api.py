@@ -27,6 +27,7 @@ from fangkong.people.importer import ImportFileError
 from fangkong.people.validation import FieldErrors
 from fangkong.policy.api import router as policy_router
 from fangkong.screening.api import router as screening_router
+from fangkong.tracing.api import router as tracing_router
 
 BODY_PARAM = "payload"  # every JSON body parameter has this name; it is left out of error locations
 
@@ -39,7 +40,7 @@ api = NinjaAPI(
     auth=API_AUTH,
 )
 for router in (accounts_router, areas_router, people_router, screening_router, crosscheck_router, cases_router,
-               facilities_router, policy_router, audit_router):
+               facilities_router, tracing_router, policy_router, audit_router):
     api.add_router("", router)
 
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "fangkong.facilities",
     "fangkong.cases",
     "fangkong.crosscheck",
+    "fangkong.tracing",
     "fangkong.demo",
 ]
 

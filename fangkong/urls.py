@@ -17,6 +17,7 @@ urlpatterns = [
     path("cases/", include("fangkong.cases.urls")),
     path("facilities/", include("fangkong.facilities.urls")),
     path("crosscheck/", include("fangkong.crosscheck.urls")),
+    path("tracing/", include("fangkong.tracing.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -41,6 +41,27 @@ from fangkong.policy.services import current_policy
 # Roles that work with the four categories in their area; facility staff for the people in their facility.
 AREA_CASE_ROLES = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+# --- Status-change hooks ------------------------------------------------------------------------
+# Other apps react to a person's status change without the cases app knowing them (contact tracing
+# opens an investigation when a case is confirmed). A hook is called as hook(user, case, before_status,
+# now) inside the transaction of open_case()/transition(), after the history line is written; an
+# exception in a hook rolls the status change back, so hooks must be small and idempotent.
+# `before_status` is "" for a newly opened case. Apps register in AppConfig.ready().
+StatusHook = Callable[[Any, Case, str, dt.datetime], None]
+_STATUS_HOOKS: list[StatusHook] = []
+
+
+def on_status_changed(hook: StatusHook) -> None:
+    """Register `hook(user, case, before_status, now)`, called after every status change."""
+    if hook not in _STATUS_HOOKS:
+        _STATUS_HOOKS.append(hook)
+
+
+def _status_changed(user, case: Case, before_status: str, now: dt.datetime) -> None:
+    for hook in _STATUS_HOOKS:
+        hook(user, case, before_status, now)
 
 
 class TransitionRefused(FieldErrors):
@@ -156,6 +177,7 @@ def open_case(user, resident: Resident, status: str, reason: str, *, severity: s
                     flagged_at=flagged_at, source=source, source_ref=source_ref[:64], area_code=resident.area_code)
                 _history(user, case, ("", ""), reason, evidence, None, now)
                 refresh_placement(case, now=now)
+                _status_changed(user, case, "", now)
                 return case
         except IntegrityError:
             continue  # someone opened the same person's case at the same moment: move it along instead
@@ -228,6 +250,7 @@ def transition(user, case: Case, to_status: str, reason: str, *, severity: str =
 
             end_active_stays(user, locked, now=now)
         refresh_placement(locked, now=now)
+        _status_changed(user, locked, before[0], now)
     return locked
 
 

@@ -6,6 +6,8 @@ older stored versions still load.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FACILITY_KINDS = (
@@ -102,6 +104,13 @@ class Policy(BaseModel):
     volunteer_max_age: int = Field(55, ge=14, le=80)
     volunteer_contact_free_days: int = Field(14, ge=0, le=60)
     volunteer_must_live_in_city: bool = True
+    # Contact tracing
+    # Protection used during a contact that still counts as unprotected (a close contact, 密接);
+    # "none", "mask" (a mask only) and "full_ppe" (protective suit, N95, goggles) are the choices.
+    close_contact_unprotected: list[Literal["none", "mask", "full_ppe"]] = Field(default_factory=lambda: ["none"])
+    # A cluster (聚集性疫情): at least this many confirmed or suspected cases in one household or one
+    # building within risk_cluster_window_days.
+    cluster_min_cases: int = Field(2, ge=2, le=100)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

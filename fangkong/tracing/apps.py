@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TracingConfig(AppConfig):
+    name = "fangkong.tracing"
+    verbose_name = _("Contact tracing")
+
+    def ready(self) -> None:
+        from fangkong.cases.services import on_status_changed
+        from fangkong.people.moves import on_residents_moved
+        from fangkong.tracing.services import case_status_changed, follow_moved_residents
+
+        on_residents_moved(follow_moved_residents)
+        on_status_changed(case_status_changed)

@@ -1,0 +1,23 @@
+"""The one place tracing reaches into home/centralised observation (the `observation` app).
+
+The observation app opens one file per person (一人一档); it may not be installed (it is built in
+parallel, and a deployment may leave it out), so it is imported lazily and skipped when absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.apps import apps
+
+
+def start_observation(user, resident, *, last_exposure_on: dt.date, reason: str, source_ref: str) -> Any:
+    """Open (or find: the call is idempotent per person) the centralised observation file of a close
+    contact. Returns the file, or None when the observation app is not installed."""
+    if not apps.is_installed("fangkong.observation"):
+        return None
+    from fangkong.observation import services as observation  # noqa: PLC0415 (optional app)
+
+    return observation.open_file(user, resident, kind="centralised", reason=reason, last_exposure_on=last_exposure_on,
+                                 source="tracing", source_ref=source_ref)
