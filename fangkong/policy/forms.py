@@ -35,6 +35,8 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("close_contact_lookback_days", gettext_lazy("Contacts count from this many days before onset"), gettext_lazy("days")),
         FieldInfo("observation_days", gettext_lazy("Medical observation period"), gettext_lazy("days")),
         FieldInfo("observation_centralised", gettext_lazy("Observation in centralised isolation")),
+        FieldInfo("observation_release_negative_tests", gettext_lazy("Release needs negative tests"), gettext_lazy("tests")),
+        FieldInfo("observation_release_test_days", gettext_lazy("Sampled in the last days of the period"), gettext_lazy("days")),
     ]),
     (gettext_lazy("Home isolation"), [
         FieldInfo("home_reports_per_day", gettext_lazy("Health reports per day"), gettext_lazy("per day")),
