@@ -533,8 +533,8 @@ def run_alert_job(now: dt.datetime | None = None, *, lookback_hours: int = 24) -
             # A window that has ended, of a day inside the file's period, opened after the file was
             # (no alert for the morning of the day a file is opened in the afternoon), with no report.
             cursor.execute(
-                f"WITH slots (d, w, k, ends_at) AS (VALUES {values}) "
                 "INSERT INTO observation_alert (file_id, kind, key, detail, status, created_at, note, area_code) "
+                f"WITH slots (d, w, k, ends_at) AS (VALUES {values}) "
                 "SELECT f.id, 'missed', s.k, '', 'open', %s, '', f.area_code "
                 "FROM observation_observationfile f JOIN slots s "
                 "ON s.d >= f.started_on AND s.d <= f.planned_end_on AND s.ends_at > f.created_at "
