@@ -12,7 +12,15 @@ from django.utils import timezone
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Placement, Source, Status
 from fangkong.observation import services
-from fangkong.observation.models import Alert, AlertKind, DecisionKind, FileStatus, HealthReport, Kind, ObservationFile
+from fangkong.observation.models import (
+    Alert,
+    AlertKind,
+    DecisionKind,
+    FileStatus,
+    HealthReport,
+    Kind,
+    ObservationFile,
+)
 from fangkong.people.validation import FieldErrors
 
 pytestmark = pytest.mark.django_db
@@ -213,8 +221,8 @@ def test_bulk_release_closes_the_eligible_files_and_issues_notices(city):
 
 
 def test_a_resident_who_moves_takes_the_file_and_reports_along(city):
-    from fangkong.people.moves import residents_moved
     from fangkong.people.models import Resident
+    from fangkong.people.moves import residents_moved
 
     file = open_for(city)
     services.record_worker_report(city.users["grid_a"], file, temperature="36.5")
