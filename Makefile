@@ -40,6 +40,7 @@ demo: install
 	$(FK) collectstatic --noinput --verbosity 0
 	$(FK) demo-city --residents $(DEMO_RESIDENTS) --seed $(DEMO_SEED) --if-empty
 	$(FK) demo-cases --seed $(DEMO_SEED)
+	$(FK) demo-observation --seed $(DEMO_SEED)
 	$(FK) demo-accounts
 	$(FK) demo-evidence
 	@echo "Fangkong is serving on http://127.0.0.1:8000  (Ctrl-C stops it)"

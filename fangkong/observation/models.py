@@ -105,7 +105,7 @@ class ObservationFile(models.Model):
 
 
 class DecisionKind(models.TextChoices):
-    OPEN = "open", _("Opened")
+    OPEN = "open", _("File opened")
     EXPOSURE = "exposure", _("Later exposure")
     EXTEND = "extend", _("Extended")
     SHORTEN = "shorten", _("Shortened")
