@@ -171,7 +171,8 @@ class HealthReport(models.Model):
     """One temperature and symptom report for one reporting window of one local day."""
 
     client_id = models.UUIDField(_("client id"), unique=True, default=uuid.uuid4)
-    file = models.ForeignKey(ObservationFile, models.CASCADE, related_name="reports")
+    # No single-column index: (file, date, window_name) below serves every lookup by file.
+    file = models.ForeignKey(ObservationFile, models.CASCADE, related_name="reports", db_index=False)
     date = models.DateField(_("date"))  # local (Asia/Shanghai) calendar day of the window
     window_name = models.CharField(_("window"), max_length=16)
     temperature = models.DecimalField(_("temperature (°C)"), max_digits=3, decimal_places=1)

@@ -527,23 +527,20 @@ def run_alert_job(now: dt.datetime | None = None, *, lookback_hours: int = 24) -
     counts = {"missed": 0, "fever": 0, "symptoms": 0, "escalated": 0}
     slots = _slots(now, lookback_hours, policy)
     with transaction.atomic(), connection.cursor() as cursor:
-        if slots:
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(slots))
-            params = [p for slot in slots for p in slot]
-            # A window that has ended, of a day inside the file's period, opened after the file was
-            # (no alert for the morning of the day a file is opened in the afternoon), with no report.
+        for day, window, key, ends_at in slots:
+            # One statement per window (a handful in the look-back): with constants the planner sees the
+            # day's reports of that window and anti-joins them by hash, instead of probing per file.
+            # A window that has ended, of a day inside the file's period, of a file opened before the
+            # window ended (no alert for the morning of a file opened in the afternoon), with no report.
             cursor.execute(
                 "INSERT INTO observation_alert (file_id, kind, key, detail, status, created_at, note, area_code) "
-                f"WITH slots (d, w, k, ends_at) AS (VALUES {values}) "
-                "SELECT f.id, 'missed', s.k, '', 'open', %s, '', f.area_code "
-                "FROM observation_observationfile f JOIN slots s "
-                "ON s.d >= f.started_on AND s.d <= f.planned_end_on AND s.ends_at > f.created_at "
-                "WHERE f.status = 'open' "
+                "SELECT f.id, 'missed', %s, '', 'open', %s, '', f.area_code FROM observation_observationfile f "
+                "WHERE f.status = 'open' AND f.started_on <= %s AND f.planned_end_on >= %s AND f.created_at < %s "
                 "AND NOT EXISTS (SELECT 1 FROM observation_healthreport r "
-                "WHERE r.file_id = f.id AND r.date = s.d AND r.window_name = s.w) "
-                "AND NOT EXISTS (SELECT 1 FROM observation_alert a WHERE a.file_id = f.id AND a.kind = 'missed' AND a.key = s.k) "
-                "ON CONFLICT DO NOTHING", [*params, stamp])
-            counts["missed"] = max(cursor.rowcount, 0)
+                "WHERE r.file_id = f.id AND r.date = %s AND r.window_name = %s) "
+                "AND NOT EXISTS (SELECT 1 FROM observation_alert a WHERE a.file_id = f.id AND a.kind = 'missed' AND a.key = %s) "
+                "ON CONFLICT DO NOTHING", [key, stamp, day, day, ends_at, day, window, key])
+            counts["missed"] += max(cursor.rowcount, 0)
         key = "CAST(r.date AS VARCHAR(10)) || '/' || r.window_name"
         report_filter = ("FROM observation_healthreport r JOIN observation_observationfile f ON f.id = r.file_id "
                          "WHERE f.status = 'open' AND r.date >= %s AND r.reported_at <= %s ")
