@@ -69,7 +69,8 @@ def build_files(people: int, seed: int, now: dt.datetime) -> int:
     started = time.monotonic()
     with connection.cursor() as cursor:
         # Reports up to `now`: each window reported an hour before its end, 3% missed; fevers and
-        # symptoms only in the last day (older ones were judged by earlier runs of the job).
+        # symptoms only in the last day (older ones were judged by earlier runs of the job). Written
+        # in arrival order (day, window), as phones send them: a day's reports share heap pages.
         cursor.execute("""
             INSERT INTO observation_healthreport
                 (client_id, file_id, date, window_name, temperature, symptoms, source, reported_at, area_code)
@@ -82,6 +83,7 @@ def build_files(people: int, seed: int, now: dt.datetime) -> int:
             CROSS JOIN generate_series(%(start)s::date, %(today)s::date, interval '1 day') AS d
             CROSS JOIN (VALUES ('morning', time '10:00'), ('evening', time '21:00')) AS w (name, ends)
             WHERE ((d::date + w.ends) AT TIME ZONE 'Asia/Shanghai') <= %(now)s AND random() >= 0.03
+            ORDER BY d, w.ends, f.id
         """, {"today": today, "start": start, "now": now})
         reports = cursor.rowcount
         for table in ("people_resident", "observation_observationfile", "observation_healthreport", "observation_alert",

@@ -232,3 +232,18 @@ def test_a_resident_who_moves_takes_the_file_and_reports_along(city):
     file.refresh_from_db()
     assert file.area_code == city.households["b201"].area_code
     assert HealthReport.objects.get().area_code == file.area_code
+
+
+def test_the_alert_command_runs_the_job_as_of_a_given_time(city):
+    import io
+
+    from django.core.management import call_command
+
+    backdate(open_for(city, days_ago=3), 2)
+    at = local(timezone.localdate(), 11).isoformat()
+    out = io.StringIO()
+    call_command("observation-alerts", at=at, stdout=out)
+    assert "missed=2" in out.getvalue()
+    out = io.StringIO()
+    call_command("observation-alerts", at=at, stdout=out)
+    assert "missed=0" in out.getvalue()
