@@ -189,8 +189,8 @@ class HealthReport(models.Model):
         ordering = ["reported_at", "id"]
         indexes = [
             models.Index(fields=["file", "date", "window_name"], name="report_file_slot_idx"),
-            models.Index(fields=["date", "area_code"], name="report_date_area_idx",
-                         opclasses=["date_ops", "varchar_pattern_ops"]),
+            # The alert job's anti-join "no report of this window" reads only this index (index-only scan).
+            models.Index(fields=["date", "window_name", "file"], name="report_slot_file_idx"),
         ]
 
     def __str__(self) -> str:
