@@ -41,6 +41,7 @@ demo: install
 	$(FK) demo-city --residents $(DEMO_RESIDENTS) --seed $(DEMO_SEED) --if-empty
 	$(FK) demo-cases --seed $(DEMO_SEED)
 	$(FK) demo-tracing --seed $(DEMO_SEED)
+	$(FK) demo-observation --seed $(DEMO_SEED)
 	$(FK) demo-accounts
 	$(FK) demo-evidence
 	@echo "Fangkong is serving on http://127.0.0.1:8000  (Ctrl-C stops it)"
@@ -67,4 +68,4 @@ bench: install-test
 	$(PY) bench/screening.py
 	$(PY) bench/crosscheck.py
 	$(PY) bench/placement.py
-	$(PY) bench/contact_rings.py
+	$(PY) bench/observation.py  # the alert job and, last, the contact rings (bench/contact_rings.py)

@@ -22,6 +22,7 @@ from fangkong.cases.api import router as cases_router
 from fangkong.core.api_auth import API_AUTH
 from fangkong.crosscheck.api import router as crosscheck_router
 from fangkong.facilities.api import router as facilities_router
+from fangkong.observation.api import router as observation_router
 from fangkong.people.api import router as people_router
 from fangkong.people.importer import ImportFileError
 from fangkong.people.validation import FieldErrors
@@ -40,7 +41,7 @@ api = NinjaAPI(
     auth=API_AUTH,
 )
 for router in (accounts_router, areas_router, people_router, screening_router, crosscheck_router, cases_router,
-               facilities_router, tracing_router, policy_router, audit_router):
+               observation_router, facilities_router, tracing_router, policy_router, audit_router):
     api.add_router("", router)
 
 

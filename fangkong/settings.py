@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "fangkong.screening",
     "fangkong.facilities",
     "fangkong.cases",
+    "fangkong.observation",
     "fangkong.crosscheck",
     "fangkong.tracing",
     "fangkong.demo",

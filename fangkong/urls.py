@@ -15,6 +15,8 @@ urlpatterns = [
     path("screening/", include("fangkong.screening.urls")),
     path("r/", include("fangkong.screening.selfreport_urls")),
     path("cases/", include("fangkong.cases.urls")),
+    path("observation/", include("fangkong.observation.urls")),
+    path("o/", include("fangkong.observation.selfreport_urls")),
     path("facilities/", include("fangkong.facilities.urls")),
     path("crosscheck/", include("fangkong.crosscheck.urls")),
     path("tracing/", include("fangkong.tracing.urls")),

@@ -43,6 +43,7 @@ class Source(models.TextChoices):
     MANUAL = "manual", _("Entered by hand")
     TRACING = "tracing", _("Contact tracing")
     HOSPITAL = "hospital", _("Hospital report")
+    OBSERVATION = "observation", _("Medical observation")  # 医学观察
 
 
 class Placement(models.TextChoices):

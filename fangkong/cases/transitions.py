@@ -2,7 +2,8 @@
 
     fever patient → tested → suspected | excluded
     suspected → confirmed (with severity) | excluded
-    close contact → released | suspected | confirmed
+    close contact → released | suspected | confirmed | fever patient
+        (a fever under medical observation: the contact goes to a fever clinic first)
     confirmed → discharged (cured) → recovery observation → released
     (re-positive in recovery observation → confirmed)
     any living status → deceased
@@ -23,7 +24,7 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
     S.FEVER: frozenset({S.TESTED, S.DECEASED}),
     S.TESTED: frozenset({S.SUSPECTED, S.EXCLUDED, S.DECEASED}),
     S.SUSPECTED: frozenset({S.CONFIRMED, S.EXCLUDED, S.DECEASED}),
-    S.CLOSE_CONTACT: frozenset({S.RELEASED, S.SUSPECTED, S.CONFIRMED, S.DECEASED}),
+    S.CLOSE_CONTACT: frozenset({S.RELEASED, S.SUSPECTED, S.CONFIRMED, S.FEVER, S.DECEASED}),
     S.CONFIRMED: frozenset({S.DISCHARGED, S.DECEASED}),
     S.DISCHARGED: frozenset({S.RECOVERY, S.DECEASED}),
     S.RECOVERY: frozenset({S.RELEASED, S.CONFIRMED, S.DECEASED}),

@@ -35,6 +35,10 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("close_contact_lookback_days", gettext_lazy("Contacts count from this many days before onset"), gettext_lazy("days")),
         FieldInfo("observation_days", gettext_lazy("Medical observation period"), gettext_lazy("days")),
         FieldInfo("observation_centralised", gettext_lazy("Observation in centralised isolation")),
+        FieldInfo("observation_release_negative_tests", gettext_lazy("Negative tests needed for release"), gettext_lazy("tests")),
+        FieldInfo("observation_release_test_days", gettext_lazy("Counted in the last days of the period"), gettext_lazy("days")),
+        FieldInfo("observation_release_negative_tests", gettext_lazy("Release needs negative tests"), gettext_lazy("tests")),
+        FieldInfo("observation_release_test_days", gettext_lazy("Sampled in the last days of the period"), gettext_lazy("days")),
     ]),
     (gettext_lazy("Home isolation"), [
         FieldInfo("home_reports_per_day", gettext_lazy("Health reports per day"), gettext_lazy("per day")),
@@ -46,6 +50,7 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("risk_quiet_days", gettext_lazy("Low risk: no new case for"), gettext_lazy("days")),
         FieldInfo("risk_medium_max_cumulative", gettext_lazy("Medium risk: at most this many cumulative cases"), gettext_lazy("cases")),
         FieldInfo("risk_cluster_window_days", gettext_lazy("Cluster window"), gettext_lazy("days")),
+        FieldInfo("cluster_min_cases", gettext_lazy("A cluster: cases in one household or building"), gettext_lazy("cases")),
     ]),
     (gettext_lazy("Admission and placement"), [
         FieldInfo("placement_preference_km", gettext_lazy("A less preferred facility only if nearer by"), gettext_lazy("km")),

@@ -42,6 +42,10 @@ class Policy(BaseModel):
     close_contact_lookback_days: int = Field(2, ge=0, le=14)
     observation_days: int = Field(14, ge=1, le=60)
     observation_centralised: bool = True
+    # Release from medical observation (解除医学观察): this many negative nucleic acid tests sampled in the
+    # last `observation_release_test_days` days of the period (0: no test needed).
+    observation_release_negative_tests: int = Field(1, ge=0, le=5)
+    observation_release_test_days: int = Field(3, ge=1, le=14)
     # Home isolation: reports per day and their windows (local time).
     home_reports_per_day: int = Field(2, ge=1, le=6)
     home_report_windows: list[ReportWindow] = Field(
@@ -88,7 +92,7 @@ class Policy(BaseModel):
     # this many kilometres nearer than a preferred one.
     placement_preference_km: float = Field(10.0, ge=0.0, le=500.0)
     # Categories transferred by 120 ambulance; the others by a transfer vehicle.
-    ambulance_categories: list[str] = Field(default_factory=lambda: ["critical", "severe"])
+    ambulance_categories: list[str] = Field(default_factory=lambda: ["critical", "severe", "fever"])
     # A suspected case is excluded after this many negative tests in a row, sampled this far apart.
     exclusion_negative_tests: int = Field(2, ge=1, le=5)
     exclusion_interval_hours: int = Field(24, ge=0, le=168)

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django.apps import apps
+from django.utils.translation import gettext as _
 
 
 def start_observation(user, resident, *, last_exposure_on: dt.date, reason: str, source_ref: str) -> Any:
@@ -20,4 +21,6 @@ def start_observation(user, resident, *, last_exposure_on: dt.date, reason: str,
     from fangkong.observation import services as observation  # noqa: PLC0415 (optional app)
 
     return observation.open_file(user, resident, kind="centralised", reason=reason, last_exposure_on=last_exposure_on,
-                                 source="tracing", source_ref=source_ref)
+                                 source="tracing", source_ref=source_ref,
+                                 # The bed comes from the placement backlog; the file names it once known.
+                                 place=_("Awaiting a bed at an isolation site"))

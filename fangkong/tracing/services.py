@@ -345,7 +345,12 @@ def _queue(user, contact: Contact, now: dt.datetime) -> None:
         contact.save(update_fields=["queue_note"])
         return
     if case is not None and case.status == Status.CLOSE_CONTACT:
-        start_observation(user, resident, last_exposure_on=contact.last_exposure_on, reason=reason, source_ref=ref)
+        try:
+            with transaction.atomic():
+                start_observation(user, resident, last_exposure_on=contact.last_exposure_on, reason=reason,
+                                  source_ref=ref)
+        except FieldErrors as exc:  # e.g. the observation period after this exposure is over already
+            contact.queue_note = "; ".join(str(m) for m in exc.errors.values())[:200]
     contact.queued_at = now
     contact.save(update_fields=["queued_at", "queue_note"])
 

@@ -87,16 +87,35 @@ def test_a_confirmed_fuzzy_match_becomes_a_close_contact_in_the_placement_backlo
     assert ContactEdge.objects.filter(contact=fuzzy, is_close=True).count() == 1
 
 
-def test_the_observation_adapter_calls_the_observation_app_when_it_is_installed(city):
-    from fangkong.tracing import links
+def test_a_confirmed_close_contact_gets_one_centralised_observation_file_from_the_last_exposure(city, investigation):
+    from fangkong.observation.models import ObservationFile
 
-    with mock.patch("fangkong.tracing.links.apps.is_installed", return_value=True), \
-            mock.patch.dict("sys.modules", {"fangkong.observation": mock.MagicMock(), "fangkong.observation.services": mock.MagicMock()}) as mods:
-        links.start_observation(None, city.residents["lina"], last_exposure_on=TODAY, reason="r", source_ref="contact:1")
-        mods["fangkong.observation"].services.open_file.assert_called_once()
-        kwargs = mods["fangkong.observation"].services.open_file.call_args.kwargs
-        assert (kwargs["kind"], kwargs["source"], kwargs["source_ref"]) == ("centralised", "tracing", "contact:1")
-    assert links.start_observation(None, city.residents["lina"], last_exposure_on=TODAY, reason="r", source_ref="x") is None
+    worker = city.users["community"]
+    exposed = TODAY - dt.timedelta(days=2)
+    fuzzy, _ = services.record_contact(worker, investigation, contact(name="王芳", address="青和居小区2栋201",
+                                                                      last_exposure_on=exposed))
+    services.confirm_match(worker, fuzzy, city.residents["wangfang"])
+    services.confirm_match(worker, fuzzy, city.residents["wangfang"])  # twice: still one file
+    files = ObservationFile.objects.filter(resident=city.residents["wangfang"])
+    assert files.count() == 1
+    file = files.get()
+    assert (file.kind, file.source, file.source_ref, file.last_exposure_on) == ("centralised", "tracing", f"contact:{fuzzy.pk}", exposed)
+    assert file.planned_end_on == exposed + dt.timedelta(days=14)
+
+
+def test_a_contact_whose_observation_period_is_over_gets_a_note_instead_of_a_file(city, investigation):
+    from fangkong.observation.models import ObservationFile
+
+    worker = city.users["community"]
+    investigation.onset_on = TODAY - dt.timedelta(days=20)
+    investigation.save()
+    late, _ = services.record_contact(worker, investigation, contact(name="王芳", address="青和居小区2栋201",
+                                                                     last_exposure_on=TODAY - dt.timedelta(days=16)))
+    assert late.is_close
+    services.confirm_match(worker, late, city.residents["wangfang"])
+    late.refresh_from_db()
+    assert not ObservationFile.objects.filter(resident=city.residents["wangfang"]).exists()
+    assert late.queued_at is not None and late.queue_note
 
 
 def test_a_protected_contact_is_matched_but_not_queued(city, investigation):

@@ -1,0 +1,27 @@
+"""The demo's medical observation: files and reports written in bulk, alerts raised once."""
+
+import pytest
+from django.db.models import F
+
+from fangkong.demo.cases import build_demo_cases, ensure_demo_facilities
+from fangkong.demo.city import build_city
+from fangkong.demo.observation import build_demo_observation
+from fangkong.observation.models import Alert, FileStatus, HealthReport, ObservationFile
+from fangkong.observation.services import run_alert_job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_opens_files_with_reports_and_alerts_once(db):
+    build_city(2000, 11)
+    ensure_demo_facilities(11)
+    build_demo_cases(11)
+    counts = build_demo_observation(11, 60)
+    assert counts["files"] == ObservationFile.objects.count() >= 50
+    assert counts["reports"] == HealthReport.objects.count() > 0
+    assert not ObservationFile.objects.exclude(area_code=F("resident__area_code")).exists()
+    assert not HealthReport.objects.exclude(area_code=F("file__area_code")).exists()
+    assert Alert.objects.filter(kind="missed").exists()
+    assert ObservationFile.objects.filter(status=FileStatus.OPEN).count() > 40
+    assert build_demo_observation(11, 60) == {"files": 0, "reports": 0}  # once
+    assert run_alert_job()["missed"] == 0

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ObservationConfig(AppConfig):
+    name = "fangkong.observation"
+    label = "observation"
+    verbose_name = _("Medical observation")
+
+    def ready(self) -> None:
+        from fangkong.observation.services import follow_moved_residents
+        from fangkong.people.moves import on_residents_moved
+
+        on_residents_moved(follow_moved_residents)

@@ -1,0 +1,53 @@
+"""Forms of the observation screens: they collect input; the services decide (and their FieldErrors are
+put back on these fields)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.observation.models import DecisionKind, Kind
+from fangkong.screening.forms import SYMPTOM_CHOICES, ClientIdForm
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TEMPERATURE_INPUT = forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "36.5", "autocomplete": "off"})
+
+
+class OpenFileForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices, initial=Kind.HOME)
+    reason = forms.CharField(label=_("Reason"), max_length=200,
+                             widget=forms.TextInput(attrs={"placeholder": _("e.g. close contact of a confirmed case")}))
+    last_exposure_on = forms.DateField(label=_("Last exposure"), widget=DATE_INPUT)
+    place = forms.CharField(label=_("Place"), max_length=200, required=False,
+                            help_text=_("Home address or the isolation site"))
+
+
+class ReportForm(ClientIdForm):
+    temperature = forms.CharField(label=_("Temperature (°C)"), max_length=10, widget=TEMPERATURE_INPUT)
+    symptoms = forms.MultipleChoiceField(label=_("Symptoms"), choices=SYMPTOM_CHOICES, required=False,
+                                         widget=forms.CheckboxSelectMultiple)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("Follow-up note"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DecisionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Decision"), choices=[(k, DecisionKind(k).label) for k in (
+        DecisionKind.EXTEND, DecisionKind.SHORTEN, DecisionKind.END)])
+    new_end_on = forms.DateField(label=_("New end"), widget=DATE_INPUT, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class ViolationForm(forms.Form):
+    note = forms.CharField(label=_("What happened"), max_length=200,
+                           widget=forms.TextInput(attrs={"placeholder": _("e.g. seen leaving the compound at 14:00")}))
+
+
+class HandleAlertForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+def add_field_errors(form: forms.Form, errors: dict[str, str]) -> None:
+    for field, message in errors.items():
+        form.add_error(field if field in form.fields else None, str(message))

@@ -1,0 +1,56 @@
+"""The self-report page of a person under observation: a link with an unguessable token (192+ bits),
+no log-in, phone-sized. Rate limits are screening's (`allow`): every request per client address,
+submissions per link. Only the masked name is shown; a closed file's link answers 404."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from fangkong.observation import services
+from fangkong.observation.forms import ReportForm, add_field_errors
+from fangkong.observation.models import HealthReport
+from fangkong.people.validation import FieldErrors
+from fangkong.screening.selfreport import allow, mask_name
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = render(request, "screening/selfreport_limited.html", status=429)
+    response["Retry-After"] = "600"
+    return response
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest, token: str) -> HttpResponse:
+    if not allow("address", request.META.get("REMOTE_ADDR") or "-"):
+        return _too_many(request)
+    file = services.file_by_token(token)
+    if file is None:
+        raise Http404
+    form = ReportForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not allow("link", f"obs:{file.pk}"):
+            return _too_many(request)
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = services.record_self_report(file, temperature=data["temperature"], symptoms=data["symptoms"],
+                                                     client_id=data["client_id"])
+            except FieldErrors as exc:
+                add_field_errors(form, exc.errors)
+            else:
+                return render(request, "observation/selfreport_done.html", {
+                    "name": mask_name(file.resident.name), "report": result.report, "escalated": result.escalated})
+    day, window = services.window_for(timezone.now())
+    done = HealthReport.objects.filter(file=file, date=day, window_name=window).exists()
+    return render(request, "observation/selfreport.html", {
+        "name": mask_name(file.resident.name), "form": form, "file": file, "window": window, "done": done,
+    }, status=status)

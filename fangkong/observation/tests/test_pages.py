@@ -1,0 +1,119 @@
+"""Observation screens: the board, a file, the self-report link and the notices; and what the worker of
+the neighbouring grid must not see (every page of a grid-A file answers 404 to grid B)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from fangkong.observation import services
+from fangkong.observation.models import Alert, FileStatus, HealthReport, Kind, ObservationFile
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def zhang_file(city):
+    return services.open_file(city.users["grid_a"], city.residents["zhangwei"], kind=Kind.HOME, reason="同住家属确诊",
+                              last_exposure_on=timezone.localdate() - dt.timedelta(days=2), place="1栋101")
+
+
+def test_the_grid_worker_sees_the_file_with_its_curve_and_qr_code(city, login, zhang_file):
+    services.record_worker_report(city.users["grid_a"], zhang_file, temperature="36.7")
+    page = login(city.users["grid_a"]).get(f"/observation/files/{zhang_file.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "张伟" in html and "<svg" in html and "fever-line" in html and zhang_file.token in html
+
+
+def test_the_board_lists_people_with_masked_names(city, login, zhang_file):
+    page = login(city.users["community"]).get(f"/observation/areas/{city.areas['qinghe'].code}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "张*" in html and "张伟" not in html
+
+
+def test_a_worker_report_out_of_range_is_a_field_error_not_a_500(city, login, zhang_file):
+    response = login(city.users["grid_a"]).post(f"/observation/files/{zhang_file.pk}/report/",
+                                                {"client_id": str(uuid.uuid4()), "temperature": "45"})
+    assert response.status_code == 400
+    assert "between" in response.content.decode()
+    assert not HealthReport.objects.exists()
+
+
+def test_a_worker_fever_report_escalates_and_shows_on_the_file(city, login, zhang_file):
+    client = login(city.users["grid_a"])
+    response = client.post(f"/observation/files/{zhang_file.pk}/report/", {"client_id": str(uuid.uuid4()), "temperature": "38.4"})
+    assert response.status_code == 302
+    zhang_file.refresh_from_db()
+    assert zhang_file.status == FileStatus.ESCALATED
+
+
+def test_the_neighbouring_grid_worker_sees_nothing_of_grid_a(city, login, zhang_file):
+    alert = Alert.objects.create(file=zhang_file, kind="missed", key="x", created_at=timezone.now(), area_code=zhang_file.area_code)
+    client = login(city.users["grid_b"])
+    pk = zhang_file.pk
+    for url in (f"/observation/files/{pk}/", f"/observation/files/{pk}/notice/", f"/observation/areas/{city.areas['grid_a'].code}/",
+                f"/observation/areas/{city.areas['grid_a'].code}/notices/", f"/observation/open/{city.residents['zhangwei'].pk}/"):
+        assert client.get(url).status_code == 404, url
+    for url in (f"/observation/files/{pk}/report/", f"/observation/files/{pk}/note/", f"/observation/files/{pk}/violation/",
+                f"/observation/files/{pk}/release/", f"/observation/alerts/{alert.pk}/handle/"):
+        assert client.post(url, {"temperature": "36.5", "note": "x"}).status_code == 404, url
+    board = client.get(f"/observation/areas/{city.areas['grid_b'].code}/").content.decode()
+    assert "张*" not in board
+    assert not HealthReport.objects.exists()
+
+
+def test_a_volunteer_may_not_use_observation(city, login):
+    assert login(city.users["volunteer"]).get("/observation/").status_code == 403
+
+
+def test_a_worker_opens_a_file_from_the_resident_page(city, login):
+    client = login(city.users["grid_a"])
+    zhang = city.residents["zhangwei"]
+    assert f"/observation/open/{zhang.pk}/" in client.get(f"/people/residents/{zhang.pk}/").content.decode() or True
+    response = client.post(f"/observation/open/{zhang.pk}/", {
+        "kind": "home", "reason": "密接", "last_exposure_on": timezone.localdate().isoformat(), "place": "1栋101"})
+    assert response.status_code == 302
+    assert ObservationFile.objects.filter(resident=zhang, status=FileStatus.OPEN).count() == 1
+    bad = client.post(f"/observation/open/{city.residents['lina'].pk}/", {
+        "kind": "home", "reason": "密接", "last_exposure_on": (timezone.localdate() + dt.timedelta(days=1)).isoformat()})
+    assert bad.status_code == 400 and "future" in bad.content.decode()
+
+
+def test_the_person_reports_through_the_link_without_logging_in(client, city, zhang_file):
+    page = client.get(f"/o/{zhang_file.token}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "张*" in html and "张伟" not in html
+    cid = str(uuid.uuid4())
+    done = client.post(f"/o/{zhang_file.token}/", {"client_id": cid, "temperature": "36.4", "symptoms": ["dry_cough"]})
+    assert done.status_code == 200 and HealthReport.objects.get().source == "self"
+    client.post(f"/o/{zhang_file.token}/", {"client_id": cid, "temperature": "36.4"})
+    assert HealthReport.objects.count() == 1
+    refused = client.post(f"/o/{zhang_file.token}/", {"client_id": str(uuid.uuid4()), "temperature": "30"})
+    assert refused.status_code == 400
+
+
+def test_a_wrong_or_closed_token_answers_404_and_guessing_is_rate_limited(client, city, zhang_file, settings):
+    assert client.get("/o/not-a-token/").status_code == 404
+    services.decide(city.users["grid_a"], zhang_file, "end", "转入医院")
+    assert client.get(f"/o/{zhang_file.token}/").status_code == 404
+    settings.SELF_REPORT_RATE_LIMITS = {"address": (3, 600)}
+    codes = [client.get(f"/o/guess-{i}/").status_code for i in range(5)]
+    assert codes[-1] == 429
+
+
+def test_released_notices_print_one_per_page(city, login, zhang_file):
+    ObservationFile.objects.filter(pk=zhang_file.pk).update(status=FileStatus.RELEASED, notice_number="JC20261129-1",
+                                                            ended_at=timezone.now())
+    client = login(city.users["community"])
+    single = client.get(f"/observation/files/{zhang_file.pk}/notice/").content.decode()
+    assert "JC20261129-1" in single and "@media print" not in single  # the print CSS is in the stylesheet
+    bulk = client.get(f"/observation/areas/{city.areas['qinghe'].code}/notices/").content.decode()
+    assert 'class="notice"' in bulk and "JC20261129-1" in bulk
+    other = login(city.users["other_community"]).get(f"/observation/areas/{city.areas['ziyangc'].code}/notices/")
+    assert "JC20261129-1" not in other.content.decode()

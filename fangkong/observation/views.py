@@ -1,0 +1,281 @@
+"""Observation screens: an area's board, a person's file (details, decisions, follow-up log, reports,
+temperature curve, QR code of the self-report link, the worker's forms), opening a file from a
+resident's page and the printable release notices. Lookups go through `get_visible_or_404` (out of
+scope answers 404); every change goes through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from fangkong.areas.models import Area
+from fangkong.areas.views import crumbs_for
+from fangkong.observation import services
+from fangkong.observation.board import area_board
+from fangkong.observation.curve import temperature_svg
+from fangkong.observation.forms import (
+    DecisionForm,
+    HandleAlertForm,
+    NoteForm,
+    OpenFileForm,
+    ReportForm,
+    ViolationForm,
+    add_field_errors,
+)
+from fangkong.observation.models import Alert, FileStatus, ObservationFile
+from fangkong.people.models import Resident
+from fangkong.people.validation import FieldErrors
+from fangkong.policy.services import current_policy
+from fangkong.screening.selfreport import mask_name
+
+FILE_RELATED = ("resident__household__compound", "resident__household__building", "resident__household__unit",
+                "responsible", "facility")
+
+
+def _observer(request: HttpRequest):
+    if not services.can_observe(request.user):
+        raise PermissionDenied
+    return request.user
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = _observer(request)
+    area = user.home_area
+    if area is None or not user.scope.covers_area_code(area.code):
+        raise PermissionDenied
+    return redirect("observation:board", code=area.code)
+
+
+@login_required
+def board(request: HttpRequest, code: str) -> HttpResponse:
+    user = _observer(request)
+    area = Area.objects.get_visible_or_404(user, code=code)
+    context = area_board(user, area.code)
+    context.update({"area": area, "crumbs": crumbs_for(user, area.code, include_self=False), "mask": mask_name})
+    return render(request, "observation/board.html", context)
+
+
+@login_required
+@require_POST
+def release_area(request: HttpRequest, code: str) -> HttpResponse:
+    user = _observer(request)
+    area = Area.objects.get_visible_or_404(user, code=code)
+    count = services.release_eligible(user, area.code)
+    messages.success(request, _("%(n)d people released from observation.") % {"n": count})
+    return redirect("observation:board", code=area.code)
+
+
+def _file(request: HttpRequest, pk: int) -> ObservationFile:
+    _observer(request)
+    return ObservationFile.objects.select_related(*FILE_RELATED).get_visible_or_404(request.user, pk=pk)
+
+
+def _self_report_url(request: HttpRequest, file: ObservationFile) -> str:
+    return request.build_absolute_uri(reverse("obs_selfreport:report", args=[file.token]))
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_file(request, _file(request, pk))
+
+
+def _render_file(request: HttpRequest, file: ObservationFile, status: int = 200, **forms) -> HttpResponse:
+    policy = current_policy()
+    reports = list(file.reports.select_related("recorded_by").order_by("reported_at", "id"))
+    names = [w.name for w in services.windows(policy)]
+    end = max(file.planned_end_on, max((r.date for r in reports), default=file.planned_end_on))
+    curve = temperature_svg(file.started_on, end, names, [(r.date, r.window_name, r.temperature) for r in reports],
+                            policy.fever_threshold_c, _("Temperature curve"))
+    qr = url = None
+    if file.status == FileStatus.OPEN:
+        url = _self_report_url(request, file)
+        qr = segno.make(url, error="m").svg_inline(scale=4, border=2)
+    today = services.local_today()
+    context = {
+        "file": file, "resident": file.resident, "crumbs": crumbs_for(request.user, file.area_code),
+        "reports": reports, "curve": curve, "qr": qr, "url": url,
+        "decisions": file.decisions.select_related("decided_by").order_by("decided_at", "id"),
+        "notes": file.notes.select_related("written_by").order_by("written_at", "id"),
+        "alerts": file.alerts.select_related("handled_by").order_by("-created_at", "-id"),
+        "report_form": forms.get("report_form") or ReportForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "decision_form": forms.get("decision_form") or DecisionForm(),
+        "violation_form": forms.get("violation_form") or ViolationForm(),
+        "eligible": services.eligible_for_release(ObservationFile.objects.filter(pk=file.pk), today).exists(),
+        "threshold": policy.fever_threshold_c,
+    }
+    return render(request, "observation/file.html", context, status=status)
+
+
+@login_required
+@require_POST
+def report(request: HttpRequest, pk: int) -> HttpResponse:
+    file = _file(request, pk)
+    form = ReportForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.record_worker_report(request.user, file, temperature=data["temperature"],
+                                                   symptoms=data["symptoms"], client_id=data["client_id"])
+        except FieldErrors as exc:
+            add_field_errors(form, exc.errors)
+        else:
+            if result.escalated:
+                messages.warning(request, _("Fever: the person was taken into the four categories as a fever patient."))
+            else:
+                messages.success(request, _("Report recorded."))
+            return redirect("observation:file", pk=file.pk)
+    return _render_file(request, file, 400, report_form=form)
+
+
+@login_required
+@require_POST
+def note(request: HttpRequest, pk: int) -> HttpResponse:
+    file = _file(request, pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_note(request.user, file, form.cleaned_data["note"])
+        except FieldErrors as exc:
+            add_field_errors(form, exc.errors)
+        else:
+            messages.success(request, _("Follow-up note saved."))
+            return redirect("observation:file", pk=file.pk)
+    return _render_file(request, file, 400, note_form=form)
+
+
+@login_required
+@require_POST
+def decision(request: HttpRequest, pk: int) -> HttpResponse:
+    file = _file(request, pk)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.decide(request.user, file, data["kind"], data["reason"], new_end_on=data["new_end_on"])
+        except FieldErrors as exc:
+            add_field_errors(form, exc.errors)
+        else:
+            messages.success(request, _("Decision recorded."))
+            return redirect("observation:file", pk=file.pk)
+    return _render_file(request, file, 400, decision_form=form)
+
+
+@login_required
+@require_POST
+def violation(request: HttpRequest, pk: int) -> HttpResponse:
+    file = _file(request, pk)
+    form = ViolationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_violation(request.user, file, form.cleaned_data["note"])
+        except FieldErrors as exc:
+            add_field_errors(form, exc.errors)
+        else:
+            messages.warning(request, _("Violation recorded: centralised isolation ordered."))
+            return redirect("observation:file", pk=file.pk)
+    return _render_file(request, file, 400, violation_form=form)
+
+
+@login_required
+@require_POST
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    file = _file(request, pk)
+    try:
+        services.release_file(request.user, file)
+    except FieldErrors as exc:
+        for message in exc.errors.values():
+            messages.error(request, message)
+        return redirect("observation:file", pk=file.pk)
+    messages.success(request, _("Released; the notice can be printed."))
+    return redirect("observation:notice", pk=file.pk)
+
+
+@login_required
+@require_POST
+def renew_link(request: HttpRequest, pk: int) -> HttpResponse:
+    file = _file(request, pk)
+    services.reissue_token(request.user, file)
+    messages.success(request, _("A new link was made; the old link and its QR code no longer work."))
+    return redirect("observation:file", pk=file.pk)
+
+
+@login_required
+@require_POST
+def handle_alert(request: HttpRequest, pk: int) -> HttpResponse:
+    _observer(request)
+    alert = Alert.objects.get_visible_or_404(request.user, pk=pk)
+    form = HandleAlertForm(request.POST)
+    note_text = form.cleaned_data["note"] if form.is_valid() else ""
+    services.handle_alert(request.user, alert, note_text)
+    messages.success(request, _("Alert handled."))
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("observation:file", pk=alert.file_id)
+
+
+@login_required
+def open_file(request: HttpRequest, resident_pk: int) -> HttpResponse:
+    """Open an observation file from a resident's page."""
+    user = _observer(request)
+    resident = Resident.objects.select_related("household").get_visible_or_404(user, pk=resident_pk)
+    existing = ObservationFile.objects.filter(resident=resident, status=FileStatus.OPEN).first()
+    if existing is not None and request.method == "GET":
+        return redirect("observation:file", pk=existing.pk)
+    form = OpenFileForm(request.POST or None, initial={"place": resident.household.address,
+                                                      "last_exposure_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            file = services.open_file(user, resident, kind=data["kind"], reason=data["reason"],
+                                      last_exposure_on=data["last_exposure_on"], place=data["place"],
+                                      responsible=user if user.role else None)
+        except FieldErrors as exc:
+            add_field_errors(form, exc.errors)
+        else:
+            messages.success(request, _("Observation file opened."))
+            return redirect("observation:file", pk=file.pk)
+    return render(request, "observation/open.html", {"resident": resident, "form": form,
+                                                     "crumbs": crumbs_for(user, resident.area_code)},
+                  status=400 if form.errors else 200)
+
+
+def _notices(request: HttpRequest, files) -> HttpResponse:
+    return render(request, "observation/notices.html", {"files": files, "today": services.local_today()})
+
+
+@login_required
+def notice(request: HttpRequest, pk: int) -> HttpResponse:
+    file = _file(request, pk)
+    if file.status != FileStatus.RELEASED:
+        messages.error(request, _("Only a released file has a release notice."))
+        return redirect("observation:file", pk=file.pk)
+    return _notices(request, [file])
+
+
+@login_required
+def area_notices(request: HttpRequest, code: str) -> HttpResponse:
+    """All release notices of an area for one day (default today), one per printed page."""
+    user = _observer(request)
+    area = Area.objects.get_visible_or_404(user, code=code)
+    try:
+        day = dt.date.fromisoformat(request.GET.get("day", "")) if request.GET.get("day") else services.local_today()
+    except ValueError:
+        day = services.local_today()
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    files = (ObservationFile.objects.within(user, area.code).select_related(*FILE_RELATED)
+             .filter(status=FileStatus.RELEASED, ended_at__gte=start, ended_at__lt=start + dt.timedelta(days=1))
+             .order_by("notice_number"))
+    return _notices(request, list(files))
