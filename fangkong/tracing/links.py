@@ -24,3 +24,12 @@ def start_observation(user, resident, *, last_exposure_on: dt.date, reason: str,
                                  source="tracing", source_ref=source_ref,
                                  # The bed comes from the placement backlog; the file names it once known.
                                  place=_("Awaiting a bed at an isolation site"))
+
+
+def observation_file_of(user, resident) -> Any:
+    """The person's latest observation file the user may see (for a link from the contact), or None."""
+    if resident is None or not apps.is_installed("fangkong.observation"):
+        return None
+    from fangkong.observation.models import ObservationFile  # noqa: PLC0415 (optional app)
+
+    return ObservationFile.objects.restrict(user).filter(resident=resident).order_by("-id").first()

@@ -26,7 +26,7 @@ from fangkong.cases.forms import add_field_errors
 from fangkong.cases.models import Case
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
-from fangkong.tracing import chains, matching, services
+from fangkong.tracing import chains, links, matching, services
 from fangkong.tracing.forms import ContactForm, InvestigationForm, LinkForm, RegisterForm, TaskDoneForm
 from fangkong.tracing.models import Contact, DisinfectionTask, Investigation, MatchState, TaskStatus
 from fangkong.tracing.rings import rings
@@ -177,6 +177,7 @@ def contact(request: HttpRequest, pk: int, register_form: RegisterForm | None = 
         "contact": item, "case": item.investigation.case, "candidates": found,
         "crumbs": crumbs_for(user, item.area_code), "can_register": user.can_edit_residents,
         "register_form": register_form or RegisterForm(households=_households(user, item)),
+        "observation_file": links.observation_file_of(user, item.resident),
     }, status=400 if register_form is not None else 200)
 
 
