@@ -243,6 +243,16 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
 
+    @property
+    def window_label(self) -> str:
+        """The key as people read it: "2026-11-28/evening" → "11-28 晚上"; other keys as they are."""
+        from fangkong.policy.forms import WINDOW_NAME_LABELS
+
+        day, _sep, name = self.key.partition("/")
+        if not name or len(day) != 10:
+            return self.key
+        return f"{day[5:]} {WINDOW_NAME_LABELS.get(name, name)}"
+
     @staticmethod
     def scope_q(scope: Scope) -> Q:
         return _area_q(scope)
