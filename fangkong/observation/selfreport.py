@@ -15,13 +15,7 @@ from fangkong.observation import services
 from fangkong.observation.forms import ReportForm, add_field_errors
 from fangkong.observation.models import HealthReport
 from fangkong.people.validation import FieldErrors
-from fangkong.screening.selfreport import allow, mask_name
-
-
-def _too_many(request: HttpRequest) -> HttpResponse:
-    response = render(request, "screening/selfreport_limited.html", status=429)
-    response["Retry-After"] = "600"
-    return response
+from fangkong.screening.selfreport import allow, mask_name, too_many
 
 
 @never_cache
@@ -29,7 +23,7 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, token: str) -> HttpResponse:
     if not allow("address", request.META.get("REMOTE_ADDR") or "-"):
-        return _too_many(request)
+        return too_many(request)
     file = services.file_by_token(token)
     if file is None:
         raise Http404
@@ -37,7 +31,7 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not allow("link", f"obs:{file.pk}"):
-            return _too_many(request)
+            return too_many(request)
         status = 400
         if form.is_valid():
             data = form.cleaned_data

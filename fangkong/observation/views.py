@@ -139,53 +139,45 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_file(request, file, 400, report_form=form)
 
 
-@login_required
-@require_POST
-def note(request: HttpRequest, pk: int) -> HttpResponse:
+def _file_action(request: HttpRequest, pk: int, form_class, form_key: str, act, done) -> HttpResponse:
+    """A form posted on the file page: validate, run the service, say what happened and go back to the
+    file; field errors (from the form or the service) show on the same form with status 400."""
     file = _file(request, pk)
-    form = NoteForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.add_note(request.user, file, form.cleaned_data["note"])
+            act(file, form.cleaned_data)
         except FieldErrors as exc:
             add_field_errors(form, exc.errors)
         else:
-            messages.success(request, _("Follow-up note saved."))
+            done(request)
             return redirect("observation:file", pk=file.pk)
-    return _render_file(request, file, 400, note_form=form)
+    return _render_file(request, file, 400, **{form_key: form})
+
+
+@login_required
+@require_POST
+def note(request: HttpRequest, pk: int) -> HttpResponse:
+    return _file_action(request, pk, NoteForm, "note_form",
+                        lambda file, data: services.add_note(request.user, file, data["note"]),
+                        lambda r: messages.success(r, _("Follow-up note saved.")))
 
 
 @login_required
 @require_POST
 def decision(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _file(request, pk)
-    form = DecisionForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.decide(request.user, file, data["kind"], data["reason"], new_end_on=data["new_end_on"])
-        except FieldErrors as exc:
-            add_field_errors(form, exc.errors)
-        else:
-            messages.success(request, _("Decision recorded."))
-            return redirect("observation:file", pk=file.pk)
-    return _render_file(request, file, 400, decision_form=form)
+    return _file_action(request, pk, DecisionForm, "decision_form",
+                        lambda file, data: services.decide(request.user, file, data["kind"], data["reason"],
+                                                           new_end_on=data["new_end_on"]),
+                        lambda r: messages.success(r, _("Decision recorded.")))
 
 
 @login_required
 @require_POST
 def violation(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _file(request, pk)
-    form = ViolationForm(request.POST)
-    if form.is_valid():
-        try:
-            services.record_violation(request.user, file, form.cleaned_data["note"])
-        except FieldErrors as exc:
-            add_field_errors(form, exc.errors)
-        else:
-            messages.warning(request, _("Violation recorded: centralised isolation ordered."))
-            return redirect("observation:file", pk=file.pk)
-    return _render_file(request, file, 400, violation_form=form)
+    return _file_action(request, pk, ViolationForm, "violation_form",
+                        lambda file, data: services.record_violation(request.user, file, data["note"]),
+                        lambda r: messages.warning(r, _("Violation recorded: centralised isolation ordered.")))
 
 
 @login_required

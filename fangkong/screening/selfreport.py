@@ -54,7 +54,8 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def _too_many(request: HttpRequest) -> HttpResponse:
+def too_many(request: HttpRequest) -> HttpResponse:
+    """The page for a client over its limit (429, try again in ten minutes); shared by every token link."""
     response = render(request, "screening/selfreport_limited.html", status=429)
     response["Retry-After"] = "600"
     return response
@@ -65,7 +66,7 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, token: str) -> HttpResponse:
     if not allow("address", request.META.get("REMOTE_ADDR") or "-"):
-        return _too_many(request)
+        return too_many(request)
     link = services.link_by_token(token)
     if link is None:
         raise Http404
@@ -75,7 +76,7 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not allow("link", str(link.pk)):
-            return _too_many(request)
+            return too_many(request)
         status = 400
         if forms.is_valid():
             try:
