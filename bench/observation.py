@@ -9,12 +9,13 @@
 5. time a naive per-file Python loop (the ORM, one file at a time: the windows, their reports, the
    alerts) over a subset of files, inside a rolled-back transaction, scaled to all files.
 
-Printed, each on its own line: the sizes, `alert_job_s=`, `alert_job_repeat_s=`, `repeat_new_alerts=`,
-`python_loop_s=` (scaled), and last the headline `ratio_vs_python_loop=` (job time / loop time).
+6. then the contact rings: bench/contact_rings.py (its own process and schema) draws a contact graph of
+   1,000,000 edges and times the close contacts and second ring of a case (one recursive CTE) against
+   loading the edges into Python and walking them breadth-first.
 
-Sections: `run_observation(url, args)` returns its figures; the integrator appends further sections
-(e.g. `bench/contact_rings.py`, `run(database_url) -> dict` with `ratio_vs_python_bfs`) in `SECTIONS`
-and the headline of the last section is printed last.
+Printed, each on its own line: the sizes, `alert_job_s=`, `alert_job_repeat_s=`, `repeat_new_alerts=`,
+`python_loop_s=` (scaled), `ratio_vs_python_loop=` (job time / loop time), the rings' figures
+(`rings_ms=`, `python_bfs_ms=`, ring sizes) and last the headline `ratio_vs_python_bfs=`.
 
     .venv/bin/python bench/observation.py [--people N] [--loop-sample K]
 
@@ -26,9 +27,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import os
 import secrets
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -159,14 +160,12 @@ def run_observation(url: str, args: argparse.Namespace) -> list[tuple[str, str]]
 
 
 def run_contact_rings(url: str, _args: argparse.Namespace) -> list[tuple[str, str]]:
-    """The tracing developer's section, when bench/contact_rings.py is there."""
-    path = Path(__file__).resolve().parent / "contact_rings.py"
-    spec = importlib.util.spec_from_file_location("contact_rings", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    result = module.run(url)
-    ratio = result.pop("ratio_vs_python_bfs")
-    return [*((key, str(value)) for key, value in result.items()), ("ratio_vs_python_bfs", str(ratio))]
+    """The contact-rings bench (bench/contact_rings.py), in its own process: it configures Django for its
+    own schema, which this process cannot do once Django is set up. Its figures, ratio last."""
+    script = Path(__file__).resolve().parent / "contact_rings.py"
+    done = subprocess.run([sys.executable, str(script)], env={**os.environ, "BENCH_DATABASE_URL": url},
+                          stdout=subprocess.PIPE, text=True, check=True)
+    return [tuple(line.split("=", 1)) for line in done.stdout.splitlines() if "=" in line and not line.startswith("#")]
 
 
 SECTIONS = [run_observation]

@@ -528,8 +528,11 @@ def run_alert_job(now: dt.datetime | None = None, *, lookback_hours: int = 24) -
     slots = _slots(now, lookback_hours, policy)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # These statements are short scans; JIT compiling each (~0.2 s) costs more than it saves.
+            # These statements are short scans; JIT compiling each (~0.2 s) costs more than it saves. A
+            # window's reports (one row per file) are hashed for the anti-join: at 200,000 files the
+            # default 4 MB spills to disk (measured 441 → 333 ms a window with 32 MB).
             cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '32MB'")
         for day, window, key, ends_at in slots:
             # One statement per window (a handful in the look-back): with constants the planner sees the
             # day's reports of that window and anti-joins them by hash, instead of probing per file.
@@ -541,8 +544,9 @@ def run_alert_job(now: dt.datetime | None = None, *, lookback_hours: int = 24) -
                 "WHERE f.status = 'open' AND f.started_on <= %s AND f.planned_end_on >= %s AND f.created_at < %s "
                 "AND NOT EXISTS (SELECT 1 FROM observation_healthreport r "
                 "WHERE r.file_id = f.id AND r.date = %s AND r.window_name = %s) "
-                "AND NOT EXISTS (SELECT 1 FROM observation_alert a WHERE a.file_id = f.id AND a.kind = 'missed' AND a.key = %s) "
-                "ON CONFLICT DO NOTHING", [key, stamp, day, day, ends_at, day, window, key])
+                # Alerted already: the unique (file, kind, key) skips it. An anti-join on the alerts
+                # instead was planned as a nested loop when their statistics lagged (2.5 s a window).
+                "ON CONFLICT DO NOTHING", [key, stamp, day, day, ends_at, day, window])
             counts["missed"] += max(cursor.rowcount, 0)
         key = "CAST(r.date AS VARCHAR(10)) || '/' || r.window_name"
         report_filter = ("FROM observation_healthreport r JOIN observation_observationfile f ON f.id = r.file_id "
