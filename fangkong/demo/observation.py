@@ -31,14 +31,17 @@ from fangkong.policy.services import current_policy
 
 
 def build_demo_observation(seed: int = 2020, count: int = 300) -> dict[str, int]:
-    if ObservationFile.objects.exists() or not Resident.objects.exists():
+    # Once: health reports are the demo's mark (the demo tracing, run before, opens files without reports).
+    if HealthReport.objects.exists() or not Resident.objects.exists():
         return {"files": 0, "reports": 0}
     rng = random.Random(seed)
     policy = current_policy()
     now = timezone.now()
     today = timezone.localdate(now)
     busy = set(Case.objects.exclude(status=Status.CLOSE_CONTACT).values_list("resident_id", flat=True))
-    chosen = list(Case.objects.filter(status=Status.CLOSE_CONTACT).values_list("resident_id", flat=True)[:count // 3])
+    busy |= set(ObservationFile.objects.values_list("resident_id", flat=True))  # one open file a person
+    chosen = list(Case.objects.filter(status=Status.CLOSE_CONTACT).exclude(resident_id__in=busy)
+                  .values_list("resident_id", flat=True)[:count // 3])
     first_grid = Building.objects.filter(grid__isnull=False).order_by("grid__code").values_list("grid_id", flat=True).first()
     if first_grid:
         chosen += list(Resident.objects.filter(household__building__grid_id=first_grid).exclude(pk__in=busy)
@@ -60,7 +63,7 @@ def build_demo_observation(seed: int = 2020, count: int = 300) -> dict[str, int]
             area_code=residents[resident_id], created_at=created))
     with transaction.atomic():
         ObservationFile.objects.bulk_create(files, batch_size=1000)
-        files = list(ObservationFile.objects.order_by("id"))
+        files = list(ObservationFile.objects.filter(resident_id__in=chosen).order_by("id"))
         FileDecision.objects.bulk_create([
             FileDecision(file=f, kind=DecisionKind.OPEN, new_end_on=f.planned_end_on, reason=f.reason,
                          decided_at=f.created_at, area_code=f.area_code) for f in files], batch_size=1000)

@@ -25,3 +25,17 @@ def test_the_demo_opens_files_with_reports_and_alerts_once(db):
     assert ObservationFile.objects.filter(status=FileStatus.OPEN).count() > 40
     assert build_demo_observation(11, 60) == {"files": 0, "reports": 0}  # once
     assert run_alert_job()["missed"] == 0
+
+
+def test_the_demo_adds_its_files_beside_those_the_demo_tracing_opened(db):
+    from fangkong.tracing.demo import build_demo_tracing
+
+    build_city(2000, 11)
+    ensure_demo_facilities(11)
+    build_demo_cases(11)
+    build_demo_tracing(11)
+    traced = ObservationFile.objects.count()
+    assert traced > 0  # close contacts confirmed by the demo tracing
+    counts = build_demo_observation(11, 60)
+    assert counts["files"] >= 50 and ObservationFile.objects.count() == traced + counts["files"]
+    assert counts["reports"] == HealthReport.objects.count() > 0
