@@ -33,6 +33,7 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
     ]),
     (gettext_lazy("Close contacts and observation"), [
         FieldInfo("close_contact_lookback_days", gettext_lazy("Contacts count from this many days before onset"), gettext_lazy("days")),
+        FieldInfo("close_contact_unprotected", gettext_lazy("A contact is close with this protection")),
         FieldInfo("observation_days", gettext_lazy("Medical observation period"), gettext_lazy("days")),
         FieldInfo("observation_centralised", gettext_lazy("Observation in centralised isolation")),
         FieldInfo("observation_release_negative_tests", gettext_lazy("Negative tests needed for release"), gettext_lazy("tests")),
@@ -98,6 +99,12 @@ BED_KIND_LABELS = {
 PLACEMENT_FLAGS = {
     "placement_first": gettext_lazy("Served first"),
     "ambulance_categories": gettext_lazy("By 120 ambulance"),
+}
+# The protection a contact used (as the tracing form records it); the policy lists those that still count.
+PROTECTION_LABELS = {
+    "none": gettext_lazy("No protection"),
+    "mask": gettext_lazy("Mask only"),
+    "full_ppe": gettext_lazy("Full protection (suit, N95, goggles)"),
 }
 WINDOW_NAME_LABELS = {"morning": gettext_lazy("Morning"), "noon": gettext_lazy("Noon"), "evening": gettext_lazy("Evening")}
 
@@ -174,6 +181,9 @@ class PolicyForm(forms.Form):
             annotation = Policy.model_fields[name].annotation
             if annotation is bool:
                 field: forms.Field = forms.BooleanField(required=False)
+            elif name == "close_contact_unprotected":
+                field = forms.MultipleChoiceField(choices=list(PROTECTION_LABELS.items()), required=False,
+                                                  widget=forms.CheckboxSelectMultiple)
             elif annotation is int:
                 field = forms.IntegerField()
             else:
@@ -262,6 +272,8 @@ class PolicyForm(forms.Form):
         if any(name in self.errors for name in SCALAR_FIELDS):
             return data  # type errors first; ranges make sense once every field is a number
         values = self._collect(data)
+        if not values["close_contact_unprotected"]:
+            self.add_error("close_contact_unprotected", _("Tick at least one: without it nobody is a close contact."))
         for i, row in zip(self._window_index, values["home_report_windows"], strict=True):
             if not row["name"]:
                 self.add_error(window_field(i, "name"), _("Give the window a name."))

@@ -16,6 +16,7 @@ from fangkong.policy.forms import (
     FACILITY_KIND_LABELS,
     PLACEMENT_FLAGS,
     SECTIONS,
+    PROTECTION_LABELS,
     WINDOW_NAME_LABELS,
     PolicyForm,
 )
@@ -29,6 +30,8 @@ HISTORY_LENGTH = 50
 def _display(value) -> str:
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if isinstance(value, list):  # the protections that still count as exposure
+        return "、".join(str(PROTECTION_LABELS.get(v, v)) for v in value)
     return str(value)
 
 

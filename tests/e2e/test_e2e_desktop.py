@@ -32,9 +32,11 @@ def test_a_commander_reads_the_policy_and_the_audit_log(e2e_city, desktop: Page)
     page.locator("input[name=fever_threshold_c]").fill("37.3")
     page.locator("input[name=observation_days]").fill("14")
     page.locator("input[name=route_suspected_isolation_site]").check()
+    page.locator("input[name=close_contact_unprotected][value=mask]").check()  # a mask alone no longer protects
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/policy/$"))
     assert current_policy().routing["suspected"][-1] == "isolation_site"
+    assert current_policy().close_contact_unprotected == ["none", "mask"]
 
     expect(page.locator("main")).to_contain_text("37.3")
     expect(page.locator("main")).to_contain_text("2020年第五版诊疗方案")

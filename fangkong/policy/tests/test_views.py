@@ -15,6 +15,8 @@ def form_data(**changes) -> dict:
     for name, value in PolicyForm(policy=Policy()).initial.items():
         if value is True:
             data[name] = "on"
+        elif isinstance(value, list):  # ticked boxes of a multiple choice
+            data[name] = value
         elif value not in (False, None):
             data[name] = str(value)
     data["note"] = "2022 edition"
@@ -103,3 +105,18 @@ def test_a_valid_change_is_a_new_version_with_an_audit_entry(city, login):
     assert entry.changes["observation_days"] == [14, 7]
     page = login(city.users["grid_a"]).get("/policy/").content.decode()
     assert "2022 edition" in page and "v1" in page
+
+
+def test_which_protection_still_makes_a_close_contact_is_ticked_on_the_form(city, login):
+    commander = login(city.users["city"])
+    response = commander.post("/policy/edit/", form_data(close_contact_unprotected=["none", "mask"]))
+    assert response.status_code == 302
+    assert current_policy().close_contact_unprotected == ["none", "mask"]
+    page = commander.get("/policy/").content.decode()
+    assert "No protection、Mask only" in page
+
+
+def test_unticking_every_protection_is_refused_at_that_field(city, login):
+    response = login(city.users["city"]).post("/policy/edit/", form_data(close_contact_unprotected=None))
+    assert "close_contact_unprotected" in response.context["form"].errors
+    assert not PolicyVersion.objects.exists()
