@@ -15,8 +15,8 @@ from fangkong.policy.forms import (
     CATEGORY_LABELS,
     FACILITY_KIND_LABELS,
     PLACEMENT_FLAGS,
-    SECTIONS,
     PROTECTION_LABELS,
+    SECTIONS,
     WINDOW_NAME_LABELS,
     PolicyForm,
 )
