@@ -233,6 +233,16 @@ def cancel_booking(user, stay: Stay, reason: str, *, now: dt.datetime | None = N
     return locked
 
 
+# Other apps follow admissions without facilities knowing them (observation files take the facility
+# as their place): `hook(user, stay, case, now)`, called inside the admission's transaction.
+_ADMISSION_HOOKS: list = []
+
+
+def on_admitted(hook) -> None:
+    if hook not in _ADMISSION_HOOKS:
+        _ADMISSION_HOOKS.append(hook)
+
+
 def admit(user, stay: Stay, *, now: dt.datetime | None = None) -> Stay:
     """The facility confirms the admission: the booked bed becomes occupied; a bed the person held
     elsewhere is freed (a transfer out there)."""
@@ -264,6 +274,8 @@ def admit(user, stay: Stay, *, now: dt.datetime | None = None) -> Stay:
             case = transition(user, case, Status.RECOVERY, _("Admitted to %(facility)s") % {"facility": locked.facility.name},
                               now=now, checked=True)
         refresh_placement(case, now=now)
+        for hook in _ADMISSION_HOOKS:
+            hook(user, locked, case, now)
     return locked
 
 

@@ -8,7 +8,9 @@ class ObservationConfig(AppConfig):
     verbose_name = _("Medical observation")
 
     def ready(self) -> None:
-        from fangkong.observation.services import follow_moved_residents
+        from fangkong.facilities.services import on_admitted
+        from fangkong.observation.services import follow_admission, follow_moved_residents
         from fangkong.people.moves import on_residents_moved
 
         on_residents_moved(follow_moved_residents)
+        on_admitted(follow_admission)

@@ -451,6 +451,23 @@ def escalate(user, file: ObservationFile, reason: str, *, now: dt.datetime | Non
     return True
 
 
+def follow_admission(user, stay, case: Case, now: dt.datetime) -> None:
+    """An isolation site admitted the person: their open file is now centralised observation there
+    (a close contact queued by tracing, or a home isolation turned into an order after a violation)."""
+    from fangkong.facilities.models import FacilityKind
+
+    if stay.facility.kind != FacilityKind.ISOLATION_SITE:
+        return
+    file = ObservationFile.objects.select_for_update().filter(resident_id=case.resident_id, status=FileStatus.OPEN).first()
+    if file is None or file.facility_id == stay.facility_id:
+        return
+    before = {"kind": file.kind, "place": file.place}
+    file.kind, file.facility, file.place = Kind.CENTRALISED, stay.facility, stay.facility.name[:200]
+    file.save(update_fields=["kind", "facility", "place", "updated_at"])
+    record(user, Action.UPDATE, file, object_type="observation.file", object_repr=case.resident.name,
+           area_code=file.area_code, changes={"kind": [before["kind"], file.kind], "place": [before["place"], file.place]})
+
+
 def record_violation(user, file: ObservationFile, note: str) -> Alert:
     """The person left home isolation: a violation alert, and the file becomes an order for centralised
     isolation. Placement works on cases (category from routing_category): a close contact with an

@@ -247,3 +247,18 @@ def test_the_alert_command_runs_the_job_as_of_a_given_time(city):
     out = io.StringIO()
     call_command("observation-alerts", at=at, stdout=out)
     assert "missed=0" in out.getvalue()
+
+
+def test_an_isolation_site_admitting_a_close_contact_becomes_the_place_of_their_file(city):
+    from fangkong.facilities import services as facilities
+
+    worker = city.users["community"]
+    case = cases.open_case(worker, city.residents["lina"], "close_contact", "流调判定")
+    file = services.open_file(worker, city.residents["lina"], kind="home", reason="密接", place="1栋101",
+                              last_exposure_on=timezone.localdate() - dt.timedelta(days=1))
+    stay = facilities.place(city.users["district"], case, city.facilities["isolation"], "single_room")
+    file.refresh_from_db()
+    assert (file.kind, file.facility_id) == ("home", None)  # booked is not yet there
+    facilities.admit(city.users["district"], stay)
+    file.refresh_from_db()
+    assert (file.kind, file.facility_id, file.place) == ("centralised", city.facilities["isolation"].pk, "江岸集中隔离点")
