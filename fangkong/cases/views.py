@@ -40,6 +40,7 @@ from fangkong.cases.labimport import import_results, template_bytes
 from fangkong.cases.models import Case, NucleicAcidTest, Placement, ResultImport, Status
 from fangkong.cases.targets import LINKS, area_counts, area_links, person_links, zero_lists
 from fangkong.cases.transitions import BOARD_ORDER, allowed
+from fangkong.core.redirects import safe_next
 from fangkong.people.importing.reading import ImportFileError
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
@@ -239,7 +240,7 @@ def sample(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Sample %(number)s recorded.") % {"number": test.sample_number})
     else:
         messages.error(request, _("Say where the sample was taken."))
-    return redirect(request.POST.get("next") or reverse("cases:detail", args=[test.case_id]))
+    return redirect(safe_next(request, reverse("cases:detail", args=[test.case_id])))
 
 
 @login_required
@@ -258,8 +259,7 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Result of %(number)s entered.") % {"number": test.sample_number})
     else:
         messages.error(request, _("Choose a result."))
-    target = request.POST.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else reverse("cases:detail", args=[test.case_id]))
+    return redirect(safe_next(request, reverse("cases:detail", args=[test.case_id])))
 
 
 @login_required

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_POST
 from fangkong.areas.models import Area, Level
 from fangkong.cases.models import Case, Placement
 from fangkong.cases.services import can_manage_cases
+from fangkong.core.redirects import safe_next
 from fangkong.facilities import services
 from fangkong.facilities.models import (
     ACTIVE_STAYS,
@@ -370,5 +372,4 @@ def transfer_step(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, _("Transfer updated."))
-    target = request.POST.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "facilities:transfers")
+    return redirect(safe_next(request, reverse("facilities:transfers")))

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area
 from fangkong.areas.views import crumbs_for
+from fangkong.core.redirects import safe_next
 from fangkong.observation import services
 from fangkong.observation.board import area_board
 from fangkong.observation.curve import temperature_svg
@@ -212,10 +213,7 @@ def handle_alert(request: HttpRequest, pk: int) -> HttpResponse:
     note_text = form.cleaned_data["note"] if form.is_valid() else ""
     services.handle_alert(request.user, alert, note_text)
     messages.success(request, _("Alert handled."))
-    target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect("observation:file", pk=alert.file_id)
+    return redirect(safe_next(request, reverse("observation:file", args=[alert.file_id])))
 
 
 @login_required

@@ -16,7 +16,6 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,6 +24,7 @@ from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.cases.models import Status as CaseStatus
+from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
 from fangkong.screening import coverage as cov
@@ -95,10 +95,7 @@ def today(request: HttpRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest, household: Household) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = ""
-    return (target or reverse("screening:today")) + f"#h{household.pk}"
+    return safe_next(request, reverse("screening:today")) + f"#h{household.pk}"
 
 
 @login_required
@@ -242,10 +239,7 @@ def follow_up_handle(request: HttpRequest, pk: int, action: str) -> HttpResponse
         messages.error(request, " ".join(str(m) for m in exc.errors.values()))
     except services.FollowUpClosed as exc:
         messages.warning(request, str(exc))
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("screening:follow_ups")
-    return redirect(target)
+    return redirect(safe_next(request, reverse("screening:follow_ups")))
 
 
 # ---------------------------------------------------------------- campaigns

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,6 +25,7 @@ from fangkong.areas.models import Area, Household
 from fangkong.areas.views import crumbs_for
 from fangkong.cases.forms import add_field_errors
 from fangkong.cases.models import Case
+from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
 from fangkong.tracing import chains, links, matching, services
@@ -282,5 +284,4 @@ def task_done(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, _("Disinfection done: %(place)s.") % {"place": task.place})
-    target = request.POST.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else f"/tracing/areas/{task.area_code}/tasks/")
+    return redirect(safe_next(request, reverse("tracing:tasks", args=[task.area_code])))
