@@ -34,6 +34,7 @@ from fangkong.cases.models import (
 )
 from fangkong.cases.transitions import CLOSED, allowed, is_allowed, routing_category
 from fangkong.people.models import Resident
+from fangkong.people.moves import id_chunks
 from fangkong.people.validation import FieldErrors
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
@@ -206,11 +207,8 @@ def dismiss_flag(user, resident: Resident, reason: str, *, source_ref: str = "")
 def follow_moved_residents(resident_ids: Sequence[int]) -> None:
     """Residents moved house: their case and its tests take the new area code, so the new grid sees
     them and the old one no longer does (set-based; called inside the move's transaction)."""
-    ids = sorted(set(resident_ids))
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), 900):  # below SQLite's historical 999 parameters
-            part = ids[start:start + 900]
-            marks = ", ".join(["%s"] * len(part))
+        for part, marks in id_chunks(resident_ids):
             cursor.execute(
                 "UPDATE cases_case AS t SET area_code = r.area_code FROM people_resident AS r "
                 f"WHERE r.id = t.resident_id AND t.area_code <> r.area_code AND r.id IN ({marks})", part)

@@ -62,6 +62,7 @@ from fangkong.observation.models import (
     ReportSource,
 )
 from fangkong.people.models import Resident
+from fangkong.people.moves import id_chunks
 from fangkong.people.validation import FieldErrors
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
@@ -684,11 +685,8 @@ def release_eligible(user, area_code: str) -> int:
 
 def follow_moved_residents(resident_ids) -> None:
     """Residents moved house: their files, reports, alerts, decisions and notes take the new area code."""
-    ids = sorted(set(resident_ids))
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), 900):
-            part = ids[start:start + 900]
-            marks = ", ".join(["%s"] * len(part))
+        for part, marks in id_chunks(resident_ids):
             cursor.execute(
                 "UPDATE observation_observationfile AS t SET area_code = r.area_code FROM people_resident AS r "
                 f"WHERE r.id = t.resident_id AND t.area_code <> r.area_code AND r.id IN ({marks})", part)

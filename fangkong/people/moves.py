@@ -6,7 +6,7 @@ AppConfig.ready(); the roster import and resident edits call `residents_moved` i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 _HOOKS: list[Callable[[Sequence[int]], None]] = []
 
@@ -21,3 +21,12 @@ def residents_moved(resident_ids: Sequence[int]) -> None:
     if resident_ids:
         for hook in _HOOKS:
             hook(resident_ids)
+
+
+def id_chunks(resident_ids: Sequence[int], size: int = 900) -> Iterator[tuple[list[int], str]]:
+    """The ids in parts below SQLite's historical 999 parameters, each with its `%s, %s, …` marks:
+    for the hooks' set-based `UPDATE … WHERE r.id IN (marks)`."""
+    ids = sorted(set(resident_ids))
+    for start in range(0, len(ids), size):
+        part = ids[start:start + size]
+        yield part, ", ".join(["%s"] * len(part))

@@ -27,6 +27,7 @@ from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Source, Status
 from fangkong.people.identity import IdentityError, normalize_document, normalize_phone
 from fangkong.people.models import DocumentType, Resident
+from fangkong.people.moves import id_chunks
 from fangkong.people.validation import FieldErrors
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
@@ -485,11 +486,8 @@ def suggested_links(user, case: Case) -> list[Contact]:
 def follow_moved_residents(resident_ids: Sequence[int]) -> None:
     """The index case's person moved: the tracing rows of their investigations take the new area code
     (set-based; runs after the cases app's hook has moved the case)."""
-    ids = sorted(set(resident_ids))
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), 900):
-            part = ids[start:start + 900]
-            marks = ", ".join(["%s"] * len(part))
+        for part, marks in id_chunks(resident_ids):
             cursor.execute(
                 "UPDATE tracing_investigation AS t SET area_code = r.area_code FROM cases_case AS c, people_resident AS r "
                 f"WHERE c.id = t.case_id AND r.id = c.resident_id AND t.area_code <> r.area_code AND r.id IN ({marks})", part)
