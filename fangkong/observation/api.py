@@ -11,10 +11,10 @@ from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
 from fangkong.core.api_auth import MAX_ID, TEXT_PATTERN, Pagination, acting_user
+from fangkong.core.masking import mask_name
 from fangkong.observation import services
 from fangkong.observation.models import Alert, ObservationFile
 from fangkong.people.models import Resident
-from fangkong.screening.selfreport import mask_name
 
 router = Router(tags=["observation"])
 

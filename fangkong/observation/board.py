@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from fangkong.core.masking import mask_name
 from fangkong.observation import services
 from fangkong.observation.models import (
     Alert,
@@ -19,7 +20,6 @@ from fangkong.observation.models import (
     HealthReport,
     ObservationFile,
 )
-from fangkong.screening.selfreport import mask_name
 
 SHOWN = 50
 

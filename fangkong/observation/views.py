@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area
 from fangkong.areas.views import crumbs_for
+from fangkong.core.masking import mask_name
 from fangkong.core.redirects import safe_next
 from fangkong.observation import services
 from fangkong.observation.board import area_board
@@ -37,7 +38,6 @@ from fangkong.observation.models import Alert, FileStatus, ObservationFile
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import current_policy
-from fangkong.screening.selfreport import mask_name
 
 FILE_RELATED = ("resident__household__compound", "resident__household__building", "resident__household__unit",
                 "responsible", "facility")

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from fangkong.core.masking import mask_name
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
 from fangkong.screening import services
@@ -43,15 +44,6 @@ def allow(bucket: str, key: str) -> bool:
     except ValueError:  # expired between add and incr
         cache.set(cache_key, 1, window)
         return True
-
-
-def mask_name(name: str) -> str:
-    """张伟 → 张*, 王建国 → 王*国, Anna Smith → A*********h."""
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def too_many(request: HttpRequest) -> HttpResponse:

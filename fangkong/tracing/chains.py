@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from fangkong.cases.models import Case, Status
+from fangkong.core.masking import mask_name
 from fangkong.policy.services import current_policy
 from fangkong.tracing.models import InfectionLink
 
@@ -37,11 +38,6 @@ WITH RECURSIVE comp(case_id) AS (
 )
 SELECT case_id FROM comp LIMIT %s
 """
-
-
-def mask_name(name: str) -> str:
-    """张伟 → 张*, 欧阳娜娜 → 欧***: the family name only, as lists show people."""
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
 
 
 @dataclass

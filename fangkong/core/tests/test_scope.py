@@ -44,3 +44,9 @@ def test_within_an_area_is_one_prefix_inside_the_scope_and_nothing_outside_it(ci
     assert not Household.objects.within(city.users["other_community"], "420102").exists()
     guard_sees = set(Household.objects.within(city.users["guard"], "4201"))
     assert guard_sees and all(h.compound_id == city.users["guard"].compound_id for h in guard_sees)
+
+
+def test_names_are_masked_alike_on_every_page_that_may_not_show_them():
+    from fangkong.core.masking import mask_name
+
+    assert [mask_name(n) for n in ("张伟", "王建国", "欧阳娜娜", "李", "")] == ["张*", "王*国", "欧**娜", "李", ""]
