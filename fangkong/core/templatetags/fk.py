@@ -6,6 +6,7 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fangkong.people.models import SpecialGroup
 
@@ -77,3 +78,13 @@ def hours_since(moment, now=None) -> str:
 
     hours = ((now or tz.now()) - moment).total_seconds() / 3600
     return f"{hours:.1f}" if hours < 10 else f"{hours:.0f}"
+
+
+@register.filter
+def who(user, default: str = "") -> str:
+    """A person's display name for "done by" columns: full name, else username; `default` (or "system") when
+    nobody did it. One filter instead of `a.get_full_name|default:a.username`, whose filter argument raises
+    when the user is None (a change made by a job has no user)."""
+    if user is None:
+        return default or str(_("system"))
+    return user.get_full_name() or user.username
