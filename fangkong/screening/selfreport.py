@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from fangkong.core.errors import too_many_requests
 from fangkong.core.masking import mask_name
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
@@ -48,9 +49,7 @@ def allow(bucket: str, key: str) -> bool:
 
 def too_many(request: HttpRequest) -> HttpResponse:
     """The page for a client over its limit (429, try again in ten minutes); shared by every token link."""
-    response = render(request, "screening/selfreport_limited.html", status=429)
-    response["Retry-After"] = "600"
-    return response
+    return too_many_requests(request, retry_after_s=600)
 
 
 @never_cache
