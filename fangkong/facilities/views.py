@@ -110,7 +110,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     _require_viewer(user)
     facility = Facility.objects.select_related("area").get_visible_or_404(user, pk=pk)
-    stays = Stay.objects.filter(facility=facility, status__in=ACTIVE_STAYS).select_related(*PEOPLE_RELATED, "case", "transfer")
+    # The people in it are health data: each viewer sees those their own scope covers (its staff: all of them).
+    stays = (Stay.objects.restrict(user).filter(facility=facility, status__in=ACTIVE_STAYS)
+             .select_related(*PEOPLE_RELATED, "case", "transfer"))
     incoming = [s for s in stays if s.status == StayStatus.BOOKED]
     present = [s for s in stays if s.status == StayStatus.ADMITTED]
     return render(request, "facilities/detail.html", {

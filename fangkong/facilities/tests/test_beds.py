@@ -148,3 +148,14 @@ def test_scope_of_facilities_for_staff_and_districts(city):
     assert Facility.objects.restrict(city.users["city"]).count() == 6
     assert not Facility.objects.restrict(city.users["guard"]).exists()
 
+
+
+def test_a_facility_page_names_only_the_patients_the_viewer_may_see(city, login):
+    # 张伟 (grid A) and 王芳 (grid B) both have a bed booked in the hospital: health data of two grids.
+    for who in ("zhangwei", "wangfang"):
+        services.place(city.users["district"], waiting(city, who, severity="severe"), city.facilities["hospital"], "ordinary")
+    url = f"/facilities/{city.facilities['hospital'].pk}/"
+    page = login(city.users["grid_b"]).get(url).content.decode()
+    assert "王芳" in page and "张伟" not in page
+    staff_page = login(city.users["facility"]).get(url).content.decode()
+    assert "王芳" in staff_page and "张伟" in staff_page
