@@ -53,7 +53,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_create(request: HttpRequest) -> HttpResponse:
     manager = _manager(request)
-    form = AccountForm(request.POST or None, manager=manager, initial={"area": request.GET.get("area", "")})
+    form = AccountForm(request.POST or None, manager=manager, initial={"area": request.GET.get("area", ""),
+                                                                          "role": request.GET.get("role", "")})
     if request.method == "POST":
         if form.is_valid():
             try:

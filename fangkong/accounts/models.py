@@ -46,6 +46,8 @@ COMMANDERS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER, Role.STREET_COMMANDE
 # Roles that may reveal full ID numbers and phones of people in their scope, and edit residents.
 REVEALERS = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
 IMPORTERS = COMMANDERS | {Role.COMMUNITY_WORKER}
+# Roles that split their communities into grids (areas.grids checks the community lies in their scope).
+GRID_MANAGERS = COMMANDERS | {Role.COMMUNITY_WORKER}
 # The roles each role may grant to accounts it manages: strictly below its own, written out (no numeric
 # levels to compare). Facility staff: city commanders only for now, as facilities have no place in the
 # area tree yet. Superusers grant every role; nobody grants superuser here (that stays in /admin/).
@@ -113,6 +115,10 @@ class User(AbstractUser):
     @property
     def can_import(self) -> bool:
         return self.is_superuser or self.role in IMPORTERS
+
+    @property
+    def can_manage_grids(self) -> bool:
+        return self.is_superuser or self.role in GRID_MANAGERS
 
     @property
     def can_browse_audit(self) -> bool:
