@@ -68,6 +68,9 @@ class User(AbstractUser):
     facility = models.ForeignKey("facilities.Facility", models.PROTECT, null=True, blank=True, related_name="staff",
                                  verbose_name=_("facility"))
     phone = models.CharField(_("phone"), max_length=11, blank=True)
+    # Set when a manager hands out a password (generated or reset): the first log-in must replace it
+    # (accounts.middleware). API tokens are not affected.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
 
     class Meta(AbstractUser.Meta):
         # Log-in treats "Zhang" and "zhang" alike, so two accounts may not differ only by case; the database

@@ -268,7 +268,8 @@ def create_account(manager: User, data: AccountInput, password: str = "") -> tup
     is returned so it can be shown once (it is never stored in clear nor logged)."""
     _require_manager(manager)
     values = clean_account(manager, data, creating=True)
-    account = User(**values, is_active=True)
+    # Whoever receives a password from a manager replaces it at the first log-in (accounts.middleware).
+    account = User(**values, is_active=True, must_change_password=True)
     password = password or ""
     if password:
         _check_password(password, account)
@@ -327,7 +328,8 @@ def reset_password(manager: User, account: User) -> str:
     with transaction.atomic():
         locked = managed_accounts(manager).select_for_update(of=("self",)).get(pk=account.pk)
         locked.set_password(password)
-        locked.save(update_fields=["password"])
+        locked.must_change_password = True
+        locked.save(update_fields=["password", "must_change_password"])
         _audit(manager, locked, Action.UPDATE, {"password": "reset"}, scope_code(locked))
     return password
 
