@@ -264,3 +264,19 @@ def test_services_refuse_a_user_without_the_right(city):
         grids.create_grid(city.users["grid_a"], city.areas["qinghe"], "第三网格")
     with pytest.raises(PermissionDenied):
         grids.move_buildings(city.users["other_community"], city.areas["grid_a"], [city.buildings["b2"].pk])
+
+
+def test_a_code_taken_at_the_same_moment_is_retried_with_the_next_one(city, monkeypatch):
+    # Another worker's grid took the number between our reading it and our insert (a stale read): the
+    # unique constraint refuses ours, nothing half-written stays, and the allocation runs again.
+    real = grids.next_grid_code
+    calls = []
+
+    def stale_then_real(community):
+        calls.append(1)
+        return "420102001001002" if len(calls) == 1 else real(community)
+
+    monkeypatch.setattr(grids, "next_grid_code", stale_then_real)
+    grid = grids.create_grid(city.users["community"], city.areas["qinghe"], "第三网格")
+    assert grid.code == "420102001001003" and len(calls) == 2
+    assert AuditLog.objects.filter(action=Action.CREATE, object_type="areas.area").count() == 1
