@@ -215,3 +215,12 @@ def test_a_reset_password_must_be_changed_too_and_api_tokens_are_unaffected(city
     assert response.status_code == 200
     _log_in(client, "grid_a", password)
     assert client.get("/")["Location"] == reverse("accounts:password_change")
+
+
+def test_a_password_set_in_the_admin_must_be_changed_too(city, login):
+    grid_a = city.users["grid_a"]
+    response = login(city.users["root"]).post(f"/admin/accounts/user/{grid_a.pk}/password/", {
+        "password1": "Admin-set-2020-x", "password2": "Admin-set-2020-x", "usable_password": "true"})
+    assert response.status_code == 302
+    grid_a.refresh_from_db()
+    assert grid_a.check_password("Admin-set-2020-x") and grid_a.must_change_password
