@@ -5,20 +5,30 @@ The admin bypasses area scoping, so only superusers (is_staff + is_superuser) ma
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.accounts.models import ApiToken, User
 
 
+class HandedOutPasswordForm(AdminPasswordChangeForm):
+    """A password an administrator sets is handed out: its owner replaces it at the first log-in."""
+
+    def save(self, commit: bool = True):
+        self.user.must_change_password = True
+        return super().save(commit=commit)
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    change_password_form = HandedOutPasswordForm
     list_display = ("username", "first_name", "role", "area", "compound", "is_active", "last_login")
     list_filter = ("role", "is_active", "is_superuser")
     search_fields = ("username", "first_name", "last_name", "area__name")
     autocomplete_fields = ("area", "compound")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Role and scope"), {"fields": ("role", "area", "compound", "facility", "phone")}),
+        (_("Role and scope"), {"fields": ("role", "area", "compound", "facility", "phone", "must_change_password")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,

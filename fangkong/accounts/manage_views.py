@@ -8,21 +8,32 @@ the response to the POST that made them, never stored in clear or put in a sessi
 
 from __future__ import annotations
 
+import base64
+import io
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from fangkong.accounts import services
+from fangkong.accounts import importer, services
 from fangkong.accounts.forms import REQUIRED, AccountFilterForm, AccountForm
 from fangkong.accounts.models import User
+from fangkong.people.importing.reading import ImportFileError
 from fangkong.people.validation import FieldErrors
 
 PAGE_SIZE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHOWN_ERRORS = 100
 
 
 def _manager(request: HttpRequest) -> User:
@@ -53,7 +64,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_create(request: HttpRequest) -> HttpResponse:
     manager = _manager(request)
-    form = AccountForm(request.POST or None, manager=manager, initial={"area": request.GET.get("area", "")})
+    form = AccountForm(request.POST or None, manager=manager, initial={"area": request.GET.get("area", ""),
+                                                                          "role": request.GET.get("role", "")})
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -153,3 +165,50 @@ def account_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.info(request, _("Account %(username)s was not locked.") % {"username": account.username})
     return redirect("manage:detail", pk=account.pk)
+
+
+# --- Accounts in bulk ----------------------------------------------------------------------------------
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Accounts file (XLSX or CSV)"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in (".xlsx", ".csv"):
+            raise forms.ValidationError(_("Only .xlsx and .csv files can be imported."))
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(limit)s.")
+                                        % {"limit": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)})
+        return upload
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_import(request: HttpRequest) -> HttpResponse:
+    """Upload → the counts, the rows with errors and the printable password sheet, in the one response
+    to the POST (no-store): the passwords are never kept, so the sheet cannot be shown again."""
+    manager = _manager(request)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context = {"form": form, "columns": [(zh, key in importer.REQUIRED) for key, zh in importer.COLUMNS],
+               "max_rows": importer.SCREEN_MAX_ROWS}
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = importer.import_accounts(manager, upload, filename=upload.name, max_rows=importer.SCREEN_MAX_ROWS)
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            report = base64.b64encode(importer.error_report(result)).decode() if result.errors else ""
+            return _no_store(render(request, "manage/import_result.html", {
+                "result": result, "summary": result.summary(), "errors": result.errors[:SHOWN_ERRORS],
+                "more_errors": max(0, len(result.errors) - SHOWN_ERRORS), "report": report, "xlsx": XLSX,
+                "issued": result.issued, "filename": upload.name,
+            }))
+    return render(request, "manage/import.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def account_import_template(request: HttpRequest) -> HttpResponse:
+    _manager(request)
+    return FileResponse(io.BytesIO(importer.template()), as_attachment=True, filename="账号导入模板.xlsx", content_type=XLSX)

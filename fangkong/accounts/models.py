@@ -46,6 +46,8 @@ COMMANDERS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER, Role.STREET_COMMANDE
 # Roles that may reveal full ID numbers and phones of people in their scope, and edit residents.
 REVEALERS = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
 IMPORTERS = COMMANDERS | {Role.COMMUNITY_WORKER}
+# Roles that split their communities into grids (areas.grids checks the community lies in their scope).
+GRID_MANAGERS = COMMANDERS | {Role.COMMUNITY_WORKER}
 # The roles each role may grant to accounts it manages: strictly below its own, written out (no numeric
 # levels to compare). Facility staff: city commanders only for now, as facilities have no place in the
 # area tree yet. Superusers grant every role; nobody grants superuser here (that stays in /admin/).
@@ -66,6 +68,9 @@ class User(AbstractUser):
     facility = models.ForeignKey("facilities.Facility", models.PROTECT, null=True, blank=True, related_name="staff",
                                  verbose_name=_("facility"))
     phone = models.CharField(_("phone"), max_length=11, blank=True)
+    # Set when a manager hands out a password (generated or reset): the first log-in must replace it
+    # (accounts.middleware). API tokens are not affected.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
 
     class Meta(AbstractUser.Meta):
         # Log-in treats "Zhang" and "zhang" alike, so two accounts may not differ only by case; the database
@@ -113,6 +118,10 @@ class User(AbstractUser):
     @property
     def can_import(self) -> bool:
         return self.is_superuser or self.role in IMPORTERS
+
+    @property
+    def can_manage_grids(self) -> bool:
+        return self.is_superuser or self.role in GRID_MANAGERS
 
     @property
     def can_browse_audit(self) -> bool:

@@ -268,7 +268,8 @@ def create_account(manager: User, data: AccountInput, password: str = "") -> tup
     is returned so it can be shown once (it is never stored in clear nor logged)."""
     _require_manager(manager)
     values = clean_account(manager, data, creating=True)
-    account = User(**values, is_active=True)
+    # Whoever receives a password from a manager replaces it at the first log-in (accounts.middleware).
+    account = User(**values, is_active=True, must_change_password=True)
     password = password or ""
     if password:
         _check_password(password, account)
@@ -327,7 +328,8 @@ def reset_password(manager: User, account: User) -> str:
     with transaction.atomic():
         locked = managed_accounts(manager).select_for_update(of=("self",)).get(pk=account.pk)
         locked.set_password(password)
-        locked.save(update_fields=["password"])
+        locked.must_change_password = True
+        locked.save(update_fields=["password", "must_change_password"])
         _audit(manager, locked, Action.UPDATE, {"password": "reset"}, scope_code(locked))
     return password
 
@@ -342,6 +344,41 @@ def unlock_account(manager: User, account: User) -> int:
         if cleared:
             _audit(manager, account, Action.UPDATE, {"lockout": "cleared", "failed_logins": failures}, scope_code(account))
     return cleared
+
+
+# --- Grid workers (provided to areas.grids, which sits below accounts) --------------------------------
+
+def grid_worker_candidates(manager: User, grid: Area) -> QuerySet[User]:
+    """Active grid workers of the grid's community, in the manager's reach, working in another grid."""
+    community_code = grid.code[:CODE_LENGTH[Level.COMMUNITY]]
+    return (managed_accounts(manager).filter(role=Role.GRID_WORKER, is_active=True, area__code__startswith=community_code)
+            .exclude(area=grid).order_by("username"))
+
+
+def _move_to_grid(manager: User, account: User, grid: Area) -> User:
+    before, old_code = _snapshot(account), scope_code(account)
+    account.area = grid
+    account.save(update_fields=["area"])
+    _audit(manager, account, Action.UPDATE, diff(before, _snapshot(account)), old_code, grid.code)
+    return account
+
+
+def name_grid_worker(manager: User, grid: Area, account_id: int) -> User:
+    """Make a grid worker of the community (in the manager's reach) the worker of `grid`."""
+    with transaction.atomic():
+        account = grid_worker_candidates(manager, grid).select_for_update(of=("self",)).filter(pk=account_id).first()
+        if account is None:
+            raise ValidationError({"account": _("Choose a grid worker of this community.")})
+        return _move_to_grid(manager, account, grid)
+
+
+def move_grid_accounts(manager: User, source: Area, target: Area) -> int:
+    """A grid merged into another: every account working in it follows (the merge was authorised for
+    the grid, so no reach check per account). Inside the merge's transaction."""
+    accounts = list(User.objects.select_for_update(of=("self",)).select_related("area", "compound").filter(area=source))
+    for account in accounts:
+        _move_to_grid(manager, account, target)
+    return len(accounts)
 
 
 # --- Lock-out status (read from django-axes' records) ------------------------------------------------

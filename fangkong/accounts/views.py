@@ -30,6 +30,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("areas:home")
 
     def form_valid(self, form):
+        form.user.must_change_password = False  # saved with the new password
         response = super().form_valid(form)
         user = self.request.user
         record(user, Action.UPDATE, user, area_code=user.area.code if user.area_id else "", changes={"password": "changed"})

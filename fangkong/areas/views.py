@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from fangkong.areas import grids
 from fangkong.areas.models import CODE_LENGTH, Area, Building, Compound, Household, Level
 from fangkong.areas.services import tree_counts
 from fangkong.audit.models import Action
@@ -79,6 +80,7 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
         "counts": counts,
         "groups": groups,
         "can_export": user.can_reveal,
+        "can_manage_grids": grids.can_manage_grids(user, area),
     }
     if area.child_level:
         children = list(area.children.order_by("code"))
@@ -99,6 +101,7 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
     if area.level == Level.GRID:
         buildings = list(Building.objects.restrict(user).filter(grid=area).select_related("compound").order_by("compound__name", "id"))
         context["buildings"] = _building_rows(user, buildings)
+        context["workers"] = grids.grid_workers(area)
     return render(request, "areas/area_detail.html", context)
 
 

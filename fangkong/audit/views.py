@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -16,24 +15,25 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.audit import labels
 from fangkong.audit.models import Action, AuditLog
 from fangkong.core.masking import mask_document, mask_phone
 
 PAGE_SIZE = 50
 # Personal identifiers stay masked here too: the full values are only shown through an audited reveal.
 MASKS = {"doc_number": mask_document, "phone": mask_phone}
-EMPTY = "∅"
-# Keys of `changes` that are notes about an entry rather than model fields.
-NOTES = {"revealed": _("Fields shown"), "_note": _("Reason"), "file": _("File")}
 
 
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), required=False, choices=[("", _("All actions")), *Action.choices])
     username = forms.CharField(label=_("User"), required=False, max_length=150)
-    object_type = forms.CharField(label=_("Object type"), required=False, max_length=50,
-                                  widget=forms.TextInput(attrs={"placeholder": "people.resident"}))
+    object_type = forms.ChoiceField(label=_("Object type"), required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = [("", _("All kinds")), *labels.audited_models()]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -48,7 +48,7 @@ class AuditFilterForm(forms.Form):
         if data.get("username"):
             entries = entries.filter(username__iexact=data["username"].strip())
         if data.get("object_type"):
-            entries = entries.filter(object_type=data["object_type"].strip().lower())
+            entries = entries.filter(object_type__in=labels.object_types_for(labels.resolve_model(data["object_type"])))
         # Dates are local calendar days; compare against their UTC bounds so the time index is used.
         if data.get("date_from"):
             entries = entries.filter(time__gte=_start_of(data["date_from"]))
@@ -61,35 +61,21 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def _field_labels(object_type: str) -> dict[str, str]:
-    """Field name → verbose name of the model an entry is about ({} when it is not a model)."""
-    try:
-        model = apps.get_model(object_type)
-    except (LookupError, ValueError):
-        return {}
-    labels = {}
-    for field in model._meta.get_fields():
-        if hasattr(field, "verbose_name"):
-            labels[field.name] = str(field.verbose_name)
-            if getattr(field, "attname", field.name) != field.name:
-                labels[field.attname] = str(field.verbose_name)
-    return labels
-
-
-def change_lines(changes: dict[str, Any], labels: dict[str, str] | None = None) -> list[tuple[str, Any, Any, bool]]:
-    """(field, before, after, is_change) per entry of `changes`: {field: [before, after]} or other notes."""
-    labels = labels or {}
+def change_lines(changes: dict[str, Any], object_type: str = "") -> list[tuple[str, Any, Any, bool]]:
+    """(label, before, after, is_change) per entry of `changes`: {field: [before, after]} or other notes,
+    in words (field labels, choice names, 是/否), identifiers masked."""
+    model = labels.resolve_model(object_type)
     lines = []
-    for field, value in (changes or {}).items():
-        label = NOTES.get(field) or labels.get(field, field.lstrip("_"))
-        if isinstance(value, list) and len(value) == 2 and field != "revealed":
-            mask = MASKS.get(field)
-            before, after = (EMPTY if v in (None, "") else mask(v) if mask and isinstance(v, str) else v for v in value)
+    for key, value in (changes or {}).items():
+        label = labels.field_label(model, key)
+        mask = MASKS.get(key)
+        if key == "revealed" and isinstance(value, list):
+            lines.append((label, "、".join(labels.field_label(model, str(v)) for v in value), None, False))
+        elif isinstance(value, list) and len(value) == 2:
+            before, after = (labels.value_label(model, key, v, mask) for v in value)
             lines.append((label, before, after, True))
-        elif isinstance(value, list):
-            lines.append((label, "、".join(labels.get(str(v), str(v)) for v in value), None, False))
         else:
-            lines.append((label, value, None, False))
+            lines.append((label, labels.value_label(model, key, value, mask), None, False))
     return lines
 
 
@@ -104,12 +90,10 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries.only(
         "time", "username", "action", "object_type", "object_id", "object_repr", "changes", "ip_address"
     ), PAGE_SIZE).get_page(request.GET.get("page"))
-    labels: dict[str, dict[str, str]] = {}
     rows = []
     for entry in page.object_list:
-        if entry.object_type not in labels:
-            labels[entry.object_type] = _field_labels(entry.object_type)
-        rows.append((entry, change_lines(entry.changes, labels[entry.object_type])))
+        entry.kind = labels.model_label(entry.object_type)  # the model's name, not its label
+        rows.append((entry, change_lines(entry.changes, entry.object_type)))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/list.html", {"form": form, "page": page, "rows": rows, "query": query.urlencode()})

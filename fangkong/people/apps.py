@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class PeopleConfig(AppConfig):
     name = "fangkong.people"
     verbose_name = _("People")
+
+    def ready(self) -> None:
+        from fangkong.areas.grids import on_buildings_moved
+        from fangkong.people.services import follow_moved_buildings
+
+        on_buildings_moved(follow_moved_buildings)

@@ -6,10 +6,12 @@ audit log (before/after values for changes; the revealed fields for reveals).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from fangkong.areas.models import Household
@@ -27,6 +29,16 @@ def reveal(user, resident: Resident) -> dict[str, str]:
         raise PermissionDenied
     record_reveal(user, resident, ["doc_number", "phone"])
     return {"doc_number": resident.doc_number, "phone": resident.phone}
+
+
+def follow_moved_buildings(building_ids: Sequence[int]) -> None:
+    """Buildings moved to another grid (areas.grids): their residents take their household's new area
+    code, and the rows other apps keep under it follow (set-based, inside the move's transaction)."""
+    residents = Resident.objects.filter(household__building_id__in=list(building_ids))
+    moved = list(residents.values_list("id", flat=True))
+    residents.update(
+        area_code=Subquery(Household.objects.filter(pk=OuterRef("household_id")).values("area_code")[:1]))
+    residents_moved(moved)
 
 
 def _check_unique_document(values: dict[str, Any], exclude_pk: int | None = None) -> None:

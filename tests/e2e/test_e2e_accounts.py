@@ -53,22 +53,24 @@ def test_a_street_commander_creates_a_grid_worker_who_then_logs_in(e2e_city, pho
     expect(page.locator("table.accounts")).to_contain_text("138****8001")
     shoot(page, "accounts.png")
 
-    # The new grid worker logs in with the password he was handed and lands on his grid.
+    # The new grid worker logs in with the password he was handed, must first replace it with his own,
+    # and then lands on his grid.
     page.locator("header form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.locator("input[name=username]").fill("wangxm")
     page.locator("input[name=password]").fill(password)
     page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(rf"/areas/{grid.code}/$"))
-    expect(page.locator("header")).to_contain_text("王小明")
-    expect(page.locator("nav.nav")).not_to_contain_text("账号")
-
-    # ... and replaces the handed-out password with his own.
-    page.locator("header").get_by_role("link", name="修改密码").click()
+    expect(page).to_have_url(re.compile(r"/accounts/password/$"))
+    expect(page.locator("#must-change")).to_be_visible()
+    page.goto(f"/areas/{grid.code}/")  # nothing else opens before the change
+    expect(page).to_have_url(re.compile(r"/accounts/password/$"))
     page.locator("input[name=old_password]").fill(password)
     page.locator("input[name=new_password1]").fill("Wangxm-grid-2020")
     page.locator("input[name=new_password2]").fill("Wangxm-grid-2020")
     page.locator("main form button[type=submit]").click()
     expect(page.locator("main")).to_contain_text("密码已修改")
+    expect(page).not_to_have_url(re.compile(r"/accounts/"))
+    expect(page.locator("header")).to_contain_text("王小明")
+    expect(page.locator("nav.nav")).not_to_contain_text("账号")
     account.refresh_from_db()
-    assert account.check_password("Wangxm-grid-2020")
+    assert account.check_password("Wangxm-grid-2020") and not account.must_change_password

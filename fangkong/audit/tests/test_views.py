@@ -72,3 +72,64 @@ def test_the_log_is_paginated(city, login):
     assert len(first.context["rows"]) == 50 and first.context["page"].has_next()
     assert "action=export&amp;page=2" in first.content.decode()
     assert len(client.get("/audit/?action=export&page=2").context["rows"]) == 10
+
+
+# --- Words, not identifiers (defect 10) ------------------------------------------------------------
+
+IDENTIFIERS = ("cases.case", "observation.file", "planned_end_on", "area_code", "is_close", "True", "False",
+               "open → done", "close_contact", "suspected", "full_ppe", "colleague", "tracing.contact")
+
+
+def _log_changes_of_several_kinds(city) -> None:
+    user = city.users["community"]
+    resident = city.residents["zhangwei"]
+    record(user, Action.UPDATE, resident, object_type="cases.case", object_repr="张伟",
+           changes={"status": ["close_contact", "suspected"], "reason": "隔离期间核酸阳性"})
+    record(user, Action.UPDATE, resident, object_type="observation.file", object_repr="张伟",
+           changes={"decision": "extend", "planned_end_on": ["2020-02-10", "2020-02-14"]})
+    record(user, Action.CREATE, resident, object_type="tracing.contact", object_repr="李娜",
+           changes={"is_close": True, "protection": "full_ppe", "kind": "colleague", "area_code": "420102001001001"})
+    record(user, Action.UPDATE, resident, object_type="tracing.disinfectiontask", object_repr="青和居1栋",
+           changes={"status": ["open", "done"]})
+
+
+def test_the_chinese_audit_page_shows_model_field_and_choice_names_and_no_identifiers(city, login, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    _log_changes_of_several_kinds(city)
+    response = login(city.users["district"]).get("/audit/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    table = response.content.decode().split('<table class="list audit">')[1].split("</table>")[0]
+    for identifier in IDENTIFIERS:
+        assert identifier not in table, identifier
+    for words in ("病例", "密切接触者 → 疑似病例", "计划结束日期", "2020-02-10 → 2020-02-14", "延长", "是", "同事",
+                  "待处理 → 已完成", "区域编码"):
+        assert words in table, words
+
+
+def test_labels_are_read_from_the_models_meta(city):
+    from fangkong.audit.labels import object_types_for, resolve_model
+    from fangkong.audit.views import change_lines
+    from fangkong.cases.models import NucleicAcidTest
+    from fangkong.observation.models import ObservationFile
+
+    assert resolve_model("observation.file") is ObservationFile and resolve_model("cases.test") is NucleicAcidTest
+    assert resolve_model("nothing.here") is None and resolve_model("") is None
+    assert "observation.file" in object_types_for(ObservationFile)
+    lines = change_lines({"status": ["close_contact", "suspected"], "tested": [False, True]}, "cases.case")
+    assert lines == [("status", "Close contact", "Suspected case", True), ("tested", "No", "Yes", True)]
+
+
+def test_the_object_type_filter_offers_models_by_name_and_finds_their_short_types(city, login):
+    _log_changes_of_several_kinds(city)
+    response = login(city.users["district"]).get("/audit/?object_type=observation.observationfile")
+    assert [e.object_type for e, _lines in response.context["rows"]] == ["observation.file"]
+    assert "people.resident" not in response.content.decode().split("<table")[0].replace('value="people.resident"', "")
+
+
+def test_an_app_gives_words_for_keys_and_values_that_are_not_model_fields(city, monkeypatch):
+    from fangkong.audit import labels
+    from fangkong.audit.views import change_lines
+
+    monkeypatch.setitem(labels._WORDS, "policy.policyversion",
+                        lambda: {"routing": "Routing", "critical": "Critical", "designated_hospital": "Designated hospital"})
+    lines = change_lines({"routing": [{"critical": ["designated_hospital"]}, {"critical": []}]}, "policy.policy")
+    assert lines == [("Routing", "Critical: Designated hospital", "Critical: ∅", True)]
