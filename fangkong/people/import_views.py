@@ -30,6 +30,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class UploadForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("Roster file (XLSX or CSV)"),
                            widget=forms.ClearableFileInput(attrs={"accept": ",".join(ALLOWED_EXTENSIONS)}))
+    # Off by default: a typo in a compound, building or unit name must not become housing nobody visits.
+    create_housing = forms.BooleanField(
+        label=gettext_lazy("Allow new compounds, buildings and units"), required=False,
+        help_text=gettext_lazy("Unticked, a compound, building or unit that does not exist is reported with the nearest existing name. New buildings are put in the community's default grid."),
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -83,7 +88,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            result = import_roster(upload, filename=upload.name, user=request.user)
+            result = import_roster(upload, filename=upload.name, user=request.user,
+                                   create_housing=form.cleaned_data["create_housing"])
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:

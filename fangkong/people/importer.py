@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fangkong.areas.notation import normalise_place
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
 from fangkong.core.bulk import is_postgres
@@ -84,8 +85,13 @@ class _Parsed:
     places: list[tuple[str, ...]] = field(default_factory=list)  # PLACE_KEYS
 
 
-def _remember(memo: dict[Any, str], value: Any) -> str:
-    text = _cell_text(value)
+# The notation of each place column (areas and compounds: spaces and full-width forms only).
+PLACE_KINDS = {"district": "area", "street": "area", "community": "area", "compound": "compound",
+               "building": "building", "unit": "unit", "room": "room"}
+
+
+def _remember(memo: dict[Any, str], value: Any, kind: str) -> str:
+    text = normalise_place(kind, _cell_text(value))
     if len(memo) < 200_000:
         memo[value] = text
     return text
@@ -101,7 +107,8 @@ def _parse_chunks(rows, index: dict[str, int], labels: dict[str, str], progress)
     label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
     width = max(index.values()) + 1
     messages: dict[str, str] = {}  # gettext once, not per row
-    memo: dict[Any, str] = {}  # place cells repeat (names of areas, compounds, buildings, rooms)
+    # Place cells repeat (names of areas, compounds, buildings, rooms): one memo per column.
+    memos: list[tuple[dict[Any, str], str]] = [({}, PLACE_KINDS[key]) for key in PLACE_KEYS]
     seen: dict[tuple[str, str], int] = {}
     parsed, errors, read = _Parsed(), [], 0
     for number, cells in enumerate(rows, start=2):
@@ -121,7 +128,8 @@ def _parse_chunks(rows, index: dict[str, int], labels: dict[str, str], progress)
         except FieldErrors as exc:
             person = None
             row_errors.extend(RowError(number, label[key], message) for key, message in exc.errors.items())
-        place = tuple(memo[v] if (v := cells[i]) in memo else _remember(memo, v) for i in place_columns)
+        place = tuple(memo[v] if (v := cells[i]) in memo else _remember(memo, v, kind)
+                      for i, (memo, kind) in zip(place_columns, memos, strict=True))
         for key, value in zip(PLACE_KEYS, place, strict=True):
             if not value:
                 if "required" not in messages:
@@ -188,25 +196,28 @@ def _in_background(items: Iterator, depth: int = 2) -> Iterator:
 
 
 def import_roster(source: str | Path | IO[bytes], *, filename: str, user=None, create_areas: bool = False,
-                  progress=None) -> ImportResult:
+                  create_housing: bool = False, progress=None) -> ImportResult:
     """Import a roster file. `user=None` is the command line (full rights); a web or API user needs
     `can_import`, may only touch communities and residents in their scope and never creates areas.
-    `progress`, if given, receives short status lines."""
+    A compound, building or unit the file names that does not exist is a row error (with the nearest
+    existing name) unless `create_housing` (implied by `create_areas`); a new room of an existing
+    unit is always created. `progress`, if given, receives short status lines."""
     if user is not None:
         if not getattr(user, "can_import", False):
             raise PermissionDenied
         create_areas = False
     with translation.override("zh-hans"):
-        return _import(source, filename=filename, user=user, create_areas=create_areas, progress=progress)
+        return _import(source, filename=filename, user=user, create_areas=create_areas,
+                       create_housing=create_housing or create_areas, progress=progress)
 
 
-def _import(source, *, filename: str, user, create_areas: bool, progress) -> ImportResult:
+def _import(source, *, filename: str, user, create_areas: bool, create_housing: bool, progress) -> ImportResult:
     rows = iter(iter_file_rows(source, filename))
     header = next(rows, None)
     if header is None:
         raise ImportFileError(_("The file is empty."))
     index, labels = map_header(list(header))
-    writer = _ChunkWriter(user=user, create_areas=create_areas, labels=labels,
+    writer = _ChunkWriter(user=user, create_areas=create_areas, create_housing=create_housing, labels=labels,
                           present={key for key in OPTIONAL_COLUMNS if key in index})
     result = writer.result
     with transaction.atomic():
@@ -238,8 +249,9 @@ def _import(source, *, filename: str, user, create_areas: bool, progress) -> Imp
 class _ChunkWriter:
     """Writes validated chunks of a roster inside the import's transaction, adding to one result."""
 
-    def __init__(self, *, user, create_areas: bool, labels: dict[str, str], present: set[str]) -> None:
+    def __init__(self, *, user, create_areas: bool, create_housing: bool, labels: dict[str, str], present: set[str]) -> None:
         self.user = user
+        self.create_housing = create_housing
         self.scope = user.scope if user is not None else None
         self.present = present
         self.label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
@@ -282,7 +294,17 @@ class _ChunkWriter:
             keep, communities = kept, kept_communities
 
         # 3. Compounds › buildings › units › households.
-        households = resolve_households([(c[0], c[1], *parsed.places[i][3:]) for i, c in zip(keep, communities, strict=True)])
+        located = resolve_households([(c[0], c[1], *parsed.places[i][3:]) for i, c in zip(keep, communities, strict=True)],
+                                     create=self.create_housing)
+        households: list[tuple[int, str]] = []
+        kept = []
+        for i, found in zip(keep, located, strict=True):
+            if isinstance(found, AreaMiss):
+                result.errors.append(RowError(parsed.rows[i], label[found.field], found.message))
+            else:
+                kept.append(i)
+                households.append(found)
+        keep = kept
 
         # 4. Residents: create, update (audited before/after) or leave alone.
         new_rows: list[tuple] = []

@@ -79,9 +79,9 @@ def place_help() -> dict[str, str]:
         "district": _("Name of the district, as in the area tree."),
         "street": _("Name of the street or township within the district."),
         "community": _("Name of the community or village within the street."),
-        "compound": _("Name of the residential compound; created if new."),
-        "building": _("Building, e.g. 1栋; created if new."),
-        "unit": _("Unit, e.g. 1单元; created if new."),
+        "compound": _("Name of the residential compound as registered; a new one is created only when new housing is allowed."),
+        "building": _("Building, e.g. 1栋 (1号楼, 一栋 and 1幢 mean the same); created only when new housing is allowed."),
+        "unit": _("Unit, e.g. 1单元 (一单元 means the same); created only when new housing is allowed."),
         "room": _("Room number, e.g. 101; the household is created if new."),
     }
 

@@ -144,3 +144,14 @@ def test_a_csv_roster_in_gbk_is_imported_too(city, login):
     assert response.status_code == 302
     batch = ImportBatch.objects.get()
     assert (batch.created, batch.error_rows, batch.user) == (1, 0, city.users["community"])
+
+
+def test_new_buildings_need_the_box_ticked_on_the_upload_page(city, login):
+    client = login(city.users["community"])
+    assert 'name="create_housing"' in client.get("/import/").content.decode()
+    file = lambda: xlsx([person(1, {**QINGHE, "楼栋": "8号楼"})])  # noqa: E731
+    assert client.post("/import/", {"file": file()}).status_code == 302
+    assert ImportBatch.objects.latest("pk").created == 0 and not Resident.objects.filter(name="居民1").exists()
+    assert client.post("/import/", {"file": file(), "create_housing": "on"}).status_code == 302
+    resident = Resident.objects.get(name="居民1")
+    assert resident.household.building.name == "8栋" and resident.household.building.grid == city.areas["grid_a"]

@@ -53,6 +53,8 @@ def write_xlsx(path, rows, headers=HEADERS):
 
 
 def run(path, **kwargs):
+    # Most rows here live in 3栋, a building the test city lacks: allow new housing unless a test says not.
+    kwargs.setdefault("create_housing", True)
     return import_roster(path, filename=path.name, **kwargs)
 
 
@@ -67,12 +69,13 @@ def test_a_csv_roster_creates_residents_and_the_places_they_live_in(city, tmp_pa
     result = run(write_csv(tmp_path / "roster.csv", [person(1), person(2), person(3, room="302")]))
     assert result.summary() == {"created": 3, "updated": 0, "unchanged": 0, "errors": 0}
     building = Building.objects.get(compound=city.compounds["qinghe"], name="3栋")
-    assert building.grid_id is None and building.area_code == city.areas["qinghe"].code
+    # A new building is in the community's default grid (its lowest-coded), so it is in a day list.
+    assert building.grid == city.areas["grid_a"] and building.area_code == city.areas["grid_a"].code
     households = Household.objects.filter(building=building)
     assert sorted(h.room for h in households) == ["301", "302"]
-    assert {h.area_code for h in households} == {"420102001001"}
+    assert {h.area_code for h in households} == {"420102001001001"}
     resident = Resident.objects.get(name="居民1")
-    assert resident.household.room == "301" and resident.area_code == "420102001001"
+    assert resident.household.room == "301" and resident.area_code == "420102001001001"
     assert resident.phone == "13900000001" and resident.sex in ("M", "F")
 
 
@@ -246,7 +249,7 @@ def test_the_template_has_the_headers_an_example_and_instructions(city, tmp_path
 def test_the_command_prints_the_counts_as_its_last_json_line(city, tmp_path, capsys):
     path = write_csv(tmp_path / "roster.csv", [person(1), person(2, 联系电话="bad")])
     report = tmp_path / "errors.xlsx"
-    call_command("import-residents", str(path), "--report", str(report))
+    call_command("import-residents", str(path), "--create-housing", "--report", str(report))
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last) == {"created": 1, "updated": 0, "unchanged": 0, "errors": 1}
     assert load_workbook(report).active.max_row == 2
@@ -310,3 +313,56 @@ def test_a_file_that_breaks_while_being_read_is_a_file_error_and_writes_nothing(
     with pytest.raises(ImportFileError):
         run(write_csv(tmp_path / "roster.csv", [person(seq) for seq in range(1, 7)]))
     assert not Resident.objects.filter(name__startswith="居民").exists() and not ImportBatch.objects.exists()
+
+
+# ---------------------------------------------------------------- typos never become housing (defect 4)
+
+def at_building_one(seq: int, **place) -> dict[str, object]:
+    return person(seq, room="101", **{"楼栋": "1栋", **place})
+
+
+@pytest.mark.parametrize("written", ["1 栋", "一栋", "１号楼", "1幢", "第一栋", "1"])
+@pytest.mark.parametrize("create_housing", [False, True])
+def test_every_spelling_of_an_existing_building_finds_it(city, tmp_path, written, create_housing):
+    before = Building.objects.count(), Unit.objects.count(), Household.objects.count()
+    rows = [at_building_one(1, 楼栋=written, 单元="一单元"), at_building_one(2, 楼栋=written, 单元="1 单元", 房号="101室")]
+    result = run(write_csv(tmp_path / "roster.csv", rows), create_housing=create_housing)
+    assert result.summary() == {"created": 2, "updated": 0, "unchanged": 0, "errors": 0}
+    assert (Building.objects.count(), Unit.objects.count(), Household.objects.count()) == before
+    assert {r.household for r in Resident.objects.filter(name__in=["居民1", "居民2"])} == {city.households["a101"]}
+
+
+def test_an_unknown_building_unit_or_compound_is_a_row_error_with_the_nearest_name(city, tmp_path):
+    rows = [
+        at_building_one(1, 楼栋="99栋"),  # row 2: no such building
+        at_building_one(2, 楼栋="12栋"),  # row 3: no such building either (1栋 and 2栋 are near)
+        at_building_one(3, 单元="9单元"),  # row 4: no such unit
+        at_building_one(4, 小区="青和居小去"),  # row 5: one wrong character
+        at_building_one(5, 社区="青和居社去"),  # row 6: the community, one wrong character
+        at_building_one(6),  # row 7: fine
+    ]
+    before = Compound.objects.count(), Building.objects.count(), Unit.objects.count()
+    result = run(write_csv(tmp_path / "roster.csv", rows), create_housing=False)
+    assert result.created == 1
+    assert [(e.row, e.column) for e in result.errors] == [(2, "楼栋"), (3, "楼栋"), (4, "单元"), (5, "小区"), (6, "社区")]
+    messages = [e.message for e in result.errors]
+    assert "99栋" in messages[0]
+    assert "1栋" in messages[1] or "2栋" in messages[1]
+    assert "1单元" in messages[2]
+    assert "青和居小区" in messages[3] and "青和居社区" in messages[4]
+    assert (Compound.objects.count(), Building.objects.count(), Unit.objects.count()) == before
+
+
+def test_new_housing_is_created_only_when_asked_and_always_in_a_grid(city, tmp_path):
+    rows = [person(1, 小区="长江华庭", 楼栋="一栋"), person(2, 区="武昌区", 街道="紫阳街道", 社区="紫阳社区", 小区="紫阳小区", 楼栋="5号楼")]
+    path = write_csv(tmp_path / "roster.csv", rows)
+    assert run(path, create_housing=False).created == 0
+    result = run(path, create_housing=True)
+    assert result.created == 2
+    new_compound = Building.objects.get(compound__name="长江华庭")
+    assert new_compound.name == "1栋" and new_compound.grid == city.areas["grid_a"]
+    # 紫阳社区 had no grid: it gets its default grid, and the new building is in it.
+    ziyang = Building.objects.get(compound=city.compounds["ziyang"], name="5栋")
+    assert ziyang.grid is not None and ziyang.grid.parent == city.areas["ziyangc"]
+    assert ziyang.grid.code == "420106001001001"
+    assert Resident.objects.get(name="居民2").area_code == ziyang.grid.code
