@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
 from fangkong.people.importer import ImportFileError, import_roster, roster_template
+from fangkong.people.importing.areas import can_import_areas
 from fangkong.people.importing.reading import COLUMNS, REQUIRED
 from fangkong.people.models import ImportBatch
 
@@ -98,6 +99,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     recent = visible_batches(request.user).filter(kind=ImportBatch.ROSTER).select_related("user")[:10]
     return render(request, "imports/upload.html", {
         "form": form, "columns": columns, "recent": recent, "max_size": settings.IMPORT_MAX_UPLOAD_BYTES,
+        "can_import_areas": can_import_areas(request.user),
     })
 
 
