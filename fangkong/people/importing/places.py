@@ -44,7 +44,7 @@ class AreaResolver:
         self.create = create
         city = Area.objects.filter(level=Level.CITY).order_by("code").first()
         if city is None:
-            raise ImportFileError(_("No city has been set up yet: create the area tree first."))
+            raise ImportFileError(_("No city has been set up yet: import the area tree first (fangkong import-areas, or 导入 › 导入区划)."))
         self.city = city
         # (parent code, name) → (id, code), and the highest child number used under each parent.
         self.children: dict[tuple[str, str], tuple[int, str]] = {}
