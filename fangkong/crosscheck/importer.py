@@ -15,6 +15,7 @@ then the cross-check runs over the importer's area, so the to-dos are there when
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,9 +31,9 @@ from fangkong.audit.services import build_entry
 from fangkong.core.bulk import upsert_rows
 from fangkong.crosscheck.evidence import AREA_KEYS, DWELLING_KEYS, PLACE_MAX, SPECS, Spec
 from fangkong.crosscheck.models import EvidenceKind, LitCount, MeterReading, Returnee
-from fangkong.people.importer import PLACE_KINDS, ImportResult, RowError
+from fangkong.people.importer import PLACE_KINDS, ImportResult, RowError, report_source
 from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_buildings, resolve_households
-from fangkong.people.importing.reading import ImportFileError, cell_text, iter_file_rows
+from fangkong.people.importing.reading import ImportFileError, cell_text, iter_file_rows, read_source
 from fangkong.people.importing.report import error_report_bytes
 from fangkong.people.models import ImportBatch
 from fangkong.people.validation import FieldErrors
@@ -167,7 +168,8 @@ def _key_column(spec: Spec) -> str:
 
 
 def _import(spec: Spec, source, *, filename: str, user, progress, create_housing: bool) -> EvidenceResult:
-    rows = iter(iter_file_rows(source, filename))
+    data = read_source(source)
+    rows = iter(iter_file_rows(io.BytesIO(data), filename))
     header = next(rows, None)
     if header is None:
         raise ImportFileError(_("The file is empty."))
@@ -221,11 +223,13 @@ def _import(spec: Spec, source, *, filename: str, user, progress, create_housing
         if progress:
             progress(_("evidence written"))
 
+        if result.errors:
+            result.report = error_report_bytes(result.errors, report_source(data, filename, index))
         batch = ImportBatch.objects.create(
             user=user if getattr(user, "pk", None) else None, filename=filename[:255], kind=spec.kind,
             created=result.created, updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
             area_code=(scope.area_code or "") if scope is not None else "",
-            report=error_report_bytes(result.errors) if result.errors else b"",
+            report=result.report,
         )
         result.batch_id = batch.pk
         result.errors.sort(key=lambda e: e.row)

@@ -15,6 +15,7 @@ Rows with errors are left out and reported.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import queue
 import threading
 from collections.abc import Iterator
@@ -32,9 +33,20 @@ from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
 from fangkong.core.bulk import is_postgres
 from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_households
-from fangkong.people.importing.reading import HEADER_LABEL, ImportFileError, iter_file_rows, map_header
+from fangkong.people.importing.reading import (
+    HEADER_LABEL,
+    ImportFileError,
+    iter_file_rows,
+    map_header,
+    read_source,
+)
 from fangkong.people.importing.reading import cell_text as _cell_text
-from fangkong.people.importing.report import error_report_bytes, roster_template, write_error_report
+from fangkong.people.importing.report import (
+    ReportSource,
+    error_report_bytes,
+    roster_template,
+    write_error_report,
+)
 from fangkong.people.importing.residents import VALUE_FIELDS, insert_new, load_existing, update_changed
 from fangkong.people.models import ImportBatch
 from fangkong.people.moves import residents_moved
@@ -67,6 +79,7 @@ class ImportResult:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     batch_id: int | None = None
+    report: bytes = b""  # the error report (XLSX), empty when every row was imported
 
     @property
     def error_rows(self) -> int:
@@ -212,7 +225,8 @@ def import_roster(source: str | Path | IO[bytes], *, filename: str, user=None, c
 
 
 def _import(source, *, filename: str, user, create_areas: bool, create_housing: bool, progress) -> ImportResult:
-    rows = iter(iter_file_rows(source, filename))
+    data = read_source(source)
+    rows = iter(iter_file_rows(io.BytesIO(data), filename))
     header = next(rows, None)
     if header is None:
         raise ImportFileError(_("The file is empty."))
@@ -234,16 +248,24 @@ def _import(source, *, filename: str, user, create_areas: bool, create_housing: 
                          % {"valid": result.created + result.updated + result.unchanged, "invalid": result.error_rows})
         result.errors.sort(key=lambda e: e.row)
         scope = writer.scope
+        if result.errors:
+            result.report = error_report_bytes(result.errors, report_source(data, filename, index))
         batch = ImportBatch.objects.create(
             user=user if getattr(user, "pk", None) else None, filename=filename[:255], created=result.created,
             updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
             area_code=(scope.area_code or "") if scope is not None else "",
-            report=error_report_bytes(result.errors) if result.errors else b"",
+            report=result.report,
         )
         result.batch_id = batch.pk
         build_entry(user, Action.IMPORT, batch, area_code=batch.area_code, object_repr=filename[:200],
                     changes={"file": filename, **result.summary()}).save()
     return result
+
+
+def report_source(data: bytes, filename: str, index: dict[str, int]) -> ReportSource:
+    """The file as the error report copies its rows: document and phone columns marked for masking."""
+    return ReportSource(data, filename, documents=tuple(index[k] for k in ("doc_number",) if k in index),
+                        phones=tuple(index[k] for k in ("phone",) if k in index))
 
 
 class _ChunkWriter:

@@ -90,7 +90,7 @@ def test_bad_rows_are_reported_with_row_column_and_reason_and_good_rows_imported
     assert "没有这个社区" in messages[8]
     assert all(not e.message.isascii() for e in result.errors)  # reasons in Chinese
     report = load_workbook(io.BytesIO(ImportBatch.objects.get(pk=result.batch_id).report))
-    rows = list(report.worksheets[0].iter_rows(values_only=True))
+    rows = list(report["错误明细"].iter_rows(values_only=True))
     assert rows[0] == ("行号", "列", "原因") and rows[1][0] == 3 and len(rows) == 9
 
 
@@ -203,7 +203,7 @@ def test_the_command_line_imports_with_full_rights_and_prints_counts_last(city, 
     call_command("import-evidence", "meter", str(path), "--report", str(report))
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last) == {"created": 2, "updated": 0, "unchanged": 0, "errors": 1, "todos_opened": 2}
-    assert load_workbook(report).worksheets[0].cell(2, 1).value == 3
+    assert load_workbook(report)["错误明细"].cell(2, 1).value == 3
 
 
 def test_the_crosscheck_command_prints_its_counts_last(city, capsys):

@@ -16,6 +16,7 @@ import lives here, beside the other imports, because it shares their reading, re
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -31,8 +32,14 @@ from fangkong.areas.notation import clean_text
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
 from fangkong.people.importer import ImportResult, RowError
-from fangkong.people.importing.reading import ColumnSet, ImportFileError, cell_text, iter_file_rows
-from fangkong.people.importing.report import error_report_bytes
+from fangkong.people.importing.reading import (
+    ColumnSet,
+    ImportFileError,
+    cell_text,
+    iter_file_rows,
+    read_source,
+)
+from fangkong.people.importing.report import ReportSource, error_report_bytes
 from fangkong.people.models import ImportBatch
 
 AREAS = "areas"  # ImportBatch.kind of an area import
@@ -106,7 +113,8 @@ def import_areas(source: str | Path | IO[bytes], *, filename: str, user=None) ->
 
 
 def _import(source, *, filename: str, user) -> ImportResult:
-    rows = iter(iter_file_rows(source, filename))
+    data = read_source(source)
+    rows = iter(iter_file_rows(io.BytesIO(data), filename))
     header = next(rows, None)
     if header is None:
         raise ImportFileError(_("The file is empty."))
@@ -119,11 +127,13 @@ def _import(source, *, filename: str, user) -> ImportResult:
         audit = _write(parsed, label, scope, user, result)
         AuditLog.objects.bulk_create(audit, batch_size=2000)
         result.errors.sort(key=lambda e: e.row)
+        if result.errors:
+            result.report = error_report_bytes(result.errors, ReportSource(data, filename))
         batch = ImportBatch.objects.create(
             user=user if getattr(user, "pk", None) else None, filename=filename[:255], kind=AREAS,
             created=result.created, updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
             area_code=(scope.area_code or "") if scope is not None else "",
-            report=error_report_bytes(result.errors) if result.errors else b"",
+            report=result.report,
         )
         result.batch_id = batch.pk
         build_entry(user, Action.IMPORT, batch, area_code=batch.area_code, object_repr=filename[:200],

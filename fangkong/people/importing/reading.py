@@ -82,6 +82,11 @@ def cell_text(value: Any) -> str:
     return " ".join(text.split())
 
 
+def read_source(source: str | Path | IO[bytes]) -> bytes:
+    """The whole file (an import reads it twice: once to import, once for the rows of the error report)."""
+    return _read_bytes(source)
+
+
 def _read_bytes(source: str | Path | IO[bytes]) -> bytes:
     if isinstance(source, str | Path):
         try:

@@ -109,7 +109,7 @@ def test_english_headers_are_accepted(city, tmp_path):
 def test_invalid_rows_are_reported_in_chinese_with_row_and_column_and_valid_rows_imported(city, tmp_path):
     rows = [
         person(1),
-        person(2, 证件号码="420102196002030000"),  # bad check digit: row 3
+        person(2, 证件号码="420102196002030011"),  # bad check digit: row 3
         {},  # empty: skipped, but still counts as row 4 of the file
         person(4, 出生日期="1985/13/40"),  # row 5
         person(5, 联系电话="12345"),  # row 6
@@ -366,3 +366,22 @@ def test_new_housing_is_created_only_when_asked_and_always_in_a_grid(city, tmp_p
     assert ziyang.grid is not None and ziyang.grid.parent == city.areas["ziyangc"]
     assert ziyang.grid.code == "420106001001001"
     assert Resident.objects.get(name="居民2").area_code == ziyang.grid.code
+
+
+# ---------------------------------------------------------------- IDs Excel stored as numbers (defect 11)
+
+def test_an_id_number_excel_stored_as_a_number_is_explained_as_such_not_as_a_bad_check_digit(city, tmp_path):
+    valid = make_id_number("420102", dt.date(1985, 3, 2), 19)
+    rounded = int(valid[:15] + "000")  # what Excel keeps: 15 significant digits
+    rows = [person(1, 证件号码=float(valid)), person(2, 证件号码=rounded)]
+    xlsx_result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
+    csv_rows = [person(3, 证件号码="4.20102198503021E+17"), person(4, 证件号码=str(rounded)),
+                person(5, 证件号码=valid[:-1] + ("1" if valid[-1] != "1" else "2"))]
+    csv_result = run(write_csv(tmp_path / "roster.csv", csv_rows))
+    assert xlsx_result.created == 0 and csv_result.created == 0
+    with translation.override("zh-hans"):
+        check = gettext("The check digit of the ID number is wrong.")
+    messages = [e.message for e in xlsx_result.errors + csv_result.errors]
+    assert [e.column for e in xlsx_result.errors + csv_result.errors] == ["证件号码"] * 5
+    assert all("Excel" in m for m in messages[:4]), messages
+    assert messages[4] == check

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.crosscheck.importer import ImportFileError, import_evidence, parse_kind
-from fangkong.people.importing.report import write_error_report
+from fangkong.people.importing.report import error_report_bytes
 
 
 class Command(BaseCommand):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         if report is not None:
-            write_error_report(result.errors, report)
+            report.write_bytes(result.report or error_report_bytes([]))
             progress(f"error report: {report}")
         for error in result.errors[:20]:
             progress(f"row {error.row} [{error.column}] {error.message}")

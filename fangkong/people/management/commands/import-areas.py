@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.people.importing.areas import import_areas
 from fangkong.people.importing.reading import ImportFileError
-from fangkong.people.importing.report import write_error_report
+from fangkong.people.importing.report import error_report_bytes
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         if report is not None:
-            write_error_report(result.errors, report)
+            report.write_bytes(result.report or error_report_bytes([]))
             print(f"error report: {report}", file=sys.stderr)
         for error in result.errors[:20]:
             print(f"row {error.row} [{error.column}] {error.message}", file=sys.stderr)

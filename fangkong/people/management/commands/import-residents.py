@@ -13,7 +13,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fangkong.people.importer import ImportFileError, import_roster, write_error_report
+from fangkong.people.importer import ImportFileError, import_roster
+from fangkong.people.importing.report import error_report_bytes
 
 
 class Command(BaseCommand):
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         if report is not None:
-            write_error_report(result.errors, report)
+            report.write_bytes(result.report or error_report_bytes([]))
             progress(f"error report: {report}")
         for error in result.errors[:20]:
             progress(f"row {error.row} [{error.column}] {error.message}")
