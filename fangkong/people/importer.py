@@ -28,11 +28,11 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from fangkong.areas.notation import normalise_place
+from fangkong.areas.notation import clean_text, normalise_place
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
 from fangkong.core.bulk import is_postgres
-from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_households
+from fangkong.people.importing.places import AreaMiss, AreaResolver, GridResolver, resolve_households
 from fangkong.people.importing.reading import (
     HEADER_LABEL,
     ImportFileError,
@@ -96,6 +96,7 @@ class _Parsed:
     rows: list[int] = field(default_factory=list)
     people: list[tuple] = field(default_factory=list)  # (doc_type, doc_number, *VALUE_FIELDS[:8])
     places: list[tuple[str, ...]] = field(default_factory=list)  # PLACE_KEYS
+    grids: list[str] = field(default_factory=list)  # the 网格 cell, "" when none
 
 
 # The notation of each place column (areas and compounds: spaces and full-width forms only).
@@ -116,6 +117,7 @@ def _parse_chunks(rows, index: dict[str, int], labels: dict[str, str], progress)
     today = dt.date.today()
     person_columns = [(key, index[key]) for key in PERSON_KEYS if key in index]
     place_columns = [index[key] for key in PLACE_KEYS]
+    grid_column = index.get("grid")
     required_labels = {key: labels.get(key, HEADER_LABEL[key]) for key in PLACE_KEYS}
     label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
     width = max(index.values()) + 1
@@ -166,6 +168,7 @@ def _parse_chunks(rows, index: dict[str, int], labels: dict[str, str], progress)
                               person["phone"], person["relation"], person["registered_address"], person["special_groups"],
                               person["note"]))
         parsed.places.append(place)
+        parsed.grids.append(clean_text(cells[grid_column]) if grid_column is not None else "")
     yield parsed, errors
 
 
@@ -279,6 +282,8 @@ class _ChunkWriter:
         self.label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
         self.resolver = AreaResolver(create=create_areas)
         self.paths: dict[tuple[str, str, str], tuple[int, str] | AreaMiss] = {}
+        self.grid_resolver = GridResolver()
+        self.grid_of_building: dict[tuple[int, str, str], tuple[tuple[int, str], int]] = {}  # → (grid, first row)
         self.now = timezone.now()
         self.result = ImportResult()
 
@@ -315,9 +320,23 @@ class _ChunkWriter:
                     kept_communities.append(community)
             keep, communities = kept, kept_communities
 
-        # 3. Compounds › buildings › units › households.
+        # 3. The 网格 column: a grid of the row's community, the same for every row of a building.
+        grids: list[tuple[int, str] | None] = []
+        kept, kept_communities = [], []
+        for i, community in zip(keep, communities, strict=True):
+            grid = self._grid(parsed, i, community)
+            if isinstance(grid, RowError):
+                result.errors.append(grid)
+                continue
+            kept.append(i)
+            kept_communities.append(community)
+            grids.append(grid)
+        keep, communities = kept, kept_communities
+
+        # 4. Compounds › buildings › units › households.
+        moved_buildings: list[tuple[int, str, str]] = []
         located = resolve_households([(c[0], c[1], *parsed.places[i][3:]) for i, c in zip(keep, communities, strict=True)],
-                                     create=self.create_housing)
+                                     create=self.create_housing, grids=grids, moved=moved_buildings)
         households: list[tuple[int, str]] = []
         kept = []
         for i, found in zip(keep, located, strict=True):
@@ -328,11 +347,14 @@ class _ChunkWriter:
                 households.append(found)
         keep = kept
 
-        # 4. Residents: create, update (audited before/after) or leave alone.
+        # 5. Residents: create, update (audited before/after) or leave alone.
         new_rows: list[tuple] = []
         changed_rows: list[tuple] = []
         moved: list[int] = []  # residents now under another area code
-        audit: list[AuditLog] = []
+        audit: list[AuditLog] = [
+            build_entry(self.user, Action.UPDATE, changes={"grid": [old, new]}, area_code=new, object_type="areas.building",
+                        object_id=str(building_id))
+            for building_id, old, new in moved_buildings]
         for i, (household_id, area_code) in zip(keep, households, strict=True):
             person = parsed.people[i]
             values = (*person[2:], household_id, False)
@@ -356,6 +378,22 @@ class _ChunkWriter:
         result.updated += len(changed_rows)
         residents_moved(moved)  # their cases and other area-keyed rows follow them
         AuditLog.objects.bulk_create(audit, batch_size=AUDIT_BATCH)
+
+
+    def _grid(self, parsed: _Parsed, i: int, community: tuple[int, str]) -> tuple[int, str] | None | RowError:
+        """The grid the row gives its building (None if its 网格 cell is empty), or the row's error."""
+        text = parsed.grids[i]
+        if not text:
+            return None
+        grid = self.grid_resolver.resolve(community, text)
+        if isinstance(grid, AreaMiss):
+            return RowError(parsed.rows[i], self.label["grid"], grid.message)
+        key = (community[0], *parsed.places[i][3:5])
+        first = self.grid_of_building.setdefault(key, (grid, parsed.rows[i]))
+        if first[0] != grid:
+            return RowError(parsed.rows[i], self.label["grid"],
+                            _("Row %(row)d puts this building in another grid.") % {"row": first[1]})
+        return grid
 
 
 def _keep_absent_columns(values: tuple, old: tuple, present: set[str]) -> tuple:

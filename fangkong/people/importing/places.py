@@ -18,6 +18,8 @@ from fangkong.areas.models import CODE_LENGTH, Area, Building, Compound, Househo
 from fangkong.areas.notation import building_name, nearest, normalise_place, room_name, unit_name
 from fangkong.core.bulk import copy_rows, next_ids
 from fangkong.people.importing.reading import ImportFileError
+from fangkong.people.models import Resident
+from fangkong.people.moves import residents_moved
 
 CHUNK = 900  # parameters per IN (...) list: below SQLite's historical 999 limit
 AREA_LEVELS = (Level.DISTRICT, Level.STREET, Level.COMMUNITY)
@@ -146,12 +148,60 @@ class _Misses:
         return miss
 
 
-def resolve_buildings(places: list[tuple[int, str, str, str]], *, create: bool = False) -> list[tuple[int, str, int] | AreaMiss]:
+class GridResolver:
+    """A 网格 cell (a grid's name or its code) → (grid id, grid code) among the grids of the row's
+    community, or the miss with the nearest grid name."""
+
+    def __init__(self) -> None:
+        self.grids: dict[int, dict[str, tuple[int, str]]] = {}  # community id → name or code → grid
+        self.names: dict[int, list[str]] = {}
+
+    def resolve(self, community: tuple[int, str], text: str) -> tuple[int, str] | AreaMiss:
+        if community[0] not in self.grids:
+            found: dict[str, tuple[int, str]] = {}
+            for pk, code, name in Area.objects.filter(parent_id=community[0], level=Level.GRID).values_list("id", "code", "name"):
+                found[normalise_place("area", name)] = found[code] = found[code[len(community[1]):]] = (pk, code)
+                self.names.setdefault(community[0], []).append(name)
+            self.grids[community[0]] = found
+        grid = self.grids[community[0]].get(text)
+        if grid is not None:
+            return grid
+        text_miss = _("Grid %(name)s does not exist in this community.") % {"name": text}
+        suggestion = nearest(text, self.names.get(community[0], []))
+        if suggestion is not None:
+            text_miss = _("%(text)s %(more)s") % {"text": text_miss, "more": _("Did you mean %(name)s?") % {"name": suggestion}}
+        return AreaMiss("grid", text_miss)
+
+
+def move_buildings(moves: dict[int, tuple[int, str]]) -> list[int]:
+    """Put buildings into grids ({building id: (grid id, grid code)}): the buildings', households'
+    and residents' scoping codes follow set-based, and the rows other apps keep under a resident's
+    code follow through the residents-moved hooks. Returns the ids of the residents who moved."""
+    by_grid: dict[tuple[int, str], list[int]] = {}
+    for building_id, grid in moves.items():
+        by_grid.setdefault(grid, []).append(building_id)
+    moved: list[int] = []
+    for (grid_id, code), ids in by_grid.items():
+        for part in chunks(sorted(ids)):
+            Building.objects.filter(pk__in=part).update(grid_id=grid_id, area_code=code)
+            Household.objects.filter(building_id__in=part).update(area_code=code)
+            residents = Resident.objects.filter(household__building_id__in=part).exclude(area_code=code)
+            found = list(residents.values_list("id", flat=True))
+            Resident.objects.filter(pk__in=found).update(area_code=code)
+            moved.extend(found)
+    residents_moved(moved)
+    return moved
+
+
+def resolve_buildings(places: list[tuple[int, str, str, str]], *, create: bool = False,
+                      grids: Sequence[tuple[int, str] | None] | None = None,
+                      moved: list[tuple[int, str, str]] | None = None) -> list[tuple[int, str, int] | AreaMiss]:
     """For each (community id, community code, compound, building), names in canonical notation:
     (building id, building area code, compound id), or the miss of a compound or building that does
     not exist. Stored names are compared in canonical notation too. With `create`, missing compounds
-    and buildings are created, each new building in its community's default grid. Call inside the
-    import's transaction."""
+    and buildings are created, each new building in the row's grid (`grids`, aligned with `places`)
+    or its community's default grid. An existing building given another grid moves to it; each move
+    is appended to `moved` as (building id, old code, new code). Call inside the import's transaction."""
     community_code = {cid: code for cid, code, *_rest in places}
 
     compounds: dict[tuple[int, str], int] = {}
@@ -173,12 +223,27 @@ def resolve_buildings(places: list[tuple[int, str, str, str]], *, create: bool =
                                 ("id", "compound_id", "name", "area_code")):
         buildings.setdefault((c, building_name(n)), (pk, code))
         building_names.setdefault(c, []).append(n)
+    # The grid each building is given in the file (its first row that names one wins).
+    given: dict[tuple[int, str], tuple[int, str]] = {}
+    for compound, place, grid in zip(compound_of, places, grids or [None] * len(places), strict=True):
+        if compound is not None and grid is not None:
+            given.setdefault((compound, place[3]), grid)
     new = sorted({(c, p[3]) for c, p in zip(compound_of, places, strict=True) if c is not None} - buildings.keys()) if create else []
-    grids = default_grids({compound_community[c] for c, _n in new}) if new else {}
+    defaults = default_grids({compound_community[c] for c, _n in new if (c, _n) not in given}) if new else {}
+    chosen = {key: given.get(key) or defaults[compound_community[key[0]]] for key in new}
     for pk, key in zip(next_ids(Building, len(new)), new, strict=True):
-        buildings[key] = (pk, grids[compound_community[key[0]]][1])
+        buildings[key] = (pk, chosen[key][1])
     copy_rows(Building, ("id", "compound_id", "name", "floors", "grid_id", "area_code"),
-              ((buildings[key][0], key[0], key[1], 1, grids[compound_community[key[0]]][0], buildings[key][1]) for key in new))
+              ((buildings[key][0], key[0], key[1], 1, chosen[key][0], buildings[key][1]) for key in new))
+    moves = {buildings[key][0]: grid for key, grid in given.items()
+             if key in buildings and key not in chosen and buildings[key][1] != grid[1]}
+    if moves:
+        for key, grid in given.items():
+            if key in buildings and buildings[key][0] in moves:
+                if moved is not None:
+                    moved.append((buildings[key][0], buildings[key][1], grid[1]))
+                buildings[key] = (buildings[key][0], grid[1])
+        move_buildings(moves)
 
     missing_compound = _Misses("compound", compound_names)
     missing_building = _Misses("building", building_names)
@@ -193,13 +258,15 @@ def resolve_buildings(places: list[tuple[int, str, str, str]], *, create: bool =
     return out
 
 
-def resolve_households(places: list[tuple[int, str, str, str, str, str]], *, create: bool = False) -> list[tuple[int, str] | AreaMiss]:
+def resolve_households(places: list[tuple[int, str, str, str, str, str]], *, create: bool = False,
+                       grids: Sequence[tuple[int, str] | None] | None = None,
+                       moved: list[tuple[int, str, str]] | None = None) -> list[tuple[int, str] | AreaMiss]:
     """For each (community id, community code, compound, building, unit, room), names in canonical
     notation: (household id, household area code), or the miss of a compound, building or unit.
     Households (rooms) of an existing unit are always created when missing: the roster and the
     evidence lists are how households become known. With `create`, missing compounds, buildings and
     units are created too. Call inside the import's transaction."""
-    located = resolve_buildings([p[:4] for p in places], create=create)
+    located = resolve_buildings([p[:4] for p in places], create=create, grids=grids, moved=moved)
     building_info = {b[0]: (b[2], b[1]) for b in located if not isinstance(b, AreaMiss)}  # id → (compound, area code)
 
     building_of = [None if isinstance(b, AreaMiss) else b[0] for b in located]

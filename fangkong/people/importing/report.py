@@ -23,7 +23,7 @@ ROWS_SHEET, DETAIL_SHEET, MASK_SHEET = "错误行", "错误明细", "掩码列"
 ROW_NUMBER_HEADER, REASON_HEADER = "原行号", "错误原因"
 EXAMPLE_ROW = (
     "张伟", "男", "居民身份证", "420102198503020112", "1985-03-02", "13800138000", "江岸区", "大智街道", "青和居社区",
-    "青和居小区", "1栋", "1单元", "101", "户主", "孤寡老人、独居", "湖北省武汉市江岸区", "",
+    "青和居小区", "1栋", "1单元", "101", "户主", "孤寡老人、独居", "湖北省武汉市江岸区", "", "",
 )
 
 
@@ -212,7 +212,7 @@ def place_help() -> dict[str, str]:
 
 
 def roster_template() -> bytes:
-    """Header row with the 17 columns, one example row, and a sheet of instructions."""
+    """Header row with the 18 columns, one example row, and a sheet of instructions."""
     example = list(EXAMPLE_ROW)
     example[3] = make_id_number("420102", dt.date(1985, 3, 2), 11)  # a valid number, computed not typed
     help_text = {
@@ -228,6 +228,7 @@ def roster_template() -> bytes:
         "special_groups": _("Any of: %(values)s, separated by 、 or commas.") % {"values": "、".join(SPECIAL_GROUP_LABEL.values())},
         "registered_address": _("Registered residence (户籍地址), at most 200 characters."),
         "note": _("Free text, at most 200 characters."),
+        "grid": _("Optional: the grid (its name or code) of the household's building, which is assigned to it. Empty keeps the building's grid; a new building goes to the community's default grid."),
     }
     notes = [
         _("Rows are matched on document type and number: importing a file again updates changed residents and creates nothing twice."),

@@ -385,3 +385,42 @@ def test_an_id_number_excel_stored_as_a_number_is_explained_as_such_not_as_a_bad
     assert [e.column for e in xlsx_result.errors + csv_result.errors] == ["证件号码"] * 5
     assert all("Excel" in m for m in messages[:4]), messages
     assert messages[4] == check
+
+
+# ---------------------------------------------------------------- the optional 网格 column
+
+def test_the_grid_column_assigns_the_households_building_to_the_grid(city, tmp_path):
+    headers = [*HEADERS]
+    assert headers[-1] == "网格"
+    wang = city.residents["wangfang"]  # lives in 2栋 (grid B), not in the file
+    rows = [
+        at_building_one(1, 楼栋="2栋", 网格="第一网格"),  # row 2: 2栋 moves from grid B to grid A (by name)
+        at_building_one(2, 楼栋="2栋", 网格="420102001001001"),  # row 3: the same grid, by its code
+        at_building_one(3, 楼栋="2栋", 网格="第二网格"),  # row 4: contradicts row 2
+        at_building_one(4, 网格="第三网格"),  # row 5: no such grid
+        at_building_one(5, 网格="第一网格"),  # row 6: 1栋 is already in grid A
+        person(6, 小区="新小区", 楼栋="1栋", 网格="第二网格"),  # row 7: a new building goes to the given grid
+    ]
+    result = run(write_csv(tmp_path / "roster.csv", rows))
+    assert [(e.row, e.column) for e in result.errors] == [(4, "网格"), (5, "网格")]
+    assert "2" in result.errors[0].message
+    assert "第一网格" in result.errors[1].message or "第二网格" in result.errors[1].message  # the nearest name
+    assert result.created == 4
+    b2 = Building.objects.get(pk=city.buildings["b2"].pk)
+    assert b2.grid == city.areas["grid_a"] and b2.area_code == city.areas["grid_a"].code
+    assert set(Household.objects.filter(building=b2).values_list("area_code", flat=True)) == {city.areas["grid_a"].code}
+    wang.refresh_from_db()
+    assert wang.area_code == city.areas["grid_a"].code  # everyone in the building follows it
+    assert Building.objects.get(compound__name="新小区").grid == city.areas["grid_b"]
+    assert AuditLog.objects.filter(object_type="areas.building", object_id=str(b2.pk), action=Action.UPDATE).exists()
+    again = run(write_csv(tmp_path / "roster.csv", rows))
+    assert (again.created, again.updated) == (0, 0)
+
+
+def test_a_grid_of_another_community_is_unknown_here(city, tmp_path):
+    from fangkong.areas.housing import create_default_grid
+
+    create_default_grid(city.areas["ziyangc"])  # 紫阳社区's 第一网格, named like 青和居's
+    other = Area.objects.get(parent=city.areas["ziyangc"], level="grid")
+    result = run(write_csv(tmp_path / "roster.csv", [at_building_one(1, 网格=other.code)]))
+    assert [(e.row, e.column) for e in result.errors] == [(2, "网格")]
