@@ -183,7 +183,8 @@ class FollowUpOut(Schema):
     id: int
     resident_id: int
     name: str
-    reason: str
+    reason: str = Field(description="The most pressing of the reasons (fever, symptoms, possible_contact)")
+    reasons: list[str] = Field(description="Every reason of the item: one item per flagged person")
     status: str
     visit_id: int
     area_code: str
@@ -196,6 +197,10 @@ class FollowUpOut(Schema):
     @staticmethod
     def resolve_name(obj: FollowUp) -> str:
         return obj.resident.name
+
+    @staticmethod
+    def resolve_reasons(obj: FollowUp) -> list[str]:
+        return obj.reason_codes
 
     @staticmethod
     def resolve_temperature(obj: FollowUp) -> float | None:

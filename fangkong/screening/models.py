@@ -80,7 +80,7 @@ class Symptom:
 
 
 class Flag:
-    """What a person check raised; each flag becomes one follow-up item."""
+    """What a person check raised; a flagged person gets one follow-up item carrying every flag."""
 
     FEVER = 1
     SYMPTOMS = 2
@@ -89,6 +89,12 @@ class Flag:
     @classmethod
     def reasons(cls, mask: int) -> list[str]:
         return [reason for bit, reason in FLAG_REASONS.items() if mask & bit]
+
+    @classmethod
+    def primary(cls, mask: int) -> str:
+        """The most pressing reason (fever, then symptoms, then a possible contact)."""
+        reasons = cls.reasons(mask)
+        return reasons[0] if reasons else ""
 
 
 class Reason(models.TextChoices):
@@ -204,17 +210,20 @@ class FollowUpStatus(models.TextChoices):
 
 
 class FollowUp(models.Model):
-    """An item of the follow-up queue (待跟进): one flag of one person at one visit.
+    """An item of the follow-up queue (待跟进): one flagged person, with every reason found.
 
-    At most one item is open per person and reason: a fever reported on three days in a row is one
-    open item (its source is the first visit). Later work (the four-categories pipeline) takes items
-    up through `services.take_follow_up`.
+    At most one item is open per person: a fever reported on three days in a row is one open item
+    (its source is the first visit), and a cough found the next day joins that item as a second
+    reason. `reasons` holds the Flag bits; `reason` is the most pressing of them (fever, symptoms,
+    possible contact), kept as a column for the API and the lists. Later work (the four-categories
+    pipeline) takes items up through `services.take_follow_up`.
     """
 
     resident = models.ForeignKey("people.Resident", models.PROTECT, related_name="follow_ups", verbose_name=_("person"))
     visit = models.ForeignKey(Visit, models.PROTECT, related_name="follow_ups", verbose_name=_("source visit"))
     person_check = models.ForeignKey(PersonCheck, models.PROTECT, related_name="follow_ups")
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    reasons = models.PositiveSmallIntegerField(_("reasons"), default=0)
     area_code = models.CharField(max_length=15, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN)
     created_at = models.DateTimeField(_("time"))
@@ -228,13 +237,20 @@ class FollowUp(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["resident", "reason"], condition=Q(status="open"),
-                                    name="followup_one_open_per_reason"),
+            models.UniqueConstraint(fields=["resident"], condition=Q(status="open"), name="followup_one_open_per_person"),
         ]
         indexes = [
             models.Index(fields=["status", "area_code"], name="followup_status_area_idx",
                          opclasses=["text_ops", "varchar_pattern_ops"]),
         ]
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return Flag.reasons(self.reasons) or ([self.reason] if self.reason else [])
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(Reason(code).label) for code in self.reason_codes]
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} {self.resident_id}"

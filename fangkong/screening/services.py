@@ -4,7 +4,7 @@ Recording a visit is one transaction: every person row is validated first (tempe
 policy's valid range, symptoms, new occupants with the roster's own validation), and a single bad
 row means nothing is saved. The visit's client id makes it idempotent: the second submission
 returns the first visit. Flags (fever at or over the policy's threshold, symptoms, travel or
-contact history) open follow-up items, at most one open item per person and reason.
+contact history) open a follow-up item with every reason, at most one open item per person.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from fangkong.people.validation import FieldErrors, clean_resident
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import (
-    FLAG_REASONS,
     Campaign,
     Flag,
     FollowUp,
@@ -285,20 +284,27 @@ def _replay(existing: Visit, household: Household) -> RecordResult:
 
 
 def _open_follow_ups(visit: Visit, checks: list[PersonCheck]) -> int:
-    """One open item per flag, unless the person has an open item for that reason already."""
-    flagged = [c for c in checks if c.flags]
+    """One open item per flagged person with every reason of the check; a person with an open item
+    already has the new reasons added to it (a fever yesterday and a cough today: one item)."""
+    flagged = {c.resident_id: c for c in checks if c.flags}
     if not flagged:
         return 0
-    open_now = set(FollowUp.objects.filter(resident_id__in=[c.resident_id for c in flagged], status=FollowUpStatus.OPEN)
-                   .values_list("resident_id", "reason"))
+    open_items = {item.resident_id: item for item in FollowUp.objects.filter(resident_id__in=list(flagged),
+                                                                            status=FollowUpStatus.OPEN)}
     items = [
-        FollowUp(resident_id=c.resident_id, visit=visit, person_check=c, reason=reason, area_code=visit.area_code,
-                 created_at=visit.visited_at)
-        for c in flagged for bit, reason in FLAG_REASONS.items()
-        if c.flags & bit and (c.resident_id, reason) not in open_now
+        FollowUp(resident_id=c.resident_id, visit=visit, person_check=c, reason=Flag.primary(c.flags), reasons=c.flags,
+                 area_code=visit.area_code, created_at=visit.visited_at)
+        for resident_id, c in flagged.items() if resident_id not in open_items
     ]
     # A concurrent visit may open the same item first: the partial unique constraint keeps one.
     FollowUp.objects.bulk_create(items, ignore_conflicts=True)
+    grown = []
+    for resident_id, item in open_items.items():
+        mask = item.reasons | flagged[resident_id].flags
+        if mask != item.reasons:
+            item.reasons, item.reason = mask, Flag.primary(mask)
+            grown.append(item)
+    FollowUp.objects.bulk_update(grown, ["reasons", "reason"])
     return len(items)
 
 
@@ -395,7 +401,7 @@ def _handle(user, item: FollowUp, status: str, note: str) -> FollowUp:
         locked.note = (note or "").strip()[:NOTE_LENGTH]
         locked.save(update_fields=["status", "handled_by", "handled_at", "note"])
         if status == FollowUpStatus.DISMISSED:
-            record(user, Action.UPDATE, locked, object_repr=f"{locked.get_reason_display()}: {locked.resident.name}",
+            record(user, Action.UPDATE, locked, object_repr=f"{'、'.join(locked.reason_labels)}: {locked.resident.name}",
                    changes={"status": [before, status], "_note": locked.note})
     return locked
 
@@ -408,13 +414,21 @@ TAKE_UP_CATEGORIES = {
 }
 
 
+def take_up_categories(item: FollowUp) -> list[str]:
+    """The categories of all the item's reasons, those of its most pressing reason first."""
+    categories: list[str] = []
+    for reason in item.reason_codes:
+        categories += [c for c in TAKE_UP_CATEGORIES[reason] if c not in categories]
+    return categories
+
+
 def take_follow_up(user, item: FollowUp, note: str = "", category: str = "") -> FollowUp:
     """Take an item up into a category of the four-categories pipeline: the person's case is opened
     (or moved along its state machine) in the same transaction as the item is closed, so neither
     happens without the other. An illegal move (a confirmed patient back to fever) is refused."""
     from fangkong.cases.services import open_case_from_flag
 
-    allowed = TAKE_UP_CATEGORIES[item.reason]
+    allowed = take_up_categories(item)
     category = category or allowed[0]
     if category not in allowed:
         raise FieldErrors({"category": _("This item cannot be taken up into that category.")})
@@ -422,7 +436,7 @@ def take_follow_up(user, item: FollowUp, note: str = "", category: str = "") -> 
         taken = _handle(user, item, FollowUpStatus.TAKEN, note)
         check = item.person_check
         evidence = f"{check.temperature} °C" if check.temperature is not None else ""
-        reason = f"{item.get_reason_display()}（{item.visit.date:%Y-%m-%d}）" + (f" {taken.note}" if taken.note else "")
+        reason = f"{'、'.join(item.reason_labels)}（{item.visit.date:%Y-%m-%d}）" + (f" {taken.note}" if taken.note else "")
         open_case_from_flag(user, item.resident, reason[:200], status=category, flagged_at=item.created_at,
                             source_ref=f"screening-follow-up:{item.pk}", evidence=evidence)
     return taken

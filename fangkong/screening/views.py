@@ -215,7 +215,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
         items = items.filter(status=status)
     page = Paginator(items.order_by("-created_at", "-id"), FOLLOW_UPS_PER_PAGE).get_page(request.GET.get("page"))
     for item in page:  # the categories each item may be taken up into (四类人员), the default first
-        item.take_choices = [(c, CaseStatus(c).label) for c in services.TAKE_UP_CATEGORIES[item.reason]]
+        item.take_choices = [(c, CaseStatus(c).label) for c in services.take_up_categories(item)]
     return render(request, "screening/follow_ups.html", {
         "area": area, "page": page, "status": status, "statuses": FollowUpStatus.choices,
         "can_handle": services.can_handle_follow_ups(user), "crumbs": crumbs_for(user, area.code, include_self=False),

@@ -99,7 +99,7 @@ def test_fever_is_flagged_at_the_policys_threshold_and_moves_with_it(city):
     assert record(city, reached(zhang, temperature="37.5")).visit.flags == Flag.FEVER
 
 
-def test_every_flag_opens_one_follow_up_item(city):
+def test_a_flagged_person_gets_one_follow_up_item_with_all_reasons(city):
     zhang, li = city.residents["zhangwei"], city.residents["lina"]
     data = reached(zhang, li)
     data.persons[0].temperature = "38.2"
@@ -107,11 +107,25 @@ def test_every_flag_opens_one_follow_up_item(city):
     data.persons[1].contact_14d = True
     visit = record(city, data).visit
     assert visit.flags == Flag.FEVER | Flag.SYMPTOMS | Flag.CONTACT
-    items = {(f.resident_id, f.reason) for f in FollowUp.objects.all()}
-    assert items == {(zhang.pk, "fever"), (zhang.pk, "symptoms"), (li.pk, "possible_contact")}
-    item = FollowUp.objects.get(reason="fever")
+    items = {(f.resident_id, f.reason, tuple(f.reason_codes)) for f in FollowUp.objects.all()}
+    assert items == {(zhang.pk, "fever", ("fever", "symptoms")), (li.pk, "possible_contact", ("possible_contact",))}
+    item = FollowUp.objects.get(resident=zhang)
     assert item.visit == visit and item.status == "open" and item.area_code == visit.area_code
+    assert item.reasons == Flag.FEVER | Flag.SYMPTOMS
     assert item.person_check.symptoms == Symptom.DRY_COUGH | Symptom.FATIGUE
+
+
+def test_an_open_item_gains_the_reasons_found_later(city):
+    zhang = city.residents["zhangwei"]
+    record(city, reached(zhang, symptoms=["dry_cough"]))
+    record(city, reached(zhang, temperature="38.3"))
+    item = FollowUp.objects.get()
+    assert (item.reason, item.reason_codes) == ("fever", ["fever", "symptoms"])
+    assert services.take_up_categories(item) == ["fever", "suspected"]
+    record(city, reached(zhang, contact_14d=True))
+    item.refresh_from_db()
+    assert item.reasons == Flag.FEVER | Flag.SYMPTOMS | Flag.CONTACT
+    assert services.take_up_categories(item) == ["fever", "suspected", "close_contact"]
 
 
 def test_a_fever_reported_again_keeps_one_open_item_until_it_is_handled(city):
