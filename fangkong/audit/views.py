@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.audit.models import Action, AuditLog
 from fangkong.core.masking import mask_document, mask_phone
+from fangkong.core.widgets import DateInput
 
 PAGE_SIZE = 50
 # Personal identifiers stay masked here too: the full values are only shown through an audited reveal.
@@ -32,8 +33,8 @@ class AuditFilterForm(forms.Form):
     username = forms.CharField(label=_("User"), required=False, max_length=150)
     object_type = forms.CharField(label=_("Object type"), required=False, max_length=50,
                                   widget=forms.TextInput(attrs={"placeholder": "people.resident"}))
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("Until"), required=False, widget=DateInput())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

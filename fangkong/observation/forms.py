@@ -6,11 +6,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.widgets import DateInput, TemperatureInput
 from fangkong.observation.models import DecisionKind, Kind
 from fangkong.screening.forms import SYMPTOM_CHOICES, ClientIdForm
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-TEMPERATURE_INPUT = forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "36.5", "autocomplete": "off"})
+DATE_INPUT = DateInput()
+TEMPERATURE_INPUT = TemperatureInput()
 
 
 class OpenFileForm(forms.Form):

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.widgets import DateInput, TemperatureInput
 from fangkong.people.models import DocumentType, Relation, Resident, Sex
 from fangkong.people.validation import FieldErrors
 from fangkong.screening.models import Method, Outcome, Symptom
@@ -44,8 +45,7 @@ class PersonForm(forms.Form):
     presence = forms.ChoiceField(label=_("Present or away"), choices=PRESENCE, widget=forms.RadioSelect,
                                  initial="present", required=False)
     temperature = forms.CharField(label=_("Temperature (°C)"), max_length=10, required=False,
-                                  widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "36.5",
-                                                                "autocomplete": "off"}))
+                                  widget=TemperatureInput())
     symptoms = forms.MultipleChoiceField(label=_("Symptoms"), choices=SYMPTOM_CHOICES, required=False,
                                          widget=forms.CheckboxSelectMultiple)
     travel_14d = forms.BooleanField(label=_("Travel or stay in key areas in the last 14 days"), required=False)
@@ -136,8 +136,8 @@ class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, widget=forms.TextInput(
         attrs={"placeholder": _("e.g. Three-day city-wide dragnet")}))
     area = forms.ChoiceField(label=_("Area"))
-    start_date = forms.DateField(label=_("First day"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=_("First day"), widget=DateInput())
+    end_date = forms.DateField(label=_("Last day"), widget=DateInput())
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
     def __init__(self, *args, areas: list, **kwargs) -> None:

@@ -79,18 +79,30 @@ def _household(request: HttpRequest, pk: int) -> Household:
 
 # ---------------------------------------------------------------- day list and visits
 
+def _building_id(request: HttpRequest) -> int | None:
+    try:
+        return int(request.GET["building"])
+    except (KeyError, ValueError):
+        return None
+
+
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
     user = _screener(request)
     area = _area(request)
     day = services.local_today()
-    groups = day_list(user, area.code, day)
-    context = {"area": area, "day": day, "groups": groups, "crumbs": crumbs_for(user, area.code, include_self=False)}
-    if groups is None:  # too many households for one list: pick a sub-area
+    todo, query = request.GET.get("todo") == "1", request.GET.get("q", "").strip()
+    building_id = _building_id(request)
+    listed = day_list(user, area.code, day, todo=todo, query=query, building_id=building_id,
+                      page=request.GET.get("page"))
+    context = {"area": area, "day": day, "crumbs": crumbs_for(user, area.code, include_self=False),
+               "todo": todo, "q": query, "building_id": building_id, "listed": listed}
+    if listed is None:  # too many households for one list: pick a sub-area
+        context["groups"] = None
         context["children"] = Area.objects.restrict(user).filter(parent=area).order_by("code")
     else:
-        context["done"] = sum(g.done for g in groups)
-        context["total"] = sum(g.total for g in groups)
+        context.update(groups=listed.groups, page=listed.page, done=listed.done, total=listed.total,
+                       filtered=bool(todo or query or building_id is not None))
     return render(request, "screening/today.html", context)
 
 

@@ -55,8 +55,8 @@ def test_the_demo_grid_worker_has_households_to_screen_today(history):
     from fangkong.accounts.models import User
 
     grid = User.objects.get(username="grid")
-    groups = day_list(grid, grid.area.code, timezone.localdate())
-    entries = [e for g in groups for e in g.entries]
+    listed = day_list(grid, grid.area.code, timezone.localdate())
+    entries = [e for g in listed.groups for e in g.entries]
     assert entries and any(not e.done for e in entries)
     assert any(e.last_visit is not None for e in entries)
 
