@@ -66,7 +66,7 @@ class PersonForm(forms.Form):
 class NewOccupantForm(PersonForm):
     """Someone living here but not on the roster; left empty, the row is ignored."""
 
-    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    name = forms.CharField(label=_("Full name"), max_length=100, required=False)
     doc_type = forms.ChoiceField(label=_("Document type"), choices=DocumentType.choices, initial=DocumentType.ID_CARD,
                                  required=False)
     doc_number = forms.CharField(label=_("Document number"), max_length=40, required=False)

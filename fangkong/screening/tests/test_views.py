@@ -334,3 +334,9 @@ def test_the_new_campaign_form_keeps_its_default_dates_in_chinese_zh(city, login
     assert 'lang="zh-hans"' in html and "开始日期" in html
     assert f'value="{today.isoformat()}"' in html and f'value="{(today + dt.timedelta(days=2)).isoformat()}"' in html
     assert today.strftime("%Y/%m/%d") not in html
+
+
+def test_a_new_occupant_is_asked_for_a_persons_full_name_zh(city, login, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    html = login(city.users["grid_a"]).get(reverse("screening:visit", args=[city.households["a101"].pk])).content.decode()
+    assert '>姓名</label>' in html and '>名称</label>' not in html
