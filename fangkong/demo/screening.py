@@ -28,7 +28,7 @@ from fangkong.screening.models import Campaign, Flag, FollowUp, PersonCheck, Sym
 VISIT_FIELDS = ("id", "client_id", "household_id", "area_code", "date", "visited_at", "method", "outcome", "flags",
                 "persons_present", "note", "recorded_by_id", "created_at")
 CHECK_FIELDS = ("id", "visit_id", "resident_id", "area_code", "date", "present", "temperature", "symptoms",
-                "travel_14d", "contact_14d", "flags")
+                "travel_14d", "contact_14d", "flags", "temperature_method")
 FOLLOW_UP_FIELDS = ("resident_id", "visit_id", "person_check_id", "reason", "reasons", "area_code", "status", "created_at",
                     "handled_by_id", "handled_at", "note")
 METHODS = (("door", 55), ("phone", 25), ("online", 15), ("neighbour", 5))
@@ -151,8 +151,10 @@ def _plan(rng, households, people, vacant, days, today, now, threshold, visit_id
                 check_flags = ((Flag.FEVER if temperature is not None and temperature >= threshold else 0)
                                | (Flag.SYMPTOMS if symptoms else 0) | (Flag.CONTACT if travel or contact else 0))
                 check_id = next(check_ids)
+                # At the door a forehead thermometer; by phone or online the household's own (armpit) one.
+                reading = "" if temperature is None else ("forehead" if method == "door" else "armpit")
                 checks.append((check_id, visit_id, resident_id, code, day, present, temperature, symptoms, travel, contact,
-                               check_flags))
+                               check_flags, reading))
                 if check_flags:
                     flagged.append((resident_id, visit_id, check_id, check_flags, code, moment, back))
                 flags |= check_flags

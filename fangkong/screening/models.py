@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.areas.models import CODE_LENGTH, Area, Household
 from fangkong.core.scope import NOTHING, Scope, ScopedQuerySet
+from fangkong.screening.readings import TemperatureMethod
 
 
 class Method(models.TextChoices):
@@ -174,6 +175,13 @@ class PersonCheck(models.Model):
     date = models.DateField()
     present = models.BooleanField(_("present"), default=True)
     temperature = models.DecimalField(_("temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True)
+    # How the temperature was taken (empty without a reading); a forehead reading outdoors outside the
+    # device's ambient range is kept but marked unreliable (see screening.readings).
+    temperature_method = models.CharField(_("measured at"), max_length=8, choices=TemperatureMethod.choices, blank=True,
+                                          default="", db_default="")
+    outdoors = models.BooleanField(_("measured outdoors"), default=False, db_default=False)
+    ambient_c = models.DecimalField(_("ambient temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True)
+    reading_unreliable = models.BooleanField(_("unreliable reading"), default=False, db_default=False)
     symptoms = models.PositiveSmallIntegerField(_("symptoms"), default=0)
     travel_14d = models.BooleanField(_("travel or stay in key areas in the last 14 days"), default=False)
     contact_14d = models.BooleanField(_("contact with confirmed or suspected cases in the last 14 days"), default=False)

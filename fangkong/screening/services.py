@@ -44,6 +44,7 @@ from fangkong.screening.models import (
     Symptom,
     Visit,
 )
+from fangkong.screening.readings import TemperatureMethod, is_unreliable, parse_ambient
 
 # A phone that was offline may upload a visit late, but not from long ago, and not from the future.
 MAX_BACKDATE = dt.timedelta(days=7)
@@ -85,6 +86,9 @@ class PersonInput:
     new_resident: dict[str, Any] | None = None
     present: bool = True
     temperature: Any = None  # °C as text or number; required for someone present (except by neighbours' word)
+    temperature_method: str = TemperatureMethod.FOREHEAD  # forehead, ear or armpit
+    outdoors: bool = False  # a forehead reading outdoors needs the ambient temperature
+    ambient_c: Any = None  # °C, outdoors only
     symptoms: list[str] | tuple[str, ...] = ()
     travel_14d: bool = False
     contact_14d: bool = False
@@ -110,6 +114,10 @@ class _Row:
     travel_14d: bool
     contact_14d: bool
     flags: int = 0
+    temperature_method: str = ""
+    outdoors: bool = False
+    ambient_c: Decimal | None = None
+    unreliable: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,8 +220,32 @@ def _clean_person(i: int, person: PersonInput, method: str, roster: set[int], po
         errors[f"{key}.symptoms"] = _("Symptoms are recorded for people who are present.")
     row = _Row(person.resident_id, new_values, bool(person.present), temperature, symptoms,
                bool(person.travel_14d), bool(person.contact_14d))
+    if temperature is not None:
+        _clean_method(key, person, row, policy, errors)
     row.flags = flags_for(row, policy)
     return row
+
+
+def _clean_method(key: str, person: PersonInput, row: _Row, policy: Policy, errors: dict[str, str]) -> None:
+    """How the reading was taken; a forehead reading outdoors needs the ambient temperature, and
+    outside the device's range it is kept but marked unreliable (a re-take is asked for)."""
+    method = (person.temperature_method or TemperatureMethod.FOREHEAD).strip().lower()
+    if method not in TemperatureMethod.values:
+        errors[f"{key}.temperature_method"] = _("Choose how the temperature was taken.")
+        return
+    row.temperature_method = method
+    row.outdoors = bool(person.outdoors) and method == TemperatureMethod.FOREHEAD
+    if not row.outdoors:
+        return
+    try:
+        row.ambient_c = parse_ambient(person.ambient_c)
+    except ValueError:
+        errors[f"{key}.ambient_c"] = _("Not an outdoor temperature: write it like 12 or -3.")
+        return
+    if row.ambient_c is None:
+        errors[f"{key}.ambient_c"] = _("Enter the outdoor temperature for a forehead reading taken outdoors.")
+        return
+    row.unreliable = is_unreliable(method, row.outdoors, row.ambient_c, policy)
 
 
 def _check_documents(rows: list[_Row], errors: dict[str, str]) -> None:
@@ -326,8 +358,9 @@ def _save(user, household: Household, data: VisitInput, client_id: uuid.UUID, vi
     )
     checks = PersonCheck.objects.bulk_create([
         PersonCheck(visit=visit, resident_id=row.resident_id, area_code=visit.area_code, date=visit.date,
-                    present=row.present, temperature=row.temperature, symptoms=row.symptoms,
-                    travel_14d=row.travel_14d, contact_14d=row.contact_14d, flags=row.flags)
+                    present=row.present, temperature=row.temperature, temperature_method=row.temperature_method,
+                    outdoors=row.outdoors, ambient_c=row.ambient_c, reading_unreliable=row.unreliable,
+                    symptoms=row.symptoms, travel_14d=row.travel_14d, contact_14d=row.contact_14d, flags=row.flags)
         for row in rows
     ])
     if not all(c.pk for c in checks):  # backends that do not return ids from bulk inserts
@@ -385,6 +418,11 @@ def record_self_report(link: HouseholdLink, data: VisitInput) -> RecordResult:
     """The household reports for itself through its link: an online screening, reached."""
     data.method, data.outcome, data.visited_at = Method.ONLINE, Outcome.REACHED, None
     return _record(None, link.household, data, allow_new=False)
+
+
+def unreliable_checks(visit: Visit) -> list[PersonCheck]:
+    """The visit's forehead readings taken outdoors outside the device's ambient range: kept, to be taken again."""
+    return list(visit.checks.filter(reading_unreliable=True).select_related("resident").order_by("id"))
 
 
 # ---------------------------------------------------------------- the follow-up queue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from urllib.parse import quote
 
 import segno
 from django.contrib import messages
@@ -27,12 +28,14 @@ from fangkong.cases.models import Status as CaseStatus
 from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
+from fangkong.policy.services import current_policy
 from fangkong.screening import coverage as cov
 from fangkong.screening import services
 from fangkong.screening.daylist import day_list
 from fangkong.screening.exports import coverage_workbook
 from fangkong.screening.forms import CampaignForm, VisitForms
 from fangkong.screening.models import Campaign, FollowUp, FollowUpStatus, Visit
+from fangkong.screening.readings import ambient_range
 
 FOLLOW_UPS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 20
@@ -128,6 +131,15 @@ def visit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 text = _("Recorded: %(address)s.") if result.created else _("Already recorded: %(address)s.")
                 messages.success(request, text % {"address": household.address})
+                unreliable = services.unreliable_checks(result.visit)
+                if unreliable:  # the readings are kept; the form comes back for a re-take
+                    low, high = ambient_range(current_policy())
+                    messages.warning(request, _(
+                        "Forehead reading outdoors outside the thermometer's range (%(low)s–%(high)s °C), marked "
+                        "unreliable: %(names)s. Measure again indoors, or at the ear or armpit.") % {
+                        "low": low, "high": high, "names": "、".join(c.resident.name for c in unreliable)})
+                    return redirect(reverse("screening:visit", args=[household.pk])
+                                    + (f"?next={quote(forms_next)}" if (forms_next := request.POST.get("next")) else ""))
                 return redirect(_back(request, household))
     last = Visit.objects.filter(household=household).select_related("recorded_by").prefetch_related("checks").first()
     context = {

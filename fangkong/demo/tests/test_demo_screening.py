@@ -45,6 +45,9 @@ def test_the_history_covers_the_first_street_over_the_days(history):
 def test_each_person_has_at_most_one_open_item(history):
     open_items = Counter(FollowUp.objects.filter(status="open").values_list("resident_id", flat=True))
     assert set(open_items.values()) <= {1}
+    # Every reading says how it was taken (forehead at the door, the household's own thermometer otherwise).
+    assert not PersonCheck.objects.filter(temperature__isnull=False, temperature_method="").exists()
+    assert PersonCheck.objects.filter(temperature_method="forehead").exists()
     assert not FollowUp.objects.exclude(person_check__visit=F("visit")).exists()
 
 

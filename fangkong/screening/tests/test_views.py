@@ -340,3 +340,21 @@ def test_a_new_occupant_is_asked_for_a_persons_full_name_zh(city, login, setting
     settings.LANGUAGE_CODE = "zh-hans"
     html = login(city.users["grid_a"]).get(reverse("screening:visit", args=[city.households["a101"].pk])).content.decode()
     assert '>姓名</label>' in html and '>名称</label>' not in html
+
+
+def test_a_cold_forehead_reading_outdoors_is_kept_and_a_retake_is_asked_for(city, login):
+    zhang = city.residents["zhangwei"]
+    client = login(city.users["grid_a"])
+    url = reverse("screening:visit", args=[city.households["a101"].pk])
+    page = client.get(url).content.decode()
+    assert f'name="r{zhang.pk}-temperature_method" value="forehead"' in page and 'data-low="18.0"' in page
+    data = visit_post(city, next=reverse("screening:today"), **{f"r{zhang.pk}-temperature_method": "forehead",
+                                                                 f"r{zhang.pk}-outdoors": "on", f"r{zhang.pk}-ambient_c": "3"})
+    response = client.post(url, data)
+    assert response.status_code == 302 and response["Location"].startswith(url)  # back to the form for a re-take
+    check = Visit.objects.get().checks.get(resident=zhang)
+    assert check.reading_unreliable and check.temperature is not None
+    html = client.get(response["Location"]).content.decode()
+    assert "marked unreliable: 张伟" in html and "ear or armpit" in html
+    ok = client.post(url, visit_post(city, **{f"r{zhang.pk}-temperature_method": "ear"}))
+    assert ok["Location"].endswith(f"#h{city.households['a101'].pk}")
