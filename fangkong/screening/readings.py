@@ -6,10 +6,12 @@ Shared by the screening visits and the observation health reports."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.policy.schema import Policy
@@ -49,3 +51,29 @@ def is_unreliable(method: str, outdoors: bool, ambient_c: Decimal | None, policy
         return False
     low, high = ambient_range(policy)
     return not low <= ambient_c <= high
+
+
+@dataclass(frozen=True)
+class HowTaken:
+    method: str
+    outdoors: bool = False
+    ambient_c: Decimal | None = None
+    unreliable: bool = False
+
+
+def clean_how_taken(method: Any, outdoors: Any, ambient_c: Any, policy: Policy,
+                    default: str = TemperatureMethod.FOREHEAD) -> tuple[HowTaken | None, dict[str, str]]:
+    """How a reading was taken, checked: (the values, {}) or (None, errors by field name).
+    Outdoors counts for forehead readings only, and then needs the outdoor temperature."""
+    method = str(method or default).strip().lower()
+    if method not in TemperatureMethod.values:
+        return None, {"temperature_method": gettext("Choose how the temperature was taken.")}
+    if not outdoors or method != TemperatureMethod.FOREHEAD:
+        return HowTaken(method), {}
+    try:
+        ambient = parse_ambient(ambient_c)
+    except ValueError:
+        return None, {"ambient_c": gettext("Not an outdoor temperature: write it like 12 or -3.")}
+    if ambient is None:
+        return None, {"ambient_c": gettext("Enter the outdoor temperature for a forehead reading taken outdoors.")}
+    return HowTaken(method, True, ambient, is_unreliable(method, True, ambient, policy)), {}

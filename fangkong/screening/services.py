@@ -44,7 +44,7 @@ from fangkong.screening.models import (
     Symptom,
     Visit,
 )
-from fangkong.screening.readings import TemperatureMethod, is_unreliable, parse_ambient
+from fangkong.screening.readings import TemperatureMethod, clean_how_taken
 
 # A phone that was offline may upload a visit late, but not from long ago, and not from the future.
 MAX_BACKDATE = dt.timedelta(days=7)
@@ -229,23 +229,11 @@ def _clean_person(i: int, person: PersonInput, method: str, roster: set[int], po
 def _clean_method(key: str, person: PersonInput, row: _Row, policy: Policy, errors: dict[str, str]) -> None:
     """How the reading was taken; a forehead reading outdoors needs the ambient temperature, and
     outside the device's range it is kept but marked unreliable (a re-take is asked for)."""
-    method = (person.temperature_method or TemperatureMethod.FOREHEAD).strip().lower()
-    if method not in TemperatureMethod.values:
-        errors[f"{key}.temperature_method"] = _("Choose how the temperature was taken.")
-        return
-    row.temperature_method = method
-    row.outdoors = bool(person.outdoors) and method == TemperatureMethod.FOREHEAD
-    if not row.outdoors:
-        return
-    try:
-        row.ambient_c = parse_ambient(person.ambient_c)
-    except ValueError:
-        errors[f"{key}.ambient_c"] = _("Not an outdoor temperature: write it like 12 or -3.")
-        return
-    if row.ambient_c is None:
-        errors[f"{key}.ambient_c"] = _("Enter the outdoor temperature for a forehead reading taken outdoors.")
-        return
-    row.unreliable = is_unreliable(method, row.outdoors, row.ambient_c, policy)
+    how, problems = clean_how_taken(person.temperature_method, person.outdoors, person.ambient_c, policy)
+    errors.update({f"{key}.{name}": message for name, message in problems.items()})
+    if how is not None:
+        row.temperature_method, row.outdoors, row.ambient_c, row.unreliable = (
+            how.method, how.outdoors, how.ambient_c, how.unreliable)
 
 
 def _check_documents(rows: list[_Row], errors: dict[str, str]) -> None:

@@ -169,3 +169,28 @@ def test_a_grid_worker_starts_the_day_on_the_list_and_narrows_it(e2e_city, phone
     expect(page.locator("#visit-history")).to_contain_text("排查记录")
     expect(page.locator("#visit-history tbody tr")).to_have_count(1)
     expect(page.locator("#visit-history")).to_contain_text("已见到")
+
+
+def test_a_cold_forehead_reading_outdoors_is_flagged_and_taken_again(e2e_city, phone: Page):
+    city = e2e_city
+    a101 = city.households["a101"]
+    zhang, li = city.residents["zhangwei"], city.residents["lina"]
+    page = phone
+    log_in(page, "grid_a")
+    page.locator(f"#h{a101.pk} a").click()
+    card = page.locator(f"#p{zhang.pk}")
+    expect(card.locator("input[name$='-ambient_c']")).to_be_hidden()  # indoors by default
+    card.locator("label.check", has_text="在室外测量").click()
+    card.locator("input[name$='-ambient_c']").fill("5")
+    expect(card.locator(".ambient-warning")).to_be_visible()
+    expect(card.locator(".ambient-warning")).to_contain_text("18.0–28.0")
+    card.locator("label.chip", has_text="耳温").click()  # an ear reading is fine outdoors
+    expect(card.locator(".ambient-warning")).to_be_hidden()
+    card.locator("label.chip", has_text="额温").click()
+    for resident in (zhang, li):
+        page.locator(f"input[name='r{resident.pk}-temperature']").fill("36.2")
+    page.get_by_role("button", name="保存排查记录").click()
+    expect(page.locator(".messages .msg-warning")).to_contain_text("不可靠：张伟")
+    expect(page.locator("h1")).to_contain_text("青和居小区1栋1单元101")  # back on the form for the re-take
+    check = Visit.objects.get().checks.get(resident=zhang)
+    assert check.reading_unreliable and str(check.ambient_c) == "5.0"

@@ -15,6 +15,9 @@ from fangkong.areas.models import Building, Household, Unit
 from fangkong.audit.models import Action, AuditLog
 from fangkong.people.identity import make_id_number
 from fangkong.people.models import Resident
+from fangkong.policy.forms import PolicyForm
+from fangkong.policy.schema import Policy
+from fangkong.policy.services import current_policy
 from fangkong.screening import services
 from fangkong.screening.models import Campaign, FollowUp, Visit
 from fangkong.screening.testing import at, not_reached, reached
@@ -358,3 +361,27 @@ def test_a_cold_forehead_reading_outdoors_is_kept_and_a_retake_is_asked_for(city
     assert "marked unreliable: 张伟" in html and "ear or armpit" in html
     ok = client.post(url, visit_post(city, **{f"r{zhang.pk}-temperature_method": "ear"}))
     assert ok["Location"].endswith(f"#h{city.households['a101'].pk}")
+
+
+def _policy_post(**changes) -> dict:
+    """The policy edit page as posted untouched, with `changes`."""
+    data = {}
+    for name, value in PolicyForm(policy=Policy()).initial.items():
+        if value is True:
+            data[name] = "on"
+        elif isinstance(value, list):
+            data[name] = value
+        elif value not in (False, None):
+            data[name] = str(value)
+    return {**data, "note": "another thermometer", **changes}
+
+
+def test_the_forehead_thermometers_ambient_range_is_set_on_the_policy_page(city, login):
+    client = login(city.users["city"])
+    page = client.get("/policy/edit/").content.decode()
+    assert 'name="forehead_ambient_min_c"' in page and 'name="forehead_ambient_max_c"' in page
+    refused = client.post("/policy/edit/", _policy_post(forehead_ambient_min_c="30"))
+    assert "forehead_ambient_min_c" in refused.context["form"].errors
+    assert client.post("/policy/edit/", _policy_post(forehead_ambient_min_c="10")).status_code == 302
+    assert current_policy().forehead_ambient_min_c == 10.0
+    assert "10.0" in client.get("/policy/").content.decode()
