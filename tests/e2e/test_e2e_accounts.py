@@ -53,13 +53,14 @@ def test_a_street_commander_creates_a_grid_worker_who_then_logs_in(e2e_city, pho
     expect(page.locator("table.accounts")).to_contain_text("138****8001")
     shoot(page, "accounts.png")
 
-    # The new grid worker logs in with the password he was handed and lands on his grid.
+    # The new grid worker logs in with the password he was handed and lands on his grid's day list.
     page.locator("header form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.locator("input[name=username]").fill("wangxm")
     page.locator("input[name=password]").fill(password)
     page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(rf"/areas/{grid.code}/$"))
+    expect(page).to_have_url(re.compile(r"/screening/$"))
+    expect(page.locator("h1")).to_contain_text(grid.name)
     expect(page.locator("header")).to_contain_text("王小明")
     expect(page.locator("nav.nav")).not_to_contain_text("账号")
 
