@@ -6,11 +6,14 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.widgets import DateInput, TemperatureInput
 from fangkong.observation.models import DecisionKind, Kind
+from fangkong.observation.services import DEFAULT_METHOD, HowTakenInput
 from fangkong.screening.forms import SYMPTOM_CHOICES, ClientIdForm
+from fangkong.screening.readings import TemperatureMethod
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-TEMPERATURE_INPUT = forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "36.5", "autocomplete": "off"})
+DATE_INPUT = DateInput()
+TEMPERATURE_INPUT = TemperatureInput()
 
 
 class OpenFileForm(forms.Form):
@@ -24,8 +27,18 @@ class OpenFileForm(forms.Form):
 
 class ReportForm(ClientIdForm):
     temperature = forms.CharField(label=_("Temperature (°C)"), max_length=10, widget=TEMPERATURE_INPUT)
+    temperature_method = forms.ChoiceField(label=_("Measured at"), choices=TemperatureMethod.choices,
+                                           initial=DEFAULT_METHOD, required=False, widget=forms.RadioSelect)
+    outdoors = forms.BooleanField(label=_("Measured outdoors"), required=False)
+    ambient_c = forms.CharField(label=_("Outdoor temperature (°C)"), max_length=10, required=False,
+                                widget=TemperatureInput(attrs={"inputmode": "text"}))
     symptoms = forms.MultipleChoiceField(label=_("Symptoms"), choices=SYMPTOM_CHOICES, required=False,
                                          widget=forms.CheckboxSelectMultiple)
+
+    def how_taken(self) -> HowTakenInput:
+        data = self.cleaned_data
+        return HowTakenInput(data.get("temperature_method") or DEFAULT_METHOD, bool(data.get("outdoors")),
+                             data.get("ambient_c"))
 
 
 class NoteForm(forms.Form):

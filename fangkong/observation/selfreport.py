@@ -38,7 +38,7 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
             data = form.cleaned_data
             try:
                 result = services.record_self_report(file, temperature=data["temperature"], symptoms=data["symptoms"],
-                                                     client_id=data["client_id"])
+                                                     client_id=data["client_id"], how=form.how_taken())
             except FieldErrors as exc:
                 add_field_errors(form, exc.errors)
             else:

@@ -128,7 +128,8 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             result = services.record_worker_report(request.user, file, temperature=data["temperature"],
-                                                   symptoms=data["symptoms"], client_id=data["client_id"])
+                                                   symptoms=data["symptoms"], client_id=data["client_id"],
+                                                   how=form.how_taken())
         except FieldErrors as exc:
             add_field_errors(form, exc.errors)
         else:
@@ -136,6 +137,9 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.warning(request, _("Fever: the person was taken into the four categories as a fever patient."))
             else:
                 messages.success(request, _("Report recorded."))
+            if result.report.reading_unreliable:  # kept, but a re-take is asked for
+                messages.warning(request, _("A forehead reading taken outdoors in this weather is not reliable: please "
+                                            "measure again indoors, or at the ear or armpit, and report again."))
             return redirect("observation:file", pk=file.pk)
     return _render_file(request, file, 400, report_form=form)
 

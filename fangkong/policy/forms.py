@@ -30,6 +30,8 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("fever_threshold_c", gettext_lazy("Fever threshold"), "°C"),
         FieldInfo("temperature_min_c", gettext_lazy("Lowest valid reading"), "°C"),
         FieldInfo("temperature_max_c", gettext_lazy("Highest valid reading"), "°C"),
+        FieldInfo("forehead_ambient_min_c", gettext_lazy("Forehead thermometer: lowest ambient temperature"), "°C"),
+        FieldInfo("forehead_ambient_max_c", gettext_lazy("Forehead thermometer: highest ambient temperature"), "°C"),
     ]),
     (gettext_lazy("Close contacts and observation"), [
         FieldInfo("close_contact_lookback_days", gettext_lazy("Contacts count from this many days before onset"), gettext_lazy("days")),
@@ -111,6 +113,7 @@ WINDOW_NAME_LABELS = {"morning": gettext_lazy("Morning"), "noon": gettext_lazy("
 # Messages of the schema's consistency checks (model_validator), by their first words.
 CONSISTENCY_ERRORS = {
     "fever_threshold_c must lie between": ("fever_threshold_c", gettext_lazy("The fever threshold must lie between the lowest and highest valid readings.")),
+    "forehead_ambient_min_c must be below": ("forehead_ambient_min_c", gettext_lazy("The lowest ambient temperature must be below the highest.")),
     "volunteer_min_age must not exceed": ("volunteer_min_age", gettext_lazy("The minimum age must not exceed the maximum age.")),
 }
 

@@ -38,6 +38,10 @@ class Policy(BaseModel):
     fever_threshold_c: float = Field(37.3, ge=36.0, le=40.0)
     temperature_min_c: float = Field(34.0, ge=25.0, le=40.0)
     temperature_max_c: float = Field(43.0, ge=38.0, le=46.0)
+    # Infrared forehead thermometers work in this ambient range: a forehead reading taken outdoors
+    # outside it is kept but flagged unreliable, and a re-take is asked for (R7).
+    forehead_ambient_min_c: float = Field(18.0, ge=-20.0, le=40.0)
+    forehead_ambient_max_c: float = Field(28.0, ge=0.0, le=50.0)
     # Close contacts: exposure counts from this many days before the case's onset (or sampling).
     close_contact_lookback_days: int = Field(2, ge=0, le=14)
     observation_days: int = Field(14, ge=1, le=60)
@@ -120,6 +124,8 @@ class Policy(BaseModel):
     def _consistent(self) -> Policy:
         if not self.temperature_min_c < self.fever_threshold_c < self.temperature_max_c:
             raise ValueError("fever_threshold_c must lie between temperature_min_c and temperature_max_c")
+        if self.forehead_ambient_min_c >= self.forehead_ambient_max_c:
+            raise ValueError("forehead_ambient_min_c must be below forehead_ambient_max_c")
         if self.volunteer_min_age > self.volunteer_max_age:
             raise ValueError("volunteer_min_age must not exceed volunteer_max_age")
         for category, kinds in self.routing.items():

@@ -76,7 +76,8 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
                 forms.add_errors(exc)
             else:
                 return render(request, "screening/selfreport_done.html", {
-                    "household": household, "visit": result.visit, "count": len(residents)})
+                    "household": household, "visit": result.visit, "count": len(residents),
+                    "unreliable": services.unreliable_checks(result.visit)})
     for form in forms.people:
         form.masked_name = mask_name(form.resident.name)
     today = Visit.objects.filter(household=household, date=services.local_today(), outcome__in=("reached", "vacant"))

@@ -1,6 +1,9 @@
 """The demo's medical observation: files and reports written in bulk, alerts raised once."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db.models import F
 
 from fangkong.demo.cases import build_demo_cases, ensure_demo_facilities
@@ -39,3 +42,18 @@ def test_the_demo_adds_its_files_beside_those_the_demo_tracing_opened(db):
     counts = build_demo_observation(11, 60)
     assert counts["files"] >= 50 and ObservationFile.objects.count() == traced + counts["files"]
     assert counts["reports"] == HealthReport.objects.count() > 0
+
+
+def test_the_demo_commands_print_sentences_in_the_deployments_language_zh(db, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    build_city(1500, 7)
+    call_command("demo-cases", "--seed", "7", stdout=io.StringIO())
+    outputs = []
+    for command, *args in (("demo-tracing", "--seed", "7"), ("demo-observation", "--seed", "7", "--files", "40"),
+                           ("demo-tracing",), ("demo-observation",)):
+        out = io.StringIO()
+        call_command(command, *args, stdout=out)
+        outputs.append(out.getvalue())
+    assert "流调" in outputs[0] and "医学观察" in outputs[1]
+    assert all("=" not in text and text.strip() for text in outputs), outputs
+    assert "无需新增" in outputs[2] and "无需新增" in outputs[3]  # a second run says so

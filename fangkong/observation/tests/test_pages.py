@@ -117,3 +117,22 @@ def test_released_notices_print_one_per_page(city, login, zhang_file):
     assert 'class="notice"' in bulk and "JC20261129-1" in bulk
     other = login(city.users["other_community"]).get(f"/observation/areas/{city.areas['ziyangc'].code}/notices/")
     assert "JC20261129-1" not in other.content.decode()
+
+
+def test_a_cold_forehead_reading_through_the_link_is_kept_and_a_retake_asked_for(client, city, zhang_file):
+    page = client.get(f"/o/{zhang_file.token}/").content.decode()
+    assert 'name="temperature_method" value="armpit"' in page and 'name="ambient_c"' in page
+    done = client.post(f"/o/{zhang_file.token}/", {"client_id": str(uuid.uuid4()), "temperature": "35.9",
+                                                   "temperature_method": "forehead", "outdoors": "on", "ambient_c": "1"})
+    assert done.status_code == 200 and 'id="retake"' in done.content.decode()
+    assert HealthReport.objects.get().reading_unreliable
+
+
+def test_a_worker_report_says_how_it_was_taken(city, login, zhang_file):
+    client = login(city.users["grid_a"])
+    response = client.post(f"/observation/files/{zhang_file.pk}/report/", {
+        "client_id": str(uuid.uuid4()), "temperature": "36.5", "temperature_method": "ear"}, follow=True)
+    assert response.status_code == 200 and HealthReport.objects.get().temperature_method == "ear"
+    refused = client.post(f"/observation/files/{zhang_file.pk}/report/", {
+        "client_id": str(uuid.uuid4()), "temperature": "36.5", "temperature_method": "forehead", "outdoors": "on"})
+    assert refused.status_code == 400 and "Enter the outdoor temperature" in refused.content.decode()
