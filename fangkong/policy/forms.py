@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pydantic import ValidationError
@@ -37,8 +38,6 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("observation_days", gettext_lazy("Medical observation period"), gettext_lazy("days")),
         FieldInfo("observation_centralised", gettext_lazy("Observation in centralised isolation")),
         FieldInfo("observation_release_negative_tests", gettext_lazy("Negative tests needed for release"), gettext_lazy("tests")),
-        FieldInfo("observation_release_test_days", gettext_lazy("Counted in the last days of the period"), gettext_lazy("days")),
-        FieldInfo("observation_release_negative_tests", gettext_lazy("Release needs negative tests"), gettext_lazy("tests")),
         FieldInfo("observation_release_test_days", gettext_lazy("Sampled in the last days of the period"), gettext_lazy("days")),
     ]),
     (gettext_lazy("Home isolation"), [
@@ -71,6 +70,10 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
     ]),
 ]
 SCALAR_FIELDS = {info.name: info for _title, infos in SECTIONS for info in infos}
+# A field listed twice renders two inputs of one name: the browser sends both, the form keeps the last
+# and an edit of the first is dropped. Refuse such a list at import.
+if len(SCALAR_FIELDS) != sum(len(infos) for _title, infos in SECTIONS):
+    raise ImproperlyConfigured("policy.forms.SECTIONS lists a field twice")
 
 CATEGORY_LABELS = {
     "critical": gettext_lazy("Critical"),

@@ -1,10 +1,12 @@
+from html.parser import HTMLParser
+
 import pytest
 
 from fangkong.audit.models import Action, AuditLog
 from fangkong.policy.forms import PolicyForm, routing_field
 from fangkong.policy.models import PolicyVersion
 from fangkong.policy.schema import Policy
-from fangkong.policy.services import current_policy
+from fangkong.policy.services import change_policy, current_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -119,4 +121,117 @@ def test_which_protection_still_makes_a_close_contact_is_ticked_on_the_form(city
 def test_unticking_every_protection_is_refused_at_that_field(city, login):
     response = login(city.users["city"]).post("/policy/edit/", form_data(close_contact_unprotected=None))
     assert "close_contact_unprotected" in response.context["form"].errors
+    assert not PolicyVersion.objects.exists()
+
+
+# --- What the browser posts: every input of the page, in page order -------------------------------
+
+class _FormInputs(HTMLParser):
+    """The successful controls of the page's form, as a browser submits them (name, value) in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict] = []
+        self._textarea: dict | None = None
+        self._inside = False  # the policy form is the page's one form without an action (the menu has others)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._inside = "action" not in a
+        if not self._inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") != "submit":
+            self.controls.append({"name": a["name"], "type": a.get("type", "text"), "value": a.get("value", ""),
+                                  "checked": "checked" in a})
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = {"name": a["name"], "type": "textarea", "value": "", "checked": False}
+            self.controls.append(self._textarea)
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea["value"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._inside = False
+        if tag == "textarea":
+            self._textarea = None
+
+
+def page_controls(client) -> list[dict]:
+    parser = _FormInputs()
+    parser.feed(client.get("/policy/edit/").content.decode())
+    return parser.controls
+
+
+def submission(controls: list[dict]) -> dict[str, list[str]]:
+    data: dict[str, list[str]] = {}
+    for c in controls:
+        if c["type"] == "checkbox" and not c["checked"]:
+            continue
+        data.setdefault(c["name"], []).append(c["value"] if c["type"] != "checkbox" else (c["value"] or "on"))
+    return data
+
+
+def test_every_input_of_the_edit_page_has_its_own_name(city, login):
+    controls = page_controls(login(city.users["city"]))
+    names = [c["name"] for c in controls if not (c["type"] == "checkbox" and c["value"] not in ("", "on"))]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    assert duplicates == []  # two inputs of one name: the browser sends both and one edit is dropped
+
+
+def _edit(control: dict) -> bool:
+    """Change one control as a person would: another number, the other tick, a later time."""
+    value = control["value"]
+    if control["type"] == "checkbox":
+        control["checked"] = not control["checked"]
+    elif control["type"] == "number":
+        control["value"] = str(int(float(value)) + 1) if "." not in value else str(round(float(value) + 0.1, 1))
+    elif control["name"].startswith("window_") and control["name"].endswith(("_start", "_end")) and value:
+        control["value"] = value[:3] + "30"
+    else:
+        return False
+    return True
+
+
+def _state(control: dict) -> tuple:
+    return (control["checked"],) if control["type"] == "checkbox" else (float(control["value"]),) \
+        if control["type"] == "number" else (control["value"],)
+
+
+def test_an_edit_of_any_input_on_the_page_is_stored_or_refused_never_dropped(city, login):
+    commander = login(city.users["city"])
+    edited = 0
+    for index, original in enumerate(page_controls(commander)):
+        controls = page_controls(commander)
+        control = controls[index]
+        assert control["name"] == original["name"]  # the page keeps its layout between versions
+        if not _edit(control):
+            continue
+        edited += 1
+        data = submission(controls)
+        data["note"] = [f"change {control['name']}"]
+        response = commander.post("/policy/edit/", data)
+        label = f"{control['name']}={control['value']}"
+        if response.status_code == 302:  # stored: the reloaded page shows the edit
+            reloaded = page_controls(commander)[index]
+            assert reloaded["name"] == control["name"] and _state(reloaded) == _state(control), label
+        else:  # refused, with a reason shown
+            form = response.context["form"]
+            assert form.errors or form.routing_errors or form.bed_errors, label
+    assert edited > 100  # numbers, ticks and window times
+
+
+def test_a_submission_that_changes_nothing_stores_no_new_version(city, login):
+    commander = login(city.users["city"])
+    response = commander.post("/policy/edit/", submission(page_controls(commander)) | {"note": ["no change"]}, follow=True)
+    assert response.status_code == 200
+    assert not PolicyVersion.objects.exists()
+    assert not AuditLog.objects.filter(action=Action.POLICY).exists()
+    assert "Nothing changed" in response.content.decode()
+
+
+def test_the_service_stores_no_version_when_nothing_changes(city):
+    assert change_policy(city.users["city"], {"observation_days": 14}, note="same") is None
     assert not PolicyVersion.objects.exists()
