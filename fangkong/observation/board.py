@@ -60,4 +60,4 @@ def area_board(user, code: str, now: dt.datetime | None = None) -> dict:
         _section("eligible", services.eligible_for_release(files, today).order_by("planned_end_on", "id")),
     ]
     return {"sections": sections, "open_count": files.filter(status=FileStatus.OPEN).count(),
-            "due_window": due_window, "window_open": window is not None, "today": today}
+            "due_window": due_window, "due_window_label": services.window_label(due_window), "window_open": window is not None, "today": today}

@@ -64,6 +64,7 @@ from fangkong.observation.models import (
 from fangkong.people.models import Resident
 from fangkong.people.moves import id_chunks
 from fangkong.people.validation import FieldErrors
+from fangkong.policy.forms import WINDOW_NAME_LABELS
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import Symptom
@@ -137,6 +138,16 @@ def windows(policy: Policy | None = None) -> list[Window]:
     result = [Window(w.name, dt.time.fromisoformat(w.start), dt.time.fromisoformat(w.end))
               for w in policy.home_report_windows]
     return sorted(result, key=lambda w: w.start)
+
+
+def window_label(name: str) -> str:
+    """A window's name as people read it (早上, 中午, 晚上); a name the commander made up as it is."""
+    return str(WINDOW_NAME_LABELS.get(name, name))
+
+
+def window_list(policy: Policy | None = None) -> list[tuple[str, str, str]]:
+    """(label, from, until) of each window of the day, for the pages that tell people when to report."""
+    return [(window_label(w.name), w.start.strftime("%H:%M"), w.end.strftime("%H:%M")) for w in windows(policy)]
 
 
 def window_for(moment: dt.datetime, policy: Policy | None = None) -> tuple[dt.date, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -117,3 +118,28 @@ def test_released_notices_print_one_per_page(city, login, zhang_file):
     assert 'class="notice"' in bulk and "JC20261129-1" in bulk
     other = login(city.users["other_community"]).get(f"/observation/areas/{city.areas['ziyangc'].code}/notices/")
     assert "JC20261129-1" not in other.content.decode()
+
+
+THREE_WINDOWS = {"home_reports_per_day": 3, "home_report_windows": [
+    {"name": "morning", "start": "06:00", "end": "10:00"}, {"name": "noon", "start": "11:00", "end": "13:00"},
+    {"name": "evening", "start": "17:00", "end": "21:00"}]}
+
+
+def test_the_self_report_page_names_the_policys_reports_a_day_and_windows(client, city, zhang_file):
+    from fangkong.policy.services import change_policy
+
+    html = client.get(f"/o/{zhang_file.token}/").content.decode()
+    assert "2 reports a day" in html and "Morning 06:00–10:00" in html and "twice a day" not in html
+    change_policy(city.users["city"], THREE_WINDOWS, note="three a day")
+    html = client.get(f"/o/{zhang_file.token}/").content.decode()
+    assert "3 reports a day" in html and "Noon 11:00–13:00" in html
+
+
+def test_the_board_names_the_due_window_of_the_policy(city, login, zhang_file):
+    from fangkong.policy.services import change_policy
+
+    change_policy(city.users["city"], THREE_WINDOWS, note="three a day")
+    noon = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(12, 0)))
+    with mock.patch("fangkong.observation.board.timezone.now", return_value=noon):
+        html = login(city.users["grid_a"]).get(f"/observation/areas/{city.areas['grid_a'].code}/").content.decode()
+    assert "Noon" in html and "noon" not in html

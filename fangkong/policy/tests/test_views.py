@@ -5,7 +5,7 @@ import pytest
 from fangkong.audit.models import Action, AuditLog
 from fangkong.policy.forms import PolicyForm, routing_field
 from fangkong.policy.models import PolicyVersion
-from fangkong.policy.schema import Policy
+from fangkong.policy.schema import NOT_YET_READ, Policy
 from fangkong.policy.services import change_policy, current_policy
 
 pytestmark = pytest.mark.django_db
@@ -54,8 +54,39 @@ def test_the_edit_form_shows_every_field_and_the_routing_matrix(city, login):
     response = login(city.users["city"]).get("/policy/edit/")
     assert response.status_code == 200
     page = response.content.decode()
-    for name in ("fever_threshold_c", "volunteer_must_live_in_city", "window_0_start", routing_field("mild", "shelter_hospital")):
+    for name in ("fever_threshold_c", "observation_centralised", "window_0_start", routing_field("mild", "shelter_hospital")):
         assert f'name="{name}"' in page
+
+
+def test_settings_no_module_reads_yet_are_not_on_the_pages(city, login):
+    commander = login(city.users["city"])
+    edit, detail = commander.get("/policy/edit/").content.decode(), commander.get("/policy/").content.decode()
+    for name in NOT_YET_READ:
+        assert f'name="{name}"' not in edit
+    for label in ("Minimum age", "Must live in the city", "Low risk: no new case for"):
+        assert label not in edit and label not in detail
+
+
+def test_the_report_count_and_the_windows_must_agree(city, login):
+    commander = login(city.users["city"])
+    form = commander.post("/policy/edit/", form_data(home_reports_per_day="3")).context["form"]
+    assert form.errors["home_reports_per_day"] == ["3 reports a day need 3 report windows; 2 are filled in below."]
+    response = commander.post("/policy/edit/", form_data(
+        home_reports_per_day="3", window_2_name="noon", window_2_start="11:00", window_2_end="13:00"))
+    assert response.status_code == 302
+    policy = current_policy()
+    assert policy.home_reports_per_day == 3 and [w.name for w in policy.home_report_windows] == ["morning", "evening", "noon"]
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"window_1_name": "morning"}, None, "Each report window needs its own name."),
+    ({"window_1_start": "21:00", "window_1_end": "17:00"}, None, "A report window ends after it starts, on the same day."),
+    ({"window_1_start": "09:00"}, None, "Report windows must not overlap."),
+])
+def test_report_windows_that_cannot_work_are_refused(city, login, changes, field, message):
+    form = login(city.users["city"]).post("/policy/edit/", form_data(**changes)).context["form"]
+    assert message in (form.errors.get(field) if field else form.non_field_errors())
+    assert not PolicyVersion.objects.exists()
 
 
 def test_an_out_of_range_threshold_is_shown_at_its_field_and_stores_nothing(city, login):
@@ -202,22 +233,21 @@ def _state(control: dict) -> tuple:
 
 def test_an_edit_of_any_input_on_the_page_is_stored_or_refused_never_dropped(city, login):
     commander = login(city.users["city"])
-    edited = 0
-    for index, original in enumerate(page_controls(commander)):
-        controls = page_controls(commander)
-        control = controls[index]
-        assert control["name"] == original["name"]  # the page keeps its layout between versions
+    controls, edited = page_controls(commander), 0
+    for index in range(len(controls)):
+        changed = [dict(c) for c in controls]
+        control = changed[index]
         if not _edit(control):
             continue
         edited += 1
-        data = submission(controls)
+        data = submission(changed)
         data["note"] = [f"change {control['name']}"]
         response = commander.post("/policy/edit/", data)
         label = f"{control['name']}={control['value']}"
-        if response.status_code == 302:  # stored: the reloaded page shows the edit
-            reloaded = page_controls(commander)[index]
-            assert reloaded["name"] == control["name"] and _state(reloaded) == _state(control), label
-        else:  # refused, with a reason shown
+        if response.status_code == 302:  # stored: the reloaded page shows the edit (and is the next start)
+            controls = page_controls(commander)
+            assert controls[index]["name"] == control["name"] and _state(controls[index]) == _state(control), label
+        else:  # refused, with a reason shown; the page in force is unchanged
             form = response.context["form"]
             assert form.errors or form.routing_errors or form.bed_errors, label
     assert edited > 100  # numbers, ticks and window times
