@@ -216,6 +216,9 @@ def open_file(user, resident: Resident, *, kind: str, reason: str, last_exposure
         errors["last_exposure_on"] = _("The observation period after this exposure is over already.")
     if kind == Kind.CENTRALISED and facility is None and not place:
         errors["place"] = _("Say where the person is isolated.")
+    elif kind == Kind.CENTRALISED and facility is None and place == resident.household.address:
+        # Centralised isolation at the home address contradicts itself (类别 集中隔离, 地点 居家).
+        errors["place"] = _("Centralised isolation is at an isolation site: name the site, not the home address.")
     if errors:
         raise FieldErrors(errors)
     _check_responsible(responsible, resident)
