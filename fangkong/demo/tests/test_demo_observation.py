@@ -3,6 +3,8 @@
 import pytest
 from django.db.models import F
 
+from fangkong.accounts.models import User
+from fangkong.demo.accounts import ensure_demo_accounts
 from fangkong.demo.cases import build_demo_cases, ensure_demo_facilities
 from fangkong.demo.city import build_city
 from fangkong.demo.observation import build_demo_observation
@@ -42,9 +44,6 @@ def test_the_demo_adds_its_files_beside_those_the_demo_tracing_opened(db):
 
 
 def test_every_demo_file_has_a_responsible_worker_and_its_kind_and_place_agree(db):
-    from fangkong.accounts.models import User
-    from fangkong.demo.accounts import ensure_demo_accounts
-
     build_city(2000, 11)
     ensure_demo_facilities(11)
     build_demo_cases(11)

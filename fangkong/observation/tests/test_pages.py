@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from fangkong.observation import services
 from fangkong.observation.models import Alert, FileStatus, HealthReport, Kind, ObservationFile
+from fangkong.policy.services import change_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -126,8 +127,6 @@ THREE_WINDOWS = {"home_reports_per_day": 3, "home_report_windows": [
 
 
 def test_the_self_report_page_names_the_policys_reports_a_day_and_windows(client, city, zhang_file):
-    from fangkong.policy.services import change_policy
-
     html = client.get(f"/o/{zhang_file.token}/").content.decode()
     assert "2 reports a day" in html and "Morning 06:00–10:00" in html and "twice a day" not in html
     change_policy(city.users["city"], THREE_WINDOWS, note="three a day")
@@ -136,8 +135,6 @@ def test_the_self_report_page_names_the_policys_reports_a_day_and_windows(client
 
 
 def test_the_board_names_the_due_window_of_the_policy(city, login, zhang_file):
-    from fangkong.policy.services import change_policy
-
     change_policy(city.users["city"], THREE_WINDOWS, note="three a day")
     noon = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(12, 0)))
     with mock.patch("fangkong.observation.board.timezone.now", return_value=noon):
