@@ -103,7 +103,7 @@ def assign(user, file: ObservationFile, worker_id) -> ObservationFile:
     _require_file(user, file)
     worker = _candidate(user, file.area_code, worker_id)
     with transaction.atomic():
-        locked = ObservationFile.objects.select_for_update().select_related("resident", "responsible").get(pk=file.pk)
+        locked = ObservationFile.objects.select_for_update(of=("self",)).select_related("resident", "responsible").get(pk=file.pk)
         if locked.status != FileStatus.OPEN:
             raise FieldErrors({"responsible": _("This observation file is closed.")})
         _check_responsible(worker, locked.resident)
