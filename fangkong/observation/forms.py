@@ -64,3 +64,16 @@ class HandleAlertForm(forms.Form):
 def add_field_errors(form: forms.Form, errors: dict[str, str]) -> None:
     for field, message in errors.items():
         form.add_error(field if field in form.fields else None, str(message))
+
+
+class ResponsibleForm(forms.Form):
+    """Choose the responsible worker (包保责任人) among the area's grid and community workers."""
+
+    responsible = forms.TypedChoiceField(label=_("Responsible worker"), coerce=int, empty_value=None, required=False)
+
+    def __init__(self, *args, workers, required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["responsible"]
+        field.required = required
+        field.choices = [("", "—")] + [(w.pk, label) for w, label in workers]
+        field.widget.attrs["aria-label"] = str(field.label)

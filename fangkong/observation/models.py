@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.scope import NOTHING, Scope, ScopedQuerySet
+from fangkong.policy.forms import WINDOW_NAME_LABELS
 from fangkong.screening.readings import TemperatureMethod
 
 
@@ -209,6 +210,10 @@ class HealthReport(models.Model):
         return _area_q(scope)
 
     @property
+    def window_label(self) -> str:
+        return str(WINDOW_NAME_LABELS.get(self.window_name, self.window_name))
+
+    @property
     def symptom_labels(self) -> list[str]:
         from fangkong.screening.models import Symptom
 
@@ -254,8 +259,6 @@ class Alert(models.Model):
     @property
     def window_label(self) -> str:
         """The key as people read it: "2026-11-28/evening" → "11-28 晚上"; other keys as they are."""
-        from fangkong.policy.forms import WINDOW_NAME_LABELS
-
         day, _sep, name = self.key.partition("/")
         if not name or len(day) != 10:
             return self.key

@@ -64,6 +64,7 @@ from fangkong.observation.models import (
 from fangkong.people.models import Resident
 from fangkong.people.moves import id_chunks
 from fangkong.people.validation import FieldErrors
+from fangkong.policy.forms import WINDOW_NAME_LABELS
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import Symptom
@@ -140,6 +141,16 @@ def windows(policy: Policy | None = None) -> list[Window]:
     return sorted(result, key=lambda w: w.start)
 
 
+def window_label(name: str) -> str:
+    """A window's name as people read it (早上, 中午, 晚上); a name the commander made up as it is."""
+    return str(WINDOW_NAME_LABELS.get(name, name))
+
+
+def window_list(policy: Policy | None = None) -> list[tuple[str, str, str]]:
+    """(label, from, until) of each window of the day, for the pages that tell people when to report."""
+    return [(window_label(w.name), w.start.strftime("%H:%M"), w.end.strftime("%H:%M")) for w in windows(policy)]
+
+
 def window_for(moment: dt.datetime, policy: Policy | None = None) -> tuple[dt.date, str]:
     """The (local date, window name) a report made at `moment` counts for (see the module docstring)."""
     local = timezone.localtime(moment)
@@ -206,6 +217,9 @@ def open_file(user, resident: Resident, *, kind: str, reason: str, last_exposure
         errors["last_exposure_on"] = _("The observation period after this exposure is over already.")
     if kind == Kind.CENTRALISED and facility is None and not place:
         errors["place"] = _("Say where the person is isolated.")
+    elif kind == Kind.CENTRALISED and facility is None and place == resident.household.address:
+        # Centralised isolation at the home address contradicts itself (类别 集中隔离, 地点 居家).
+        errors["place"] = _("Centralised isolation is at an isolation site: name the site, not the home address.")
     if errors:
         raise FieldErrors(errors)
     _check_responsible(responsible, resident)

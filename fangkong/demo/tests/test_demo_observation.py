@@ -6,6 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.db.models import F
 
+from fangkong.accounts.models import User
+from fangkong.demo.accounts import ensure_demo_accounts
 from fangkong.demo.cases import build_demo_cases, ensure_demo_facilities
 from fangkong.demo.city import build_city
 from fangkong.demo.observation import build_demo_observation
@@ -57,3 +59,24 @@ def test_the_demo_commands_print_sentences_in_the_deployments_language_zh(db, se
     assert "流调" in outputs[0] and "医学观察" in outputs[1]
     assert all("=" not in text and text.strip() for text in outputs), outputs
     assert "无需新增" in outputs[2] and "无需新增" in outputs[3]  # a second run says so
+
+
+def test_every_demo_file_has_a_responsible_worker_and_its_kind_and_place_agree(db):
+    build_city(2000, 11)
+    ensure_demo_facilities(11)
+    build_demo_cases(11)
+    build_demo_observation(11, 60)
+    open_files = ObservationFile.objects.filter(status=FileStatus.OPEN).select_related(
+        "resident__household__compound", "resident__household__building", "resident__household__unit", "responsible__area")
+    assert open_files and all(f.responsible is not None for f in open_files)
+    for f in open_files:
+        assert f.responsible.area.code == f.area_code  # the worker of the person's own grid (or community)
+        if f.kind == "centralised":
+            assert f.place != f.resident.household.address and (f.facility is None or f.facility.kind == "isolation_site")
+        else:
+            assert f.place == f.resident.household.address
+    assert open_files.filter(kind="centralised").exists() and open_files.filter(kind="home").exists()
+    ensure_demo_accounts()
+    grid = User.objects.get(username="grid")
+    mine = ObservationFile.objects.filter(status=FileStatus.OPEN, area_code=grid.area.code)
+    assert mine.exists() and set(mine.values_list("responsible", flat=True)) == {grid.pk}
