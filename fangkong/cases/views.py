@@ -172,7 +172,8 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.transition(request.user, case, form.cleaned_data["to_status"], form.cleaned_data["reason"],
-                                severity=form.cleaned_data["severity"], evidence=form.cleaned_data["evidence"])
+                                severity=form.cleaned_data["severity"], evidence=form.cleaned_data["evidence"],
+                                cure_override=form.cleaned_data.get("cure_override", ""))
         except FieldErrors as exc:
             add_field_errors(form, exc.errors)
         else:

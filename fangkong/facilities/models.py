@@ -125,10 +125,12 @@ class StayStatus(models.TextChoices):
 
 
 class EndReason(models.TextChoices):
-    DISCHARGED = "discharged", _("Discharged")
-    TRANSFERRED = "transferred", _("Transferred out")
-    DECEASED = "deceased", _("Deceased")
-    NOT_NEEDED = "not_needed", _("No longer needs the bed")
+    """How a stay ends: the outcome a facility states explicitly when a person leaves."""
+
+    DISCHARGED = "discharged", _("Discharged as cured")  # 治愈出院
+    TRANSFERRED = "transferred", _("Transferred out")  # 转出
+    DECEASED = "deceased", _("Died")  # 死亡
+    OTHER = "other", _("Other (give the reason)")  # e.g. excluded, released from observation
 
 
 ACTIVE_STAYS = (StayStatus.BOOKED, StayStatus.ADMITTED)

@@ -287,12 +287,20 @@ def _end(user, stay: Stay, reason: str, now: dt.datetime) -> None:
            area_code=stay.area_code, changes={"status": ["admitted", "ended"], "end_reason": reason})
 
 
-def discharge(user, stay: Stay, reason: str, *, note: str = "", now: dt.datetime | None = None) -> Stay:
-    """The person leaves the facility: discharged, transferred out, deceased, or no longer needing the bed.
-    A confirmed patient discharged as cured moves to `discharged` (and waits for a recovery station)."""
+def discharge(user, stay: Stay, outcome: str, *, note: str = "", cure_override: str = "",
+              now: dt.datetime | None = None) -> Stay:
+    """The person leaves the facility with an explicit outcome: cured, transferred out, died or other.
+    A cure is refused unless the person's tests meet the policy (or `cure_override` says why not) and,
+    for a confirmed patient, moves them to `discharged`: the post-discharge period starts. A death
+    moves the case to `deceased`. Transferred and other need a note (where to, why)."""
     _require_facility_work(user, stay.facility)
-    if reason not in EndReason.values:
-        raise FieldErrors({"reason": _("Unknown reason.")})
+    if outcome not in EndReason.values:
+        raise FieldErrors({"outcome": _("Choose how the person leaves.")})
+    note = " ".join((note or "").split())
+    if len(note) > 200:
+        raise FieldErrors({"note": _("Longer than %(n)d characters.") % {"n": 200}})
+    if outcome in (EndReason.TRANSFERRED, EndReason.OTHER) and not note:
+        raise FieldErrors({"note": _("Say where the person goes or why they leave.")})
     now = now or timezone.now()
     from fangkong.cases.services import refresh_placement, transition
 
@@ -300,13 +308,16 @@ def discharge(user, stay: Stay, reason: str, *, note: str = "", now: dt.datetime
         locked = Stay.objects.select_for_update().select_related("facility").get(pk=stay.pk)
         if locked.status != StayStatus.ADMITTED:
             raise FieldErrors({"stay": _("Only an admitted person can leave.")})
-        locked.note = note[:200]
-        _end(user, locked, reason, now)
         case = Case.objects.select_related("resident").get(pk=locked.case_id)
-        if reason == EndReason.DISCHARGED and case.status == Status.CONFIRMED:
+        if outcome == EndReason.DISCHARGED and case.status != Status.CONFIRMED:
+            raise FieldErrors({"outcome": _("Only a confirmed patient is discharged as cured; %(status)s leaves with another outcome.")
+                               % {"status": case.status_label}})
+        locked.note = note
+        _end(user, locked, outcome, now)
+        if outcome == EndReason.DISCHARGED:
             case = transition(user, case, Status.DISCHARGED, _("Discharged, cured, from %(facility)s") % {"facility": locked.facility.name},
-                              evidence=note, now=now, checked=True)
-        elif reason == EndReason.DECEASED and case.status != Status.DECEASED:
+                              evidence=note, now=now, checked=True, cure_override=cure_override)
+        elif outcome == EndReason.DECEASED and case.status != Status.DECEASED:
             case = transition(user, case, Status.DECEASED, _("Died at %(facility)s") % {"facility": locked.facility.name},
                               evidence=note, now=now, checked=True)
         refresh_placement(case, now=now)

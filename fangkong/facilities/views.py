@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area, Level
 from fangkong.cases.models import Case, Placement
-from fangkong.cases.services import can_manage_cases
+from fangkong.cases.services import can_manage_cases, cure_check
 from fangkong.core.redirects import safe_next
 from fangkong.facilities import services
 from fangkong.facilities.models import (
@@ -101,8 +101,12 @@ class CloseBedsForm(forms.Form):
 
 
 class DischargeForm(forms.Form):
-    reason = forms.ChoiceField(label=_l("Reason"), choices=EndReason.choices)
-    note = forms.CharField(label=_l("Note"), max_length=200, required=False)
+    # No outcome is preselected: the facility states how the person leaves.
+    outcome = forms.ChoiceField(label=_l("How the person leaves"), choices=EndReason.choices, widget=forms.RadioSelect)
+    note = forms.CharField(label=_l("Note"), max_length=200, required=False,
+                           help_text=_l("Where the person goes, the cause of death, or why they leave."))
+    cure_override = forms.CharField(label=_l("Discharge as cured without the tests the policy asks for: why"), max_length=200,
+                                    required=False, help_text=_l("Only when the tests are missing; recorded in the audit log."))
 
 
 @login_required
@@ -116,7 +120,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "facilities/detail.html", {
         "facility": facility, "beds": BedPool.objects.filter(facility=facility).order_by("kind"),
         "incoming": sorted(incoming, key=lambda s: s.booked_at), "present": sorted(present, key=lambda s: s.admitted_at),
-        "can_work": services.can_work_in(user, facility), "close_form": CloseBedsForm(), "discharge_form": DischargeForm(),
+        "can_work": services.can_work_in(user, facility), "close_form": CloseBedsForm(),
         "can_register": services.can_register_facilities(user), "now": timezone.now(),
     })
 
@@ -171,19 +175,38 @@ def admit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def discharge(request: HttpRequest, pk: int) -> HttpResponse:
+    """The person leaves: choose the outcome, then confirm on a summary; a cure shows the tests the policy asks for."""
     stay = _stay(request, pk)
-    form = DischargeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.discharge(request.user, stay, form.cleaned_data["reason"], note=form.cleaned_data["note"])
-        except FieldErrors as exc:
-            for message in exc.errors.values():
-                messages.error(request, message)
+    if stay.status != StayStatus.ADMITTED:
+        messages.error(request, _("Only an admitted person can leave."))
+        return redirect("facilities:detail", pk=stay.facility_id)
+    case = Case.objects.select_related("resident").get(pk=stay.case_id)
+    form = DischargeForm(request.POST or None)
+    confirming = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if request.POST.get("confirmed") == "1":
+            try:
+                services.discharge(request.user, stay, data["outcome"], note=data["note"], cure_override=data["cure_override"])
+            except FieldErrors as exc:
+                add_errors(form, exc.errors)
+            else:
+                messages.success(request, _("%(name)s has left %(facility)s: %(outcome)s.") % {
+                    "name": case.resident.name, "facility": stay.facility.name, "outcome": EndReason(data["outcome"]).label})
+                return redirect("facilities:detail", pk=stay.facility_id)
         else:
-            messages.success(request, _("The person has left the facility."))
-    return redirect("facilities:detail", pk=stay.facility_id)
+            confirming = True
+    cure = cure_check(case)
+    return render(request, "facilities/discharge.html", {
+        "stay": stay, "case": case, "form": form, "confirming": confirming, "cure": cure,
+        "outcome_label": EndReason(form.cleaned_data["outcome"]).label if confirming else "",
+    }, status=400 if request.method == "POST" and not confirming else 200)
+
+
+def add_errors(form: forms.Form, errors: dict[str, str]) -> None:
+    for field, message in errors.items():
+        form.add_error(field if field in form.fields else None, str(message))
 
 
 class FacilityForm(forms.ModelForm):

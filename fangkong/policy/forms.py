@@ -45,6 +45,8 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("home_reports_per_day", gettext_lazy("Health reports per day"), gettext_lazy("per day")),
     ]),
     (gettext_lazy("After discharge"), [
+        FieldInfo("discharge_negative_tests", gettext_lazy("Discharge as cured needs negative tests in a row"), gettext_lazy("tests")),
+        FieldInfo("discharge_test_interval_hours", gettext_lazy("Samples of those tests at least this far apart"), gettext_lazy("hours")),
         FieldInfo("post_discharge_days", gettext_lazy("Recovery station or home monitoring"), gettext_lazy("days")),
     ]),
     (gettext_lazy("Area risk grading"), [

@@ -54,6 +54,10 @@ class Policy(BaseModel):
             ReportWindow(name="evening", start="17:00", end="21:00"),
         ]
     )
+    # Discharge as cured (治愈出院): this many negative nucleic acid tests in a row, sampled at least
+    # `discharge_test_interval_hours` apart (2020: two, 24 hours apart; 0: no test needed).
+    discharge_negative_tests: int = Field(2, ge=0, le=5)
+    discharge_test_interval_hours: int = Field(24, ge=0, le=168)
     # After discharge: days in a recovery station or under home monitoring.
     post_discharge_days: int = Field(14, ge=0, le=60)
     # Area risk grading (2020).

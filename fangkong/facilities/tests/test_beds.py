@@ -92,7 +92,7 @@ def test_a_cured_patient_is_discharged_then_goes_to_a_recovery_station(city):
     district = city.users["district"]
     stay = services.place(district, waiting(city, "zhangwei"), city.facilities["shelter"], "ordinary")
     services.admit(city.users["other_facility"], stay)
-    services.discharge(city.users["other_facility"], stay, "discharged", note="两次核酸阴性")
+    services.discharge(city.users["other_facility"], stay, "discharged", note="出院", cure_override="两次核酸阴性（外院报告）")
     case = stay.case
     case.refresh_from_db()
     assert case.status == Status.DISCHARGED and case.placement == Placement.WAITING
