@@ -17,8 +17,10 @@ Two stages, so the rules are met exactly in their order of importance:
    is left waiting while a bed that fits them is free.
 2. **Where** they go. Exactly the people chosen in stage 1, to single facility pools, at the cost of
    the great-circle distance from their compound to the facility plus `placement_preference_km` per
-   step down the category's routing preference. Capacities make the solver spread load when the
-   nearest facility is full: total transfer distance is minimal for the chosen people.
+   step down the category's routing preference; inside one facility, the policy's `bed_kinds` order
+   decides (a severe patient takes an ordinary bed before an ICU bed of the same hospital). Capacities
+   make the solver spread load when the nearest facility is full: total transfer distance is minimal
+   for the chosen people.
 
 The engine is a pure function over plain tuples; `services.run_placement` feeds it from the database.
 """
@@ -37,6 +39,7 @@ from fangkong.policy.schema import Policy
 
 EARTH_RADIUS_KM = 6371.0088
 COST_UNITS_PER_KM = 10  # costs are integers: 100 m steps
+BED_RANK_STEPS = 4  # more than the bed kinds a category can list (policy.schema.BED_KINDS)
 
 
 @dataclass(frozen=True)
@@ -182,15 +185,20 @@ def place(people: Sequence[Person], pools: Sequence[Pool], policy: Policy) -> li
         for j, i in enumerate(picked):
             by_category.setdefault(people[i].category, []).append(j)
         for category, members in by_category.items():
-            rank = {(o.facility_kind, o.bed_kind): o.rank for o in options(policy, category)}
-            columns = [c for c, q in enumerate(open_pools) if (q.facility_kind, q.bed_kind) in rank]
+            ranked = {(o.facility_kind, o.bed_kind): o for o in options(policy, category)}
+            columns = [c for c, q in enumerate(open_pools) if (q.facility_kind, q.bed_kind) in ranked]
             if not columns:
                 continue
             cols = np.array(columns, dtype=np.int64)
             rows = np.array(members, dtype=np.int64)
             km = distances_km(lon[picked[rows]], lat[picked[rows]], pool_lon[cols], pool_lat[cols])
-            penalty = np.array([rank[(open_pools[c].facility_kind, open_pools[c].bed_kind)] for c in columns], dtype=float)
+            chosen_options = [ranked[(open_pools[c].facility_kind, open_pools[c].bed_kind)] for c in columns]
+            penalty = np.array([o.rank for o in chosen_options], dtype=float)
+            bed_rank = np.array([o.bed_rank for o in chosen_options], dtype=np.int64)
+            # The bed kind's order is the last digit of the cost: it decides between the pools of one facility
+            # (equal distance) and never outweighs 100 m of distance or the facility preference.
             cost = np.rint((km + penalty[None, :] * policy.placement_preference_km) * COST_UNITS_PER_KM).astype(np.int64)
+            cost = cost * BED_RANK_STEPS + bed_rank[None, :]
             tails.append(np.repeat(rows, len(cols)))
             heads.append(np.tile(cols + k, len(rows)))
             costs.append(cost.ravel())
@@ -230,10 +238,13 @@ def greedy(people: Sequence[Person], pools: Sequence[Pool], policy: Policy) -> l
     for i in order:
         person = people[i]
         if person.category not in masks:
-            rank = {(o.facility_kind, o.bed_kind): o.rank for o in options(policy, person.category)}
-            allowed = np.array([(q.facility_kind, q.bed_kind) in rank for q in open_pools], dtype=bool)
-            penalty = np.array([rank.get((q.facility_kind, q.bed_kind), 0) for q in open_pools], dtype=float)
-            masks[person.category] = (allowed, penalty * policy.placement_preference_km)
+            ranked = {(o.facility_kind, o.bed_kind): o for o in options(policy, person.category)}
+            allowed = np.array([(q.facility_kind, q.bed_kind) in ranked for q in open_pools], dtype=bool)
+            found = [ranked.get((q.facility_kind, q.bed_kind)) for q in open_pools]
+            penalty = np.array([o.rank if o else 0 for o in found], dtype=float)
+            bed_rank = np.array([o.bed_rank if o else 0 for o in found], dtype=float)
+            # Same tie-break as the engine: the bed kind's order inside a facility, below 100 m of distance.
+            masks[person.category] = (allowed, penalty * policy.placement_preference_km + bed_rank * 0.1 / BED_RANK_STEPS)
         allowed, penalty = masks[person.category]
         candidates = np.flatnonzero(allowed & (free > 0))
         if not len(candidates):

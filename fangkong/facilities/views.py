@@ -308,10 +308,17 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "facility__name", "bed_kind"):
         by_facility[f"{name} · {BedKind(bed).label}"] += 1
     counts = dict(_count(Proposal.objects.filter(run=run), "state"))
+    draft = run.status == RunStatus.DRAFT
     return render(request, "facilities/run.html", {
         "run": run, "page": page, "choices": choices, "by_facility": sorted(by_facility.items()), "state": state,
-        "counts": [(s, label, counts.get(s, 0)) for s, label in ProposalState.choices], "draft": run.status == RunStatus.DRAFT,
+        "counts": [(s, label, counts.get(s, 0)) for s, label in ProposalState.choices], "draft": draft,
+        "to_confirm": _to_confirm(run), "confirming": draft and request.GET.get("confirm") == "1",
     })
+
+
+def _to_confirm(run: PlacementRun) -> int:
+    """The bookings a confirmation of the whole plan would make."""
+    return Proposal.objects.filter(run=run, state=ProposalState.PROPOSED, facility__isnull=False).count()
 
 
 @login_required
@@ -342,6 +349,12 @@ def run_adjust(request: HttpRequest, pk: int, proposal_pk: int) -> HttpResponse:
 def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     _require_commander(request.user)
     run = PlacementRun.objects.get_visible_or_404(request.user, pk=pk)
+    expected = request.POST.get("expected", "")
+    pending = _to_confirm(run)
+    if expected != str(pending):
+        # Confirmed without seeing the count, or the plan changed since: ask again, with today's number.
+        messages.warning(request, _("The plan now has %(n)d placements to confirm: check and confirm again.") % {"n": pending})
+        return redirect(f"{reverse('facilities:run', args=[run.pk])}?confirm=1")
     try:
         counts = services.confirm_run(request.user, run)
     except FieldErrors as exc:

@@ -88,3 +88,19 @@ def test_nobody_waits_while_a_fitting_bed_is_free_and_no_pool_is_overbooked():
             left = [q for q in pools if fits(POLICY, category[a.case_id], q.facility_kind, q.bed_kind)
                     and q.free - used.get((q.facility_id, q.bed_kind), 0) > 0]
             assert not left
+
+
+def test_the_bed_kind_order_is_a_preference_inside_a_facility():
+    # 重型: ordinary beds first, then ICU. Ordinary beds are free in the same hospital: nobody severe takes an ICU bed.
+    icu = Pool(1, "designated_hospital", "icu", 114.30, 30.60, 5)
+    ordinary = Pool(1, "designated_hospital", "ordinary", 114.30, 30.60, 5)
+    people = [person(i, "severe", lon=114.30 + i / 1000, waited=i) for i in range(1, 5)]
+    for pools in ([icu, ordinary], [ordinary, icu]):
+        plan = place(people, pools, POLICY)
+        assert {a.bed_kind for a in plan} == {"ordinary"}, plan
+        assert {a.bed_kind for a in greedy(people, pools, POLICY)} == {"ordinary"}
+    # Reversed by the policy, the preference follows it; and once the ordinary beds are full the ICU takes the rest.
+    icu_first = Policy(bed_kinds={**POLICY.bed_kinds, "severe": ["icu", "ordinary"]})
+    assert {a.bed_kind for a in place(people, [ordinary, icu], icu_first)} == {"icu"}
+    two = Pool(1, "designated_hospital", "ordinary", 114.30, 30.60, 2)
+    assert sorted(a.bed_kind for a in place(people, [icu, two], POLICY)) == ["icu", "icu", "ordinary", "ordinary"]
