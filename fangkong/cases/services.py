@@ -276,6 +276,19 @@ def post_discharge_end(discharged_at: dt.datetime, policy: Policy) -> dt.date:
     return timezone.localdate(discharged_at) + dt.timedelta(days=policy.post_discharge_days)
 
 
+AFTER_CURE = (Status.DISCHARGED, Status.RECOVERY)  # in the post-discharge period until released
+
+
+def post_discharge(user, area_code: str, *, today: dt.date | None = None, due_only: bool = False):
+    """People in their post-discharge period in the area, the period's end first; `due_only`: those whose
+    period ends today or has ended (overdue: still not released)."""
+    today = today or timezone.localdate()
+    cases = Case.objects.within(user, area_code).filter(status__in=AFTER_CURE, post_discharge_until__isnull=False)
+    if due_only:
+        cases = cases.filter(post_discharge_until__lte=today)
+    return cases.order_by("post_discharge_until", "id")
+
+
 def change_severity(user, case: Case, severity: str, reason: str, *, evidence: str = "",
                     now: dt.datetime | None = None) -> Case:
     """A confirmed case's severity changes (recorded in the history like a status change)."""

@@ -28,6 +28,7 @@ from fangkong.cases.models import (
     Status,
     StatusChange,
 )
+from fangkong.cases.services import post_discharge_end
 from fangkong.cases.transitions import routing_category
 from fangkong.facilities.models import BedPool, Facility, FacilityKind, Stay, StayStatus
 from fangkong.facilities.routing import options
@@ -110,7 +111,10 @@ def build_demo_cases(seed: int = 2020, share: float = 0.006) -> Counter:
         cases.append(Case(resident_id=resident_id, status=status, severity=severity, category=category, status_since=since,
                           opened_at=opened, flagged_at=opened - dt.timedelta(minutes=rng.randint(20, 300)), source=Source.SCREENING,
                           tested=status not in (Status.FEVER, Status.CLOSE_CONTACT), area_code=area_code,
-                          first_sampled_at=opened + dt.timedelta(hours=1) if status not in (Status.FEVER, Status.CLOSE_CONTACT) else None))
+                          first_sampled_at=opened + dt.timedelta(hours=1) if status not in (Status.FEVER, Status.CLOSE_CONTACT) else None,
+                          # Cured: the post-discharge period's last day, some of them already due (discharged days ago).
+                          post_discharge_until=post_discharge_end(since - dt.timedelta(days=n % (policy.post_discharge_days + 1)), policy)
+                          if status == Status.DISCHARGED else None))
         plans.append(rng.random() < 0.5)
     Case.objects.bulk_create(cases, batch_size=1000)
     cases = list(Case.objects.order_by("id"))
