@@ -25,10 +25,13 @@ from fangkong.areas.models import Area, Level
 from fangkong.cases.models import Case, Placement
 from fangkong.cases.services import can_manage_cases, cure_check
 from fangkong.core.redirects import safe_next
-from fangkong.facilities import services
+from fangkong.facilities import appointments, services
 from fangkong.facilities.models import (
     ACTIVE_STAYS,
     TRANSFER_STEPS,
+    Appointment,
+    AppointmentSlot,
+    AppointmentStatus,
     BedKind,
     BedPool,
     EndReason,
@@ -122,7 +125,83 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "incoming": sorted(incoming, key=lambda s: s.booked_at), "present": sorted(present, key=lambda s: s.admitted_at),
         "can_work": services.can_work_in(user, facility), "close_form": CloseBedsForm(),
         "can_register": services.can_register_facilities(user), "now": timezone.now(),
+        "is_clinic": facility.kind == FacilityKind.FEVER_CLINIC,
+        "slots": _clinic_slots(facility) if facility.kind == FacilityKind.FEVER_CLINIC else [],
+        "can_open_slots": appointments.can_open_slots(user, facility), "slot_form": SlotForm(),
     })
+
+
+class SlotForm(forms.Form):
+    starts_at = forms.DateTimeField(label=_l("Starts at"), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+                                    widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    minutes = forms.IntegerField(label=_l("Minutes"), initial=30, min_value=5, max_value=480)
+    capacity = forms.IntegerField(label=_l("Places"), initial=10, min_value=1, max_value=appointments.MAX_PLACES)
+
+
+def _clinic_slots(facility: Facility):
+    """Today's and later slots of a fever clinic, each with its booked appointments."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    slots = list(AppointmentSlot.objects.filter(facility=facility, starts_at__gte=start).order_by("starts_at")[:100])
+    booked: dict[int, list[Appointment]] = defaultdict(list)
+    for appointment in Appointment.objects.filter(slot__in=slots, status=AppointmentStatus.BOOKED).select_related("case__resident"):
+        booked[appointment.slot_id].append(appointment)
+    return [(slot, booked.get(slot.pk, [])) for slot in slots]
+
+
+@login_required
+@require_POST
+def slot_new(request: HttpRequest, pk: int) -> HttpResponse:
+    facility = Facility.objects.get_visible_or_404(request.user, pk=pk)
+    if not appointments.can_open_slots(request.user, facility):
+        raise PermissionDenied
+    form = SlotForm(request.POST)
+    if form.is_valid():
+        try:
+            appointments.open_slot(request.user, facility, **form.cleaned_data)
+        except FieldErrors as exc:
+            for message in exc.errors.values():
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Appointment slot opened."))
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect(f"{reverse('facilities:detail', args=[facility.pk])}#slots")
+
+
+@login_required
+@require_POST
+def appointment_book(request: HttpRequest, case_pk: int) -> HttpResponse:
+    _require_viewer(request.user)
+    case = Case.objects.get_visible_or_404(request.user, pk=case_pk)
+    slot = AppointmentSlot.objects.select_related("facility").filter(pk=request.POST.get("slot") or 0).first()
+    if slot is None:
+        messages.error(request, _("Choose a time."))
+    else:
+        try:
+            appointment = appointments.book(request.user, case, slot)
+        except FieldErrors as exc:
+            for message in exc.errors.values():
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Appointment at %(facility)s, %(time)s.") % {
+                "facility": slot.facility.name, "time": timezone.localtime(appointment.slot.starts_at).strftime("%m-%d %H:%M")})
+    return redirect(f"{reverse('cases:detail', args=[case.pk])}#appointments")
+
+
+@login_required
+@require_POST
+def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = Appointment.objects.select_related("slot__facility").get_visible_or_404(request.user, pk=pk)
+    try:
+        appointments.cancel(request.user, appointment)
+    except FieldErrors as exc:
+        for message in exc.errors.values():
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Appointment cancelled."))
+    return redirect(safe_next(request, reverse("cases:detail", args=[appointment.case_id])))
 
 
 def _facility_for_work(request: HttpRequest, pk: int) -> Facility:
