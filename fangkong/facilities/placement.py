@@ -10,10 +10,11 @@ size; an LP through scipy's HiGHS would work but gives no integrality guarantee 
 Two stages, so the rules are met exactly in their order of importance:
 
 1. **Who** gets a bed. People → (facility kind, bed kind) nodes, each with the total free beds of that
-   kind. Each person earns `tier × (R + 1) + wait rank` for being placed (tier: the policy's
-   `placement_first` order, critical then severe; wait rank: longer waiting ranks higher, R ranks in
+   kind. Each person earns `rank × (R + 1) + wait rank` for being placed (rank: twice the tier of the
+   policy's `placement_first` order, critical then severe, plus one for priority inside the tier:
+   pregnant women and infants as the policy says; wait rank: longer waiting ranks higher, R ranks in
    all). Exchanging one person for another is the only way to change the set, so the optimum serves
-   higher tiers first, then longer waits; and since every placement earns a positive reward, nobody
+   higher tiers first, then priority, then longer waits; and since every placement earns a positive reward, nobody
    is left waiting while a bed that fits them is free.
 2. **Where** they go. Exactly the people chosen in stage 1, to single facility pools, at the cost of
    the great-circle distance from their compound to the facility plus `placement_preference_km` per
@@ -27,6 +28,7 @@ The engine is a pure function over plain tuples; `services.run_placement` feeds 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from fangkong.facilities.routing import options
+from fangkong.people.models import SpecialGroup
 from fangkong.policy.schema import Policy
 
 EARTH_RADIUS_KM = 6371.0088
@@ -49,6 +52,7 @@ class Person:
     longitude: float | None
     latitude: float | None
     waited_minutes: int
+    priority: bool = False  # pregnant or postpartum, or an infant, as the policy says (see is_priority)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,22 @@ def tiers(policy: Policy, categories: Sequence[str]) -> np.ndarray:
     return np.array([len(first) - first.index(c) if c in first else 0 for c in categories], dtype=np.int64)
 
 
+def ranks(policy: Policy, people: Sequence[Person]) -> np.ndarray:
+    """Service order before waiting time: the category's tier, then priority (孕产妇, infants) within it."""
+    return tiers(policy, [p.category for p in people]) * 2 + np.array([p.priority for p in people], dtype=np.int64)
+
+
+def is_priority(policy: Policy, special_groups: int, birth_date: dt.date | None, today: dt.date) -> bool:
+    """Pregnant or postpartum (the 孕产妇 tag), or younger than `placement_infant_max_years` whole years,
+    each as far as the policy switches it on."""
+    if policy.placement_pregnant_first and special_groups & SpecialGroup.PREGNANT:
+        return True
+    if policy.placement_infant_first and birth_date is not None:
+        years = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+        return years < policy.placement_infant_max_years
+    return False
+
+
 def wait_ranks(waited: np.ndarray) -> np.ndarray:
     """Dense ranks of waiting times: the shortest wait is 0."""
     _values, inverse = np.unique(waited, return_inverse=True)
@@ -121,7 +141,7 @@ def choose(people: Sequence[Person], pools: Sequence[Pool], policy: Policy) -> n
         if q.free > 0:
             free[kind_index[(q.facility_kind, q.bed_kind)]] += q.free
     categories = [p.category for p in people]
-    reward = tiers(policy, categories) * (n + 1) + wait_ranks(np.array([p.waited_minutes for p in people])) + 1
+    reward = ranks(policy, people) * (n + 1) + wait_ranks(np.array([p.waited_minutes for p in people])) + 1
     # Nodes: 0 = source, 1..n people, then kinds, then the sink.
     sink = n + len(kinds) + 1
     tails, heads, costs = [], [], []
@@ -232,7 +252,7 @@ def greedy(people: Sequence[Person], pools: Sequence[Pool], policy: Policy) -> l
     lon, lat = _locations(people, open_pools)
     pool_lon = np.array([q.longitude for q in open_pools], dtype=float)
     pool_lat = np.array([q.latitude for q in open_pools], dtype=float)
-    order = np.lexsort((-np.array([p.waited_minutes for p in people]), -tiers(policy, [p.category for p in people])))
+    order = np.lexsort((-np.array([p.waited_minutes for p in people]), -ranks(policy, people)))
     masks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     out: list[Assignment] = []
     for i in order:

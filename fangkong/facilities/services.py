@@ -415,10 +415,12 @@ def run_placement(user, *, now: dt.datetime | None = None):
     version = current_version()
     rows = list(backlog(user).values_list(
         "pk", "category", "resident__household__compound__longitude", "resident__household__compound__latitude",
-        "waiting_since"))
+        "waiting_since", "resident__special_groups", "resident__birth_date"))
+    today = timezone.localdate(now)
     people = [engine.Person(pk, category, float(lon) if lon is not None else None, float(lat) if lat is not None else None,
-                            max(0, int((now - (since or now)).total_seconds() // 60)))
-              for pk, category, lon, lat, since in rows]
+                            max(0, int((now - (since or now)).total_seconds() // 60)),
+                            engine.is_priority(policy, groups, born, today))
+              for pk, category, lon, lat, since, groups, born in rows]
     pools = [engine.Pool(fid, kind, bed, float(lon), float(lat), capacity - occupied - booked - closed)
              for fid, kind, bed, lon, lat, capacity, occupied, booked, closed in BedPool.objects.restrict(user).filter(
                  facility__is_active=True).values_list("facility_id", "facility__kind", "kind", "facility__longitude",
@@ -426,9 +428,9 @@ def run_placement(user, *, now: dt.datetime | None = None):
     started = time.perf_counter()
     plan = engine.place(people, pools, policy)
     seconds = time.perf_counter() - started
-    # Proposals in service order (tier, then waiting time), so confirming serves the most urgent first.
+    # Proposals in service order (tier and priority, then waiting time), so confirming serves the most urgent first.
     by_case = {p.case_id: p for p in people}
-    tier = dict(zip([p.case_id for p in people], engine.tiers(policy, [p.category for p in people]).tolist(), strict=True))
+    tier = dict(zip([p.case_id for p in people], engine.ranks(policy, people).tolist(), strict=True))
     plan.sort(key=lambda a: (-tier[a.case_id], -by_case[a.case_id].waited_minutes, a.case_id))
     with transaction.atomic():
         run = PlacementRun.objects.create(

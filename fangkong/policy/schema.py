@@ -92,6 +92,11 @@ class Policy(BaseModel):
     )
     # Placement: these categories are served first, in this order; everybody else by waiting time.
     placement_first: list[str] = Field(default_factory=lambda: ["critical", "severe"])
+    # Within their tier, pregnant or postpartum women (the 孕产妇 tag) and infants (younger than
+    # placement_infant_max_years whole years) are served before everybody else, as these switches say.
+    placement_pregnant_first: bool = True
+    placement_infant_first: bool = True
+    placement_infant_max_years: int = Field(1, ge=0, le=18)
     # A less preferred kind of facility (later in the routing list) is chosen only when it is at least
     # this many kilometres nearer than a preferred one.
     placement_preference_km: float = Field(10.0, ge=0.0, le=500.0)

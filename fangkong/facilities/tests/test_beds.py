@@ -148,3 +148,34 @@ def test_scope_of_facilities_for_staff_and_districts(city):
     assert Facility.objects.restrict(city.users["city"]).count() == 6
     assert not Facility.objects.restrict(city.users["guard"]).exists()
 
+
+
+def test_the_engine_serves_a_pregnant_woman_and_an_infant_first_as_the_policy_says(city):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from fangkong.cases.models import Case
+    from fangkong.people.models import Resident, SpecialGroup
+    from fangkong.policy.services import change_policy
+
+    BedPool.objects.filter(facility=city.facilities["shelter"]).update(capacity=1)
+    long_wait = waiting(city, "zhangwei")
+    pregnant = waiting(city, "lina")
+    Resident.objects.filter(pk=city.residents["lina"].pk).update(special_groups=SpecialGroup.PREGNANT)
+    Case.objects.filter(pk=long_wait.pk).update(waiting_since=timezone.now() - dt.timedelta(hours=10))
+
+    def placed_by_engine():
+        run = services.run_placement(city.users["district"])
+        proposal = run.proposals.get(facility__isnull=False)
+        run.delete()
+        return proposal.case_id
+
+    assert placed_by_engine() == pregnant.pk
+    change_policy(city.users["city"], {"placement_pregnant_first": False}, note="试行")
+    assert placed_by_engine() == long_wait.pk
+    # An infant (born 100 days ago) is served first while infants are younger than placement_infant_max_years.
+    Resident.objects.filter(pk=city.residents["lina"].pk).update(birth_date=timezone.localdate() - dt.timedelta(days=100))
+    assert placed_by_engine() == pregnant.pk
+    change_policy(city.users["city"], {"placement_infant_max_years": 0}, note="试行")
+    assert placed_by_engine() == long_wait.pk
