@@ -36,3 +36,15 @@ def test_confirming_54_bookings_asks_first_and_says_how_many(city, login):
     assert again.status_code == 302 and again.url.endswith("?confirm=1") and Stay.objects.count() == 0
     done = client.post(f"/facilities/placement/runs/{run.pk}/confirm/", {"expected": "54"})
     assert done.status_code == 302 and Stay.objects.count() == 54
+
+
+def test_zh_transfer_and_person_columns_say_what_they_hold(city, login):
+    """The transfers' pick-up column was headed 开始日期 (a date) and person columns 名称 (a thing's name)."""
+    case = cases.open_case(city.users["community"], city.residents["zhangwei"], Status.CONFIRMED, "确诊", severity="mild")
+    stay = services.place(city.users["district"], case, city.facilities["shelter"], "ordinary")
+    client = login(city.users["district"])
+    transfers = client.get("/facilities/transfers/").content.decode()
+    assert "开始日期" not in transfers and "<th>出发地点</th>" in transfers and "<th>姓名</th>" in transfers
+    for url in (f"/facilities/{stay.facility_id}/", "/facilities/placement/", "/cases/areas/420102/people/", "/cases/tests/?q=S"):
+        page = client.get(url).content.decode()
+        assert "<th>名称</th>" not in page and "<th>姓名</th>" in page, url
