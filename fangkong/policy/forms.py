@@ -54,6 +54,8 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("home_reports_per_day", gettext_lazy("Health reports per day"), gettext_lazy("per day")),
     ]),
     (gettext_lazy("After discharge"), [
+        FieldInfo("discharge_negative_tests", gettext_lazy("Discharge as cured needs negative tests in a row"), gettext_lazy("tests")),
+        FieldInfo("discharge_test_interval_hours", gettext_lazy("Samples of those tests at least this far apart"), gettext_lazy("hours")),
         FieldInfo("post_discharge_days", gettext_lazy("Recovery station or home monitoring"), gettext_lazy("days")),
     ]),
     (gettext_lazy("Clusters"), [
@@ -62,6 +64,9 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
     ]),
     (gettext_lazy("Admission and placement"), [
         FieldInfo("placement_preference_km", gettext_lazy("A less preferred facility only if nearer by"), gettext_lazy("km")),
+        FieldInfo("placement_pregnant_first", gettext_lazy("Pregnant and postpartum women first within their tier")),
+        FieldInfo("placement_infant_first", gettext_lazy("Infants first within their tier")),
+        FieldInfo("placement_infant_max_years", gettext_lazy("Infants: younger than"), gettext_lazy("years")),
         FieldInfo("exclusion_negative_tests", gettext_lazy("Suspected case excluded after negative tests in a row"), gettext_lazy("tests")),
         FieldInfo("exclusion_interval_hours", gettext_lazy("Samples of those tests at least this far apart"), gettext_lazy("hours")),
     ]),

@@ -65,6 +65,10 @@ class Policy(BaseModel):
             ReportWindow(name="evening", start="17:00", end="21:00"),
         ]
     )
+    # Discharge as cured (治愈出院): this many negative nucleic acid tests in a row, sampled at least
+    # `discharge_test_interval_hours` apart (2020: two, 24 hours apart; 0: no test needed).
+    discharge_negative_tests: int = Field(2, ge=0, le=5)
+    discharge_test_interval_hours: int = Field(24, ge=0, le=168)
     # After discharge: days in a recovery station or under home monitoring.
     post_discharge_days: int = Field(14, ge=0, le=60)
     # Area risk grading (2020); the quiet days and the cumulative bound are not read yet (NOT_YET_READ).
@@ -99,6 +103,11 @@ class Policy(BaseModel):
     )
     # Placement: these categories are served first, in this order; everybody else by waiting time.
     placement_first: list[str] = Field(default_factory=lambda: ["critical", "severe"])
+    # Within their tier, pregnant or postpartum women (the 孕产妇 tag) and infants (younger than
+    # placement_infant_max_years whole years) are served before everybody else, as these switches say.
+    placement_pregnant_first: bool = True
+    placement_infant_first: bool = True
+    placement_infant_max_years: int = Field(1, ge=0, le=18)
     # A less preferred kind of facility (later in the routing list) is chosen only when it is at least
     # this many kilometres nearer than a preferred one.
     placement_preference_km: float = Field(10.0, ge=0.0, le=500.0)

@@ -42,7 +42,7 @@ def test_a_commander_runs_the_engine_reviews_and_confirms(city, login, confirmed
     response = client.post("/facilities/placement/run/", follow=True)
     run_url = response.redirect_chain[-1][0]
     assert "金银潭医院" in response.content.decode()  # the critical patient goes to the designated hospital's ICU
-    response = client.post(run_url + "confirm/", follow=True)
+    response = client.post(run_url + "confirm/", {"expected": "1"}, follow=True)  # the count the commander was shown
     assert "1 placements confirmed" in response.content.decode()
     assert BedPool.objects.get(facility=city.facilities["hospital"], kind="icu").booked == 1
     stay = Stay.objects.get(case=confirmed)
