@@ -35,19 +35,21 @@ from fangkong.facilities.models import Transfer
 from fangkong.observation import services as observation
 from fangkong.observation.models import Kind, ObservationFile
 from fangkong.people.identity import make_id_number
+from fangkong.people.models import SpecialGroup
 from fangkong.people.validation import FieldErrors
 from fangkong.policy.forms import shown_fields
 from fangkong.policy.models import PolicyVersion
 from fangkong.policy.schema import NOT_YET_READ, Policy
+from fangkong.screening import services as screening
+from fangkong.screening.testing import reached
 from fangkong.tracing import chains, links
 from fangkong.tracing import services as tracing
 
 pytestmark = pytest.mark.django_db
 
-# Shown fields whose probe cannot be written on this branch: the cases branch makes post_discharge_days
-# live (the post-discharge period with its end and alert). The integrator writes their probes at merge
-# and empties this set; fields that branch adds arrive without a probe and fail below until probed.
-PENDING: set[str] = {"post_discharge_days"}
+# Shown fields whose probe cannot be written yet (a branch that makes a field live brings its probe; until
+# it lands the field is named here). Empty on main.
+PENDING: set[str] = set()
 
 HOUR = dt.timedelta(hours=1)
 
@@ -215,6 +217,35 @@ def returnee_todos_after_fifteen_days(policy: Policy, city: SmallCity) -> int:
     return run_crosscheck(policy=policy)[CrossKind.RETURNEE_UNREGISTERED]
 
 
+# --- Readings at the door ------------------------------------------------------------------------------
+
+def forehead_reading_unreliable_outdoors(ambient_c: str) -> Callable[[Policy, SmallCity], bool]:
+    def observe(policy: Policy, city: SmallCity) -> bool:
+        data = reached(city.residents["zhangwei"], outdoors=True, ambient_c=ambient_c)
+        visit = screening.record_visit(city.users["grid_a"], city.households["a101"], data).visit
+        return visit.checks.get().reading_unreliable
+    return observe
+
+
+# --- Discharge and after -----------------------------------------------------------------------------------
+
+def cured_with_two_negatives_ten_hours_apart(policy: Policy, city: SmallCity) -> bool:
+    user, now = city.users["community"], timezone.now()
+    case = cases.open_case(user, city.residents["zhangwei"], Status.CONFIRMED, "确诊", severity="mild")
+    for sampled_hours_ago in (12, 2):
+        test = cases.record_sample(user, cases.order_test(user, case), sampled_at=now - sampled_hours_ago * HOUR, place="医院")
+        cases.record_result(user, test, "negative", result_at=now - (sampled_hours_ago - 1) * HOUR, policy=policy)
+    return cases.cure_check(case, policy).met
+
+
+def post_discharge_last_day(policy: Policy, city: SmallCity) -> dt.date:
+    return cases.post_discharge_end(dt.datetime(2020, 2, 20, 4, tzinfo=dt.UTC), policy)
+
+
+def priority_of(special_groups: int, birth: dt.date) -> Callable[[Policy, SmallCity], bool]:
+    return lambda policy, city: placement.is_priority(policy, special_groups, birth, dt.date(2020, 2, 20))
+
+
 THREE_WINDOWS = [{"name": "morning", "start": "06:00", "end": "10:00"}, {"name": "noon", "start": "11:00", "end": "13:00"},
                  {"name": "evening", "start": "17:00", "end": "21:00"}]
 DEFAULTS = Policy()
@@ -247,6 +278,15 @@ PROBES: dict[str, Probe] = {
     "crosscheck_window_days": Probe({"crosscheck_window_days": 2}, powered_todos_of_a_recent_spike),
     "crosscheck_min_kwh_per_day": Probe({"crosscheck_min_kwh_per_day": 2.0}, powered_todos_of_a_steady_flat),
     "crosscheck_returnee_days": Probe({"crosscheck_returnee_days": 20}, returnee_todos_after_fifteen_days),
+    "forehead_ambient_min_c": Probe({"forehead_ambient_min_c": 12.0}, forehead_reading_unreliable_outdoors("15")),
+    "forehead_ambient_max_c": Probe({"forehead_ambient_max_c": 33.0}, forehead_reading_unreliable_outdoors("31")),
+    "discharge_negative_tests": Probe({"discharge_negative_tests": 1}, cured_with_two_negatives_ten_hours_apart),
+    "discharge_test_interval_hours": Probe({"discharge_test_interval_hours": 8}, cured_with_two_negatives_ten_hours_apart),
+    "post_discharge_days": Probe({"post_discharge_days": 7}, post_discharge_last_day),
+    "placement_pregnant_first": Probe({"placement_pregnant_first": False},
+                                      priority_of(SpecialGroup.PREGNANT, dt.date(1990, 1, 1))),
+    "placement_infant_first": Probe({"placement_infant_first": False}, priority_of(0, dt.date(2019, 6, 1))),
+    "placement_infant_max_years": Probe({"placement_infant_max_years": 2}, priority_of(0, dt.date(2018, 6, 1))),
 }
 
 
