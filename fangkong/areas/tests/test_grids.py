@@ -280,3 +280,13 @@ def test_a_code_taken_at_the_same_moment_is_retried_with_the_next_one(city, monk
     grid = grids.create_grid(city.users["community"], city.areas["qinghe"], "第三网格")
     assert grid.code == "420102001001003" and len(calls) == 2
     assert AuditLog.objects.filter(action=Action.CREATE, object_type="areas.area").count() == 1
+
+
+def test_the_building_page_links_to_where_its_grid_is_changed(city, login):
+    a1, z1 = city.buildings["a1"], city.buildings["z1"]
+    page = login(city.users["community"]).get(reverse("areas:building", args=[a1.pk])).content.decode()
+    assert reverse("areas:grid_manage", args=["420102001001001"]) in page
+    page = login(city.users["other_community"]).get(reverse("areas:building", args=[z1.pk])).content.decode()
+    assert reverse("areas:grids", args=["420106001001"]) in page  # no grid yet: the community's grids
+    page = login(city.users["grid_a"]).get(reverse("areas:building", args=[a1.pk])).content.decode()
+    assert 'id="change-grid"' not in page
