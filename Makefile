@@ -45,7 +45,7 @@ demo: install
 	$(FK) demo-accounts
 	$(FK) demo-evidence
 	@echo "Fangkong is serving on http://127.0.0.1:8000  (Ctrl-C stops it)"
-	$(FK) runserver 127.0.0.1:8000 --insecure --noreload
+	$(FK) demo-serve 127.0.0.1:8000
 
 test: install-test
 	$(VENV)/bin/ruff check .

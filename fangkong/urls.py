@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from fangkong.api import api
 
@@ -22,5 +24,12 @@ urlpatterns = [
     path("tracing/", include("fangkong.tracing.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler400 = "fangkong.core.errors.bad_request"
+handler403 = "fangkong.core.errors.permission_denied"
+handler404 = "fangkong.core.errors.page_not_found"
+handler500 = "fangkong.core.errors.server_error"

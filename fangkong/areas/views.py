@@ -23,6 +23,7 @@ from fangkong.areas.models import CODE_LENGTH, Area, Building, Compound, Househo
 from fangkong.areas.services import tree_counts
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.core.landing import landing_for
 from fangkong.people.models import Resident, SpecialGroup
 
 HOUSEHOLDS_PER_PAGE = 100
@@ -57,6 +58,9 @@ def _building_rows(user, buildings: list[Building]) -> list[dict]:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
+    start = landing_for(user)  # a start page a higher app registered for the role (a grid worker's day list)
+    if start:
+        return redirect(start)
     if user.scope.compound_id:  # gate guards start at their compound
         return redirect("areas:compound", pk=user.scope.compound_id)
     if user.scope.facility_id:  # facility staff at their facility's beds and admissions

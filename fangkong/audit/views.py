@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from fangkong.audit import labels
 from fangkong.audit.models import Action, AuditLog
 from fangkong.core.masking import mask_document, mask_phone
+from fangkong.core.widgets import DateInput
 
 PAGE_SIZE = 50
 # Personal identifiers stay masked here too: the full values are only shown through an audited reveal.
@@ -28,8 +29,8 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), required=False, choices=[("", _("All actions")), *Action.choices])
     username = forms.CharField(label=_("User"), required=False, max_length=150)
     object_type = forms.ChoiceField(label=_("Object type"), required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("Until"), required=False, widget=DateInput())
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

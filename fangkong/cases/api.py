@@ -48,6 +48,7 @@ class CaseOut(Schema):
     placement: str
     status_since: dt.datetime
     waiting_since: dt.datetime | None
+    post_discharge_until: dt.date | None
     tested: bool
     area_code: str
 
@@ -111,6 +112,7 @@ class TransitionIn(Schema):
     severity: SeverityName | None = None
     reason: Text200
     evidence: Text200 = ""
+    cure_override: Text200 = Field("", description="to discharged: why without the negative tests the policy asks for")
 
 
 class SeverityIn(Schema):
@@ -219,7 +221,8 @@ def case_open(request: HttpRequest, payload: OpenCaseIn, id: int = Id):
 def case_transition(request: HttpRequest, payload: TransitionIn, id: int = Id):
     user = acting_user(request)
     case = _case(user, id)
-    services.transition(user, case, payload.to_status, payload.reason, severity=payload.severity or "", evidence=payload.evidence)
+    services.transition(user, case, payload.to_status, payload.reason, severity=payload.severity or "", evidence=payload.evidence,
+                        cure_override=payload.cure_override)
     return _case(user, id)
 
 

@@ -36,10 +36,14 @@ class TransitionForm(forms.Form):
     reason = forms.CharField(label=_l("Reason"), max_length=200)
     evidence = forms.CharField(label=_l("Evidence"), max_length=200, required=False,
                                help_text=_l("e.g. a CT report, a sample number, the doctor's name"))
+    cure_override = forms.CharField(label=_l("Discharge as cured without the tests the policy asks for: why"), max_length=200,
+                                    required=False, help_text=_l("Only when the tests are missing; recorded in the audit log."))
 
     def __init__(self, *args, current: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_status"].choices = _status_choices(allowed(current))
+        if Status.DISCHARGED not in allowed(current):
+            del self.fields["cure_override"]
 
 
 class SeverityForm(forms.Form):

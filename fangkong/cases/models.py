@@ -74,6 +74,8 @@ class Case(models.Model):
     first_sampled_at = models.DateTimeField(_("first sample at"), null=True, blank=True)
     placement = models.CharField(_("placement"), max_length=10, choices=Placement.choices, default=Placement.NONE)
     waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
+    # Discharged as cured: the last day of the post-discharge period (recovery station or home monitoring).
+    post_discharge_until = models.DateField(_("post-discharge period until"), null=True, blank=True)
     # Denormalised from the resident: the scoping and grouping key.
     area_code = models.CharField(max_length=15, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -221,28 +222,46 @@ def follow_moved_residents(resident_ids: Sequence[int]) -> None:
 
 def transition(user, case: Case, to_status: str, reason: str, *, severity: str = "", evidence: str = "",
                test: NucleicAcidTest | None = None, now: dt.datetime | None = None, checked: bool = False,
-               flagged_at: dt.datetime | None = None, source: str | None = None, source_ref: str = "") -> Case:
+               flagged_at: dt.datetime | None = None, source: str | None = None, source_ref: str = "",
+               cure_override: str = "", policy: Policy | None = None) -> Case:
     """Change a person's status along the transition table; refuses anything else with a clear message.
-    `checked=True` is for callers that have checked the user's rights already (a test result)."""
+    `checked=True` is for callers that have checked the user's rights already (a test result).
+    A discharge as cured needs the negative tests the policy asks for, or `cure_override`: the reason
+    for discharging without them (audit-logged); it starts the post-discharge period."""
     if not checked:
         _require_case(user, case)
     reason = _reason(reason)
     evidence = _evidence(evidence)
+    override = " ".join((cure_override or "").split())
+    if len(override) > 200:
+        raise FieldErrors({"cure_override": _("Longer than %(n)d characters.") % {"n": 200}})
     now = now or timezone.now()
+    policy = policy or current_policy()
     with transaction.atomic():
         locked = Case.objects.select_for_update().select_related("resident").get(pk=case.pk)
         before = (locked.status, locked.severity)
         locked.severity = _check_target(locked.status, to_status, severity)
+        cure: CureCheck | None = None
+        if to_status == Status.DISCHARGED:
+            cure = cure_check(locked, policy)
+            if not cure.met and not override:
+                raise TransitionRefused(cure_refusal(cure), field="cure_override")
+            locked.post_discharge_until = post_discharge_end(now, policy)
         if locked.status in CLOSED:  # a new episode: its links and tests count afresh
             locked.opened_at, locked.flagged_at = now, flagged_at
             locked.tested, locked.first_sampled_at = False, None
             if source:
                 locked.source, locked.source_ref = source, source_ref[:64]
+        if to_status not in (Status.DISCHARGED, Status.RECOVERY, Status.RELEASED, Status.DECEASED):
+            locked.post_discharge_until = None  # re-positive, or a new episode: no period after a cure
         locked.status = to_status
         locked.status_since = now
         locked.category = routing_category(locked.status, locked.severity)
         locked.save()
         _history(user, locked, before, reason, evidence, test, now)
+        if cure is not None and not cure.met:
+            record(user, Action.UPDATE, locked, object_type="cases.case", object_repr=locked.resident.name,
+                   changes={"cure_override": override, "negative_tests": [cure.found, cure.needed]})
         if to_status == Status.DECEASED:
             from fangkong.facilities.services import end_active_stays
 
@@ -250,6 +269,24 @@ def transition(user, case: Case, to_status: str, reason: str, *, severity: str =
         refresh_placement(locked, now=now)
         _status_changed(user, locked, before[0], now)
     return locked
+
+
+def post_discharge_end(discharged_at: dt.datetime, policy: Policy) -> dt.date:
+    """The last day of the post-discharge period (recovery station or home monitoring, DESIGN §2)."""
+    return timezone.localdate(discharged_at) + dt.timedelta(days=policy.post_discharge_days)
+
+
+AFTER_CURE = (Status.DISCHARGED, Status.RECOVERY)  # in the post-discharge period until released
+
+
+def post_discharge(user, area_code: str, *, today: dt.date | None = None, due_only: bool = False):
+    """People in their post-discharge period in the area, the period's end first; `due_only`: those whose
+    period ends today or has ended (overdue: still not released)."""
+    today = today or timezone.localdate()
+    cases = Case.objects.within(user, area_code).filter(status__in=AFTER_CURE, post_discharge_until__isnull=False)
+    if due_only:
+        cases = cases.filter(post_discharge_until__lte=today)
+    return cases.order_by("post_discharge_until", "id")
 
 
 def change_severity(user, case: Case, severity: str, reason: str, *, evidence: str = "",
@@ -431,14 +468,50 @@ def record_result(user, test: NucleicAcidTest, result: str, *, result_at: dt.dat
     return True
 
 
-def _maybe_exclude(user, case: Case, test: NucleicAcidTest, policy: Policy, now: dt.datetime) -> None:
-    needed = policy.exclusion_negative_tests
+def negative_run(case: Case, needed: int, interval_hours: int) -> int:
+    """How many of the episode's latest results are negatives in a row, each sampled at least
+    `interval_hours` after the one before (counting stops at the first that is not), at most `needed`."""
+    if needed <= 0:
+        return 0
     recent = list(NucleicAcidTest.objects.filter(case=case, ordered_at__gte=case.opened_at).exclude(result="")
                   .order_by("-sampled_at", "-id").values_list("result", "sampled_at")[:needed])
-    if len(recent) < needed or any(result != Result.NEGATIVE for result, _at in recent):
-        return
-    gap = dt.timedelta(hours=policy.exclusion_interval_hours)
-    if any(later - earlier < gap for (_r1, later), (_r2, earlier) in zip(recent, recent[1:], strict=False)):
+    gap = dt.timedelta(hours=interval_hours)
+    run = 0
+    for index, (result, sampled_at) in enumerate(recent):
+        if result != Result.NEGATIVE or (index and recent[index - 1][1] - sampled_at < gap):
+            break
+        run += 1
+    return run
+
+
+@dataclass(frozen=True)
+class CureCheck:
+    """What the policy asks of a discharge as cured, and what the person's tests show."""
+
+    needed: int
+    interval_hours: int
+    found: int
+
+    @property
+    def met(self) -> bool:
+        return self.found >= self.needed
+
+
+def cure_check(case: Case, policy: Policy | None = None) -> CureCheck:
+    policy = policy or current_policy()
+    needed, hours = policy.discharge_negative_tests, policy.discharge_test_interval_hours
+    return CureCheck(needed, hours, negative_run(case, needed, hours))
+
+
+def cure_refusal(check: CureCheck) -> str:
+    return _("Discharge as cured needs %(n)d negative tests in a row, sampled at least %(hours)d hours apart; "
+             "%(found)d found. Enter the results, or give the reason for discharging without them.") % {
+        "n": check.needed, "hours": check.interval_hours, "found": check.found}
+
+
+def _maybe_exclude(user, case: Case, test: NucleicAcidTest, policy: Policy, now: dt.datetime) -> None:
+    needed = policy.exclusion_negative_tests
+    if negative_run(case, needed, policy.exclusion_interval_hours) < needed:
         return
     transition(user, case, Status.EXCLUDED,
                _("%(n)d negative tests in a row, at least %(hours)d hours apart") % {"n": needed, "hours": policy.exclusion_interval_hours},

@@ -8,6 +8,7 @@ urlpatterns = [
     path("areas/<str:code>/", views.board, name="board"),
     path("areas/<str:code>/people/", views.people, name="people"),
     path("areas/<str:code>/export/", views.export, name="export"),
+    path("areas/<str:code>/post-discharge/", views.post_discharge, name="post_discharge"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/transition/", views.transition, name="transition"),
     path("<int:pk>/severity/", views.severity, name="severity"),

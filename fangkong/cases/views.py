@@ -92,6 +92,7 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
         "links": links.medians(), "link_labels": [label for _key, label in LINKS],
         "child_links": [(child, links_by_prefix.get(child.code)) for child, _c in children if child is not None],
         "now": timezone.now(), "can_place": user.is_commander,
+        "post_discharge_due": services.post_discharge(user, area.code, due_only=True).count(),
     }
     if request.GET.get("fragment") == "targets":
         return render(request, "cases/_targets.html", context)
@@ -115,7 +116,23 @@ def people(request: HttpRequest, code: str) -> HttpResponse:
     page = Paginator(cases.order_by("-status_since", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "cases/people.html", {
         "area": area, "crumbs": crumbs_for(user, area.code), "page": page, "status": status, "placement": placement,
-        "statuses": Status.choices, "placements": Placement.choices, "now": timezone.now(),
+        "statuses": Status.choices, "placements": Placement.choices, "now": timezone.now(), "after_cure": services.AFTER_CURE,
+    })
+
+
+@login_required
+def post_discharge(request: HttpRequest, code: str) -> HttpResponse:
+    """The post-discharge period (recovery station or home monitoring): who is in it, whose period ends
+    today and who is overdue (period over, not yet released)."""
+    user = request.user
+    area = _area(request, code)
+    today = timezone.localdate()
+    due = request.GET.get("due") == "1"
+    cases = services.post_discharge(user, area.code, today=today, due_only=due).select_related(*RESIDENT_RELATED)
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "cases/post_discharge.html", {
+        "area": area, "crumbs": crumbs_for(user, area.code), "page": page, "today": today, "due": due,
+        "due_count": services.post_discharge(user, area.code, today=today, due_only=True).count(),
     })
 
 
@@ -159,7 +176,7 @@ def _render_detail(request: HttpRequest, case: Case, **forms) -> HttpResponse:
         "order_form": forms.get("order_form") or OrderTestForm(),
         "sample_form": SampleForm(initial={"sampled_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}),
         "result_form": ResultForm(),
-        "can_move": bool(allowed(case.status)),
+        "can_move": bool(allowed(case.status)), "after_cure": services.AFTER_CURE,
     }
     return render(request, "cases/detail.html", context, status=400 if forms else 200)
 
@@ -172,7 +189,8 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.transition(request.user, case, form.cleaned_data["to_status"], form.cleaned_data["reason"],
-                                severity=form.cleaned_data["severity"], evidence=form.cleaned_data["evidence"])
+                                severity=form.cleaned_data["severity"], evidence=form.cleaned_data["evidence"],
+                                cure_override=form.cleaned_data.get("cure_override", ""))
         except FieldErrors as exc:
             add_field_errors(form, exc.errors)
         else:

@@ -21,7 +21,7 @@ from fangkong.people.identity import (
     DocType,
     IdentityError,
     make_id_number,
-    normalize_document,
+    normalize_cell_document,
     normalize_phone,
 )
 from fangkong.people.importing.reading import PERSON_ALIASES, PLACE_ALIASES, ColumnSet, cell_text
@@ -164,7 +164,7 @@ def clean_returnee(raw: dict[str, Any], today: dt.date) -> tuple:
         errors["doc_number"] = _("The document number is required.")
     elif doc_type is not None:
         try:
-            doc_number = normalize_document(doc_type, doc_raw)
+            doc_number = normalize_cell_document(doc_type, raw.get("doc_number"))
         except IdentityError as exc:
             errors["doc_number"] = str(exc)
     phone = ""

@@ -35,7 +35,7 @@ class EvidenceUploadForm(UploadForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["file"].label = _("File (XLSX or CSV)")
-        self.order_fields(["kind", "file"])
+        self.order_fields(["kind", "file", "create_housing"])
 
 
 class CloseForm(FieldErrorsMixin, forms.Form):

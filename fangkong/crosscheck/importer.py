@@ -5,8 +5,9 @@ The roster import's pipeline, for three other column sets:
    a row repeating an earlier row's key (household and day, building and night, document and
    arrival) is an error too;
 2. in ONE transaction: resolve the area path by name (it must exist), check the user's scope,
-   create missing compounds › buildings › units › households like the roster import does (that
-   dwelling is exactly what the roster misses), then write through a staging table (COPY on
+   find the compound › building › unit like the roster import does (in canonical notation; a
+   missing one is a row error with the nearest name unless new housing is allowed), create a
+   missing household (that dwelling is exactly what the roster misses), then write through a staging table (COPY on
    PostgreSQL): new keys inserted, changed values updated, the same file twice creates nothing;
 3. one ImportBatch with the error report, one IMPORT audit entry;
 then the cross-check runs over the importer's area, so the to-dos are there when the page loads.
@@ -14,6 +15,7 @@ then the cross-check runs over the importer's area, so the to-dos are there when
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -23,14 +25,15 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fangkong.areas.notation import normalise_place
 from fangkong.audit.models import Action
 from fangkong.audit.services import build_entry
 from fangkong.core.bulk import upsert_rows
 from fangkong.crosscheck.evidence import AREA_KEYS, DWELLING_KEYS, PLACE_MAX, SPECS, Spec
 from fangkong.crosscheck.models import EvidenceKind, LitCount, MeterReading, Returnee
-from fangkong.people.importer import ImportResult, RowError
+from fangkong.people.importer import PLACE_KINDS, ImportResult, RowError, report_source
 from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_buildings, resolve_households
-from fangkong.people.importing.reading import ImportFileError, cell_text, iter_file_rows
+from fangkong.people.importing.reading import ImportFileError, cell_text, iter_file_rows, read_source
 from fangkong.people.importing.report import error_report_bytes
 from fangkong.people.models import ImportBatch
 from fangkong.people.validation import FieldErrors
@@ -58,15 +61,18 @@ class _Parsed:
 
 
 def import_evidence(kind: str, source: str | Path | IO[bytes], *, filename: str, user=None, progress=None,
-                    crosscheck: bool = True) -> EvidenceResult:
+                    crosscheck: bool = True, create_housing: bool = False) -> EvidenceResult:
     """Import one file of evidence. `user=None` is the command line (full rights); a web or API user
-    needs `can_import` and may only import into communities in their scope."""
+    needs `can_import` and may only import into communities in their scope. A compound, building or
+    unit that does not exist is a row error with the nearest existing name, unless `create_housing`;
+    a missing room of an existing unit is created (the dwelling the roster lacks)."""
     if kind not in SPECS:
         raise ValueError(f"unknown evidence kind {kind!r}")
     if user is not None and not getattr(user, "can_import", False):
         raise PermissionDenied
     with translation.override("zh-hans"):
-        result = _import(SPECS[kind], source, filename=filename, user=user, progress=progress)
+        result = _import(SPECS[kind], source, filename=filename, user=user, progress=progress,
+                         create_housing=create_housing)
     if crosscheck:
         from fangkong.crosscheck.services import run_crosscheck
 
@@ -82,11 +88,11 @@ def _blank(cell: Any) -> bool:
 def _parse(spec: Spec, rows, index: dict[str, int], label: dict[str, str], errors: list[RowError], progress) -> _Parsed:
     today = timezone.localdate()
     value_columns = [(key, index[key]) for key in spec.value_keys if key in index]
-    place_columns = [index.get(key) for key in spec.place_keys]
+    place_columns = [(index.get(key), PLACE_KINDS[key]) for key in spec.place_keys]
     width = max(index.values()) + 1
     required = _("This column is required.")
     parsed = _Parsed()
-    memo: dict[Any, str] = {}  # place cells repeat a lot
+    memos: dict[str, dict[Any, str]] = {}  # place cells repeat a lot: one memo per notation
     seen: dict[tuple, int] = {}
     for number, cells in enumerate(rows, start=2):
         if len(cells) < width:
@@ -102,11 +108,12 @@ def _parse(spec: Spec, rows, index: dict[str, int], label: dict[str, str], error
             values = None
             row_errors.extend(RowError(number, label[key], message) for key, message in exc.errors.items())
         place = []
-        for i in place_columns:
+        for i, notation in place_columns:
             cell = cells[i] if i is not None else None
+            memo = memos.setdefault(notation, {})
             text = memo.get(cell)
             if text is None:
-                text = cell_text(cell)
+                text = normalise_place(notation, cell_text(cell))
                 if len(memo) < 200_000:
                     memo[cell] = text
             place.append(text)
@@ -160,8 +167,9 @@ def _key_column(spec: Spec) -> str:
     return {EvidenceKind.METER: "date", EvidenceKind.LIT: "date", EvidenceKind.RETURNEES: "doc_number"}[spec.kind]
 
 
-def _import(spec: Spec, source, *, filename: str, user, progress) -> EvidenceResult:
-    rows = iter(iter_file_rows(source, filename))
+def _import(spec: Spec, source, *, filename: str, user, progress, create_housing: bool) -> EvidenceResult:
+    data = read_source(source)
+    rows = iter(iter_file_rows(io.BytesIO(data), filename))
     header = next(rows, None)
     if header is None:
         raise ImportFileError(_("The file is empty."))
@@ -200,22 +208,28 @@ def _import(spec: Spec, source, *, filename: str, user, progress) -> EvidenceRes
         if progress:
             progress(_("areas resolved"))
 
-        located = _locate(spec, parsed, keep, communities)
+        located = _locate(spec, parsed, keep, communities, create_housing)
         if progress:
             progress(_("places resolved"))
-        records = [_record(spec, parsed.values[i], place_id, area_code or fallback)
-                   for i, (place_id, area_code) in zip(keep, located, strict=True)]
+        records = []
+        for i, found in zip(keep, located, strict=True):
+            if isinstance(found, AreaMiss):
+                result.errors.append(RowError(parsed.rows[i], label[found.field], found.message))
+            else:
+                records.append(_record(spec, parsed.values[i], found[0], found[1] or fallback))
         model, keys, values = _TARGET[spec.kind]
         written = upsert_rows(model, keys, values, records, touch=("updated_at",), created=("created_at",), now=now)
         result.created, result.updated, result.unchanged = written.created, written.updated, written.unchanged
         if progress:
             progress(_("evidence written"))
 
+        if result.errors:
+            result.report = error_report_bytes(result.errors, report_source(data, filename, index))
         batch = ImportBatch.objects.create(
             user=user if getattr(user, "pk", None) else None, filename=filename[:255], kind=spec.kind,
             created=result.created, updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
             area_code=(scope.area_code or "") if scope is not None else "",
-            report=error_report_bytes(result.errors) if result.errors else b"",
+            report=result.report,
         )
         result.batch_id = batch.pk
         result.errors.sort(key=lambda e: e.row)
@@ -224,22 +238,23 @@ def _import(spec: Spec, source, *, filename: str, user, progress) -> EvidenceRes
     return result
 
 
-def _locate(spec: Spec, parsed: _Parsed, keep: list[int], communities: list) -> list[tuple[int | None, str]]:
+def _locate(spec: Spec, parsed: _Parsed, keep: list[int], communities: list,
+            create_housing: bool) -> list[tuple[int | None, str] | AreaMiss]:
     """(household or building id, its area code) per kept row; (None, community code or '') when
-    the row names no dwelling."""
-    out: list[tuple[int | None, str]] = [(None, c[1] if c else "") for c in communities]
+    the row names no dwelling; the miss when its compound, building or unit does not exist."""
+    out: list[tuple[int | None, str] | AreaMiss] = [(None, c[1] if c else "") for c in communities]
     wanted = [(n, i, c) for n, (i, c) in enumerate(zip(keep, communities, strict=True))
               if c is not None and all(parsed.places[i][3:len(spec.place_keys)])]
     if not wanted:
         return out
     if spec.kind == EvidenceKind.LIT:
-        found = resolve_buildings([(c[0], c[1], *parsed.places[i][3:5]) for _n, i, c in wanted])
-        for (n, _i, _c), (building_id, code, _compound) in zip(wanted, found, strict=True):
-            out[n] = (building_id, code)
+        buildings = resolve_buildings([(c[0], c[1], *parsed.places[i][3:5]) for _n, i, c in wanted], create=create_housing)
+        for (n, _i, _c), building in zip(wanted, buildings, strict=True):
+            out[n] = building if isinstance(building, AreaMiss) else building[:2]
     else:
-        found = resolve_households([(c[0], c[1], *parsed.places[i][3:7]) for _n, i, c in wanted])
-        for (n, _i, _c), (household_id, code) in zip(wanted, found, strict=True):
-            out[n] = (household_id, code)
+        households = resolve_households([(c[0], c[1], *parsed.places[i][3:7]) for _n, i, c in wanted], create=create_housing)
+        for (n, _i, _c), household in zip(wanted, households, strict=True):
+            out[n] = household
     return out
 
 

@@ -222,7 +222,8 @@ def evidence_upload(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                result = import_evidence(form.cleaned_data["kind"], upload, filename=upload.name, user=request.user)
+                result = import_evidence(form.cleaned_data["kind"], upload, filename=upload.name, user=request.user,
+                                         create_housing=form.cleaned_data["create_housing"])
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
             else:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import Role, User
 from fangkong.areas.models import Area, Compound, Level
+from fangkong.demo.observation import assign_demo_responsibles
 
 DEMO_PASSWORD = "fangkong2020"
 
@@ -88,4 +89,5 @@ def ensure_demo_accounts(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
     admin.set_password(password)
     admin.save()
     accounts.append(DemoAccount("admin", "", _("Administrator"), _("everything")))
+    assign_demo_responsibles()  # the grid and community accounts become the responsible workers of their people
     return accounts

@@ -1,7 +1,8 @@
 """Demo facilities and people in the four categories, so the boards of `make demo` are not empty.
 
 Facilities: in every district a designated hospital, a shelter hospital, an isolation site, a recovery
-station and a fever clinic, placed near the district's compounds; 火神山 and 雷神山 in the first district.
+station and a fever clinic (with a day of hourly appointment slots), placed near the district's compounds;
+火神山 and 雷神山 in the first district.
 People: a small share of the residents (and a dozen in the first grid, which the demo grid worker
 sees) in every status, some admitted to fitting beds, the rest waiting for the placement engine.
 Written in bulk (a few inserts per table), with history, tests and bed counts consistent.
@@ -28,8 +29,9 @@ from fangkong.cases.models import (
     Status,
     StatusChange,
 )
+from fangkong.cases.services import post_discharge_end
 from fangkong.cases.transitions import routing_category
-from fangkong.facilities.models import BedPool, Facility, FacilityKind, Stay, StayStatus
+from fangkong.facilities.models import AppointmentSlot, BedPool, Facility, FacilityKind, Stay, StayStatus
 from fangkong.facilities.routing import options
 from fangkong.people.models import Resident
 from fangkong.policy.services import current_policy
@@ -81,6 +83,10 @@ def ensure_demo_facilities(seed: int = 2020) -> list[Facility]:
                                 longitude=round(lon + rng.uniform(-0.03, 0.03), 6), latitude=round(lat + rng.uniform(-0.03, 0.03), 6))
             facility.save()
             BedPool.objects.bulk_create([BedPool(facility=facility, kind=k, capacity=c) for k, c in beds.items()])
+            if kind == FacilityKind.FEVER_CLINIC:  # 诊疗预约: hourly appointment slots for the next day
+                first = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+                AppointmentSlot.objects.bulk_create([AppointmentSlot(facility=facility, starts_at=first + dt.timedelta(hours=h),
+                                                                     minutes=60, capacity=8) for h in range(24)])
     return list(Facility.objects.order_by("id"))
 
 
@@ -110,7 +116,10 @@ def build_demo_cases(seed: int = 2020, share: float = 0.006) -> Counter:
         cases.append(Case(resident_id=resident_id, status=status, severity=severity, category=category, status_since=since,
                           opened_at=opened, flagged_at=opened - dt.timedelta(minutes=rng.randint(20, 300)), source=Source.SCREENING,
                           tested=status not in (Status.FEVER, Status.CLOSE_CONTACT), area_code=area_code,
-                          first_sampled_at=opened + dt.timedelta(hours=1) if status not in (Status.FEVER, Status.CLOSE_CONTACT) else None))
+                          first_sampled_at=opened + dt.timedelta(hours=1) if status not in (Status.FEVER, Status.CLOSE_CONTACT) else None,
+                          # Cured: the post-discharge period's last day, some of them already due (discharged days ago).
+                          post_discharge_until=post_discharge_end(since - dt.timedelta(days=n % (policy.post_discharge_days + 1)), policy)
+                          if status == Status.DISCHARGED else None))
         plans.append(rng.random() < 0.5)
     Case.objects.bulk_create(cases, batch_size=1000)
     cases = list(Case.objects.order_by("id"))

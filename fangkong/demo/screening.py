@@ -23,13 +23,13 @@ from fangkong.areas.models import Area, Household, Level
 from fangkong.core.bulk import copy_rows, is_postgres, next_ids, reset_sequence
 from fangkong.people.models import Resident
 from fangkong.policy.services import current_policy
-from fangkong.screening.models import FLAG_REASONS, Campaign, Flag, FollowUp, PersonCheck, Symptom, Visit
+from fangkong.screening.models import Campaign, Flag, FollowUp, PersonCheck, Symptom, Visit
 
 VISIT_FIELDS = ("id", "client_id", "household_id", "area_code", "date", "visited_at", "method", "outcome", "flags",
                 "persons_present", "note", "recorded_by_id", "created_at")
 CHECK_FIELDS = ("id", "visit_id", "resident_id", "area_code", "date", "present", "temperature", "symptoms",
-                "travel_14d", "contact_14d", "flags")
-FOLLOW_UP_FIELDS = ("resident_id", "visit_id", "person_check_id", "reason", "area_code", "status", "created_at",
+                "travel_14d", "contact_14d", "flags", "temperature_method")
+FOLLOW_UP_FIELDS = ("resident_id", "visit_id", "person_check_id", "reason", "reasons", "area_code", "status", "created_at",
                     "handled_by_id", "handled_at", "note")
 METHODS = (("door", 55), ("phone", 25), ("online", 15), ("neighbour", 5))
 TODAY_DONE = 0.45
@@ -118,7 +118,7 @@ def _plan(rng, households, people, vacant, days, today, now, threshold, visit_id
     methods, weights = zip(*METHODS, strict=True)
     visits: list[tuple] = []
     checks: list[tuple] = []
-    flagged: list[tuple] = []  # (resident, visit id, check id, reason, area code, time, days ago)
+    flagged: list[tuple] = []  # (resident, visit id, check id, flags, area code, time, days ago)
     created = _db_time(now)
     for back in range(days - 1, -1, -1):
         day = today - dt.timedelta(days=back)
@@ -151,11 +151,12 @@ def _plan(rng, households, people, vacant, days, today, now, threshold, visit_id
                 check_flags = ((Flag.FEVER if temperature is not None and temperature >= threshold else 0)
                                | (Flag.SYMPTOMS if symptoms else 0) | (Flag.CONTACT if travel or contact else 0))
                 check_id = next(check_ids)
+                # At the door a forehead thermometer; by phone or online the household's own (armpit) one.
+                reading = "" if temperature is None else ("forehead" if method == "door" else "armpit")
                 checks.append((check_id, visit_id, resident_id, code, day, present, temperature, symptoms, travel, contact,
-                               check_flags))
-                for bit, reason in FLAG_REASONS.items():
-                    if check_flags & bit:
-                        flagged.append((resident_id, visit_id, check_id, reason, code, moment, back))
+                               check_flags, reading))
+                if check_flags:
+                    flagged.append((resident_id, visit_id, check_id, check_flags, code, moment, back))
                 flags |= check_flags
                 present_count += present
             visits.append((visit_id, _db_uuid(uuid.UUID(int=rng.getrandbits(128), version=4)), household_id, code, day,
@@ -164,18 +165,25 @@ def _plan(rng, households, people, vacant, days, today, now, threshold, visit_id
 
 
 def _follow_ups(rng: random.Random, flagged: list[tuple], now: dt.datetime) -> list[tuple]:
-    """One item per person and reason while it is open; items older than a day were mostly handled."""
-    rows, open_now = [], set()
-    for resident_id, visit_id, check_id, reason, code, moment, back in flagged:
-        if (resident_id, reason) in open_now:
+    """One item per flagged person with all reasons, one open at a time (later flags join it);
+    items older than a day were mostly handled."""
+    rows: list[list] = []
+    open_now: dict[int, list] = {}
+    for resident_id, visit_id, check_id, flags, code, moment, back in flagged:
+        row = open_now.get(resident_id)
+        if row is not None:
+            row[4] |= flags
+            row[3] = Flag.primary(row[4])
             continue
         status = "open" if back <= 1 or rng.random() < 0.2 else rng.choice(("taken", "taken", "dismissed"))
         handled = _db_time(min(moment + dt.timedelta(hours=3), now)) if status != "open" else None
         note = "复测体温正常" if status == "dismissed" else ""
+        row = [resident_id, visit_id, check_id, Flag.primary(flags), flags, code, status, _db_time(moment), None,
+               handled, note]
         if status == "open":
-            open_now.add((resident_id, reason))
-        rows.append((resident_id, visit_id, check_id, reason, code, status, _db_time(moment), None, handled, note))
-    return rows
+            open_now[resident_id] = row
+        rows.append(row)
+    return [tuple(row) for row in rows]
 
 
 def _campaign(today: dt.date) -> None:

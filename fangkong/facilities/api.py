@@ -125,8 +125,11 @@ class ClosedBedsIn(Schema):
 
 
 class DischargeIn(Schema):
-    reason: Literal["discharged", "transferred", "deceased", "not_needed"]
+    outcome: Literal["discharged", "transferred", "deceased", "other"] = Field(
+        ..., description="discharged = cured (needs the policy's negative tests or cure_override); transferred and other need a note")
     note: Annotated[str, Field(max_length=200, pattern=TEXT_PATTERN)] = ""
+    cure_override: Annotated[str, Field(max_length=200, pattern=TEXT_PATTERN)] = Field(
+        "", description="why a cure is recorded without the tests the policy asks for (audit-logged)")
 
 
 class PlaceIn(Schema):
@@ -200,7 +203,7 @@ def stay_admit(request: HttpRequest, id: int = Id):
 @router.post("/stays/{id}/discharge", response=StayOut, summary="The person leaves the facility")
 def stay_discharge(request: HttpRequest, payload: DischargeIn, id: int = Id):
     user = _viewer(request)
-    return services.discharge(user, _stay(user, id), payload.reason, note=payload.note)
+    return services.discharge(user, _stay(user, id), payload.outcome, note=payload.note, cure_override=payload.cure_override)
 
 
 @router.get("/placement/backlog", response=list[BacklogOut], summary="Everyone in scope who needs a bed and has none")

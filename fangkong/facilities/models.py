@@ -9,6 +9,8 @@ occupied + booked + closed <= capacity as the last line of defence: a bed can ne
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -125,10 +127,12 @@ class StayStatus(models.TextChoices):
 
 
 class EndReason(models.TextChoices):
-    DISCHARGED = "discharged", _("Discharged")
-    TRANSFERRED = "transferred", _("Transferred out")
-    DECEASED = "deceased", _("Deceased")
-    NOT_NEEDED = "not_needed", _("No longer needs the bed")
+    """How a stay ends: the outcome a facility states explicitly when a person leaves."""
+
+    DISCHARGED = "discharged", _("Discharged as cured")  # 治愈出院
+    TRANSFERRED = "transferred", _("Transferred out")  # 转出
+    DECEASED = "deceased", _("Died")  # 死亡
+    OTHER = "other", _("Other (give the reason)")  # e.g. excluded, released from observation
 
 
 ACTIVE_STAYS = (StayStatus.BOOKED, StayStatus.ADMITTED)
@@ -294,3 +298,80 @@ class Proposal(models.Model):
 
     class Meta:
         ordering = ["run_id", "id"]
+
+
+class AppointmentSlot(models.Model):
+    """诊疗预约: a time at a fever clinic with a number of places. Booking is one conditional UPDATE of
+    `booked` (like the bed rows), and a CHECK keeps booked <= capacity: a slot is never over-booked."""
+
+    facility = models.ForeignKey(Facility, models.CASCADE, related_name="slots", verbose_name=_("fever clinic"))
+    starts_at = models.DateTimeField(_("starts at"))
+    minutes = models.PositiveSmallIntegerField(_("minutes"), default=30)
+    capacity = models.PositiveIntegerField(_("places"))
+    booked = models.PositiveIntegerField(_("booked"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "starts_at"], name="slot_unique_time"),
+            models.CheckConstraint(condition=Q(capacity__gte=F("booked")), name="slot_not_overbooked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.booked
+
+    @property
+    def ends_at(self):
+        return self.starts_at + dt.timedelta(minutes=self.minutes)
+
+    @staticmethod
+    def scope_q(scope: Scope) -> Q:
+        if scope.facility_id:
+            return Q(facility_id=scope.facility_id)
+        if scope.area_code:
+            return Q(facility__area_code__startswith=scope.area_code[:DISTRICT_CODE_LENGTH])
+        return NOTHING
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Appointment(models.Model):
+    """One fever patient's place in a slot."""
+
+    slot = models.ForeignKey(AppointmentSlot, models.PROTECT, related_name="appointments")
+    case = models.ForeignKey("cases.Case", models.PROTECT, related_name="appointments")
+    status = models.CharField(_("status"), max_length=12, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
+    booked_at = models.DateTimeField(_("booked at"), default=timezone.now)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    area_code = models.CharField(max_length=15, editable=False)  # the person's area
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slot__starts_at", "id"]
+        constraints = [
+            # One pending appointment per person at a time.
+            models.UniqueConstraint(fields=["case"], condition=Q(status="booked"), name="appointment_one_per_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} @ {self.slot_id}"
+
+    @staticmethod
+    def scope_q(scope: Scope) -> Q:
+        if scope.facility_id:
+            return Q(slot__facility_id=scope.facility_id)
+        if scope.area_code:
+            return Q(area_code__startswith=scope.area_code)
+        return NOTHING

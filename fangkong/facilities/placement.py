@@ -10,21 +10,25 @@ size; an LP through scipy's HiGHS would work but gives no integrality guarantee 
 Two stages, so the rules are met exactly in their order of importance:
 
 1. **Who** gets a bed. People → (facility kind, bed kind) nodes, each with the total free beds of that
-   kind. Each person earns `tier × (R + 1) + wait rank` for being placed (tier: the policy's
-   `placement_first` order, critical then severe; wait rank: longer waiting ranks higher, R ranks in
+   kind. Each person earns `rank × (R + 1) + wait rank` for being placed (rank: twice the tier of the
+   policy's `placement_first` order, critical then severe, plus one for priority inside the tier:
+   pregnant women and infants as the policy says; wait rank: longer waiting ranks higher, R ranks in
    all). Exchanging one person for another is the only way to change the set, so the optimum serves
-   higher tiers first, then longer waits; and since every placement earns a positive reward, nobody
+   higher tiers first, then priority, then longer waits; and since every placement earns a positive reward, nobody
    is left waiting while a bed that fits them is free.
 2. **Where** they go. Exactly the people chosen in stage 1, to single facility pools, at the cost of
    the great-circle distance from their compound to the facility plus `placement_preference_km` per
-   step down the category's routing preference. Capacities make the solver spread load when the
-   nearest facility is full: total transfer distance is minimal for the chosen people.
+   step down the category's routing preference; inside one facility, the policy's `bed_kinds` order
+   decides (a severe patient takes an ordinary bed before an ICU bed of the same hospital). Capacities
+   make the solver spread load when the nearest facility is full: total transfer distance is minimal
+   for the chosen people.
 
 The engine is a pure function over plain tuples; `services.run_placement` feeds it from the database.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,10 +37,12 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from fangkong.facilities.routing import options
+from fangkong.people.models import SpecialGroup
 from fangkong.policy.schema import Policy
 
 EARTH_RADIUS_KM = 6371.0088
 COST_UNITS_PER_KM = 10  # costs are integers: 100 m steps
+BED_RANK_STEPS = 4  # more than the bed kinds a category can list (policy.schema.BED_KINDS)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Person:
     longitude: float | None
     latitude: float | None
     waited_minutes: int
+    priority: bool = False  # pregnant or postpartum, or an infant, as the policy says (see is_priority)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,22 @@ def tiers(policy: Policy, categories: Sequence[str]) -> np.ndarray:
     return np.array([len(first) - first.index(c) if c in first else 0 for c in categories], dtype=np.int64)
 
 
+def ranks(policy: Policy, people: Sequence[Person]) -> np.ndarray:
+    """Service order before waiting time: the category's tier, then priority (孕产妇, infants) within it."""
+    return tiers(policy, [p.category for p in people]) * 2 + np.array([p.priority for p in people], dtype=np.int64)
+
+
+def is_priority(policy: Policy, special_groups: int, birth_date: dt.date | None, today: dt.date) -> bool:
+    """Pregnant or postpartum (the 孕产妇 tag), or younger than `placement_infant_max_years` whole years,
+    each as far as the policy switches it on."""
+    if policy.placement_pregnant_first and special_groups & SpecialGroup.PREGNANT:
+        return True
+    if policy.placement_infant_first and birth_date is not None:
+        years = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+        return years < policy.placement_infant_max_years
+    return False
+
+
 def wait_ranks(waited: np.ndarray) -> np.ndarray:
     """Dense ranks of waiting times: the shortest wait is 0."""
     _values, inverse = np.unique(waited, return_inverse=True)
@@ -118,7 +141,7 @@ def choose(people: Sequence[Person], pools: Sequence[Pool], policy: Policy) -> n
         if q.free > 0:
             free[kind_index[(q.facility_kind, q.bed_kind)]] += q.free
     categories = [p.category for p in people]
-    reward = tiers(policy, categories) * (n + 1) + wait_ranks(np.array([p.waited_minutes for p in people])) + 1
+    reward = ranks(policy, people) * (n + 1) + wait_ranks(np.array([p.waited_minutes for p in people])) + 1
     # Nodes: 0 = source, 1..n people, then kinds, then the sink.
     sink = n + len(kinds) + 1
     tails, heads, costs = [], [], []
@@ -182,15 +205,20 @@ def place(people: Sequence[Person], pools: Sequence[Pool], policy: Policy) -> li
         for j, i in enumerate(picked):
             by_category.setdefault(people[i].category, []).append(j)
         for category, members in by_category.items():
-            rank = {(o.facility_kind, o.bed_kind): o.rank for o in options(policy, category)}
-            columns = [c for c, q in enumerate(open_pools) if (q.facility_kind, q.bed_kind) in rank]
+            ranked = {(o.facility_kind, o.bed_kind): o for o in options(policy, category)}
+            columns = [c for c, q in enumerate(open_pools) if (q.facility_kind, q.bed_kind) in ranked]
             if not columns:
                 continue
             cols = np.array(columns, dtype=np.int64)
             rows = np.array(members, dtype=np.int64)
             km = distances_km(lon[picked[rows]], lat[picked[rows]], pool_lon[cols], pool_lat[cols])
-            penalty = np.array([rank[(open_pools[c].facility_kind, open_pools[c].bed_kind)] for c in columns], dtype=float)
+            chosen_options = [ranked[(open_pools[c].facility_kind, open_pools[c].bed_kind)] for c in columns]
+            penalty = np.array([o.rank for o in chosen_options], dtype=float)
+            bed_rank = np.array([o.bed_rank for o in chosen_options], dtype=np.int64)
+            # The bed kind's order is the last digit of the cost: it decides between the pools of one facility
+            # (equal distance) and never outweighs 100 m of distance or the facility preference.
             cost = np.rint((km + penalty[None, :] * policy.placement_preference_km) * COST_UNITS_PER_KM).astype(np.int64)
+            cost = cost * BED_RANK_STEPS + bed_rank[None, :]
             tails.append(np.repeat(rows, len(cols)))
             heads.append(np.tile(cols + k, len(rows)))
             costs.append(cost.ravel())
@@ -224,16 +252,19 @@ def greedy(people: Sequence[Person], pools: Sequence[Pool], policy: Policy) -> l
     lon, lat = _locations(people, open_pools)
     pool_lon = np.array([q.longitude for q in open_pools], dtype=float)
     pool_lat = np.array([q.latitude for q in open_pools], dtype=float)
-    order = np.lexsort((-np.array([p.waited_minutes for p in people]), -tiers(policy, [p.category for p in people])))
+    order = np.lexsort((-np.array([p.waited_minutes for p in people]), -ranks(policy, people)))
     masks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     out: list[Assignment] = []
     for i in order:
         person = people[i]
         if person.category not in masks:
-            rank = {(o.facility_kind, o.bed_kind): o.rank for o in options(policy, person.category)}
-            allowed = np.array([(q.facility_kind, q.bed_kind) in rank for q in open_pools], dtype=bool)
-            penalty = np.array([rank.get((q.facility_kind, q.bed_kind), 0) for q in open_pools], dtype=float)
-            masks[person.category] = (allowed, penalty * policy.placement_preference_km)
+            ranked = {(o.facility_kind, o.bed_kind): o for o in options(policy, person.category)}
+            allowed = np.array([(q.facility_kind, q.bed_kind) in ranked for q in open_pools], dtype=bool)
+            found = [ranked.get((q.facility_kind, q.bed_kind)) for q in open_pools]
+            penalty = np.array([o.rank if o else 0 for o in found], dtype=float)
+            bed_rank = np.array([o.bed_rank if o else 0 for o in found], dtype=float)
+            # Same tie-break as the engine: the bed kind's order inside a facility, below 100 m of distance.
+            masks[person.category] = (allowed, penalty * policy.placement_preference_km + bed_rank * 0.1 / BED_RANK_STEPS)
         allowed, penalty = masks[person.category]
         candidates = np.flatnonzero(allowed & (free > 0))
         if not len(candidates):

@@ -27,11 +27,12 @@ class Option:
     rank: int  # 0 = the preferred kind of facility
     facility_kind: str
     bed_kind: str
+    bed_rank: int = 0  # 0 = the preferred kind of bed (the order of the policy's bed_kinds), inside one facility
 
 
 def options(policy: Policy, category: str) -> list[Option]:
-    """Every (facility kind, bed kind) the category may take, with the rank of its routing target.
-    A (facility kind, bed kind) reached by two targets keeps the better rank."""
+    """Every (facility kind, bed kind) the category may take, with the rank of its routing target and
+    of its bed kind. A (facility kind, bed kind) reached by two targets keeps the better rank."""
     if not category:
         return []
     beds = policy.bed_kinds.get(category, [])
@@ -41,7 +42,7 @@ def options(policy: Policy, category: str) -> list[Option]:
         for bed in beds:
             if only is None or bed in only:
                 best.setdefault((facility_kind, bed), rank)
-    return [Option(rank, kind, bed) for (kind, bed), rank in best.items()]
+    return [Option(rank, kind, bed, beds.index(bed)) for (kind, bed), rank in best.items()]
 
 
 def fits(policy: Policy, category: str, facility_kind: str, bed_kind: str) -> bool:

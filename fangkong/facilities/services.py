@@ -287,12 +287,20 @@ def _end(user, stay: Stay, reason: str, now: dt.datetime) -> None:
            area_code=stay.area_code, changes={"status": ["admitted", "ended"], "end_reason": reason})
 
 
-def discharge(user, stay: Stay, reason: str, *, note: str = "", now: dt.datetime | None = None) -> Stay:
-    """The person leaves the facility: discharged, transferred out, deceased, or no longer needing the bed.
-    A confirmed patient discharged as cured moves to `discharged` (and waits for a recovery station)."""
+def discharge(user, stay: Stay, outcome: str, *, note: str = "", cure_override: str = "",
+              now: dt.datetime | None = None) -> Stay:
+    """The person leaves the facility with an explicit outcome: cured, transferred out, died or other.
+    A cure is refused unless the person's tests meet the policy (or `cure_override` says why not) and,
+    for a confirmed patient, moves them to `discharged`: the post-discharge period starts. A death
+    moves the case to `deceased`. Transferred and other need a note (where to, why)."""
     _require_facility_work(user, stay.facility)
-    if reason not in EndReason.values:
-        raise FieldErrors({"reason": _("Unknown reason.")})
+    if outcome not in EndReason.values:
+        raise FieldErrors({"outcome": _("Choose how the person leaves.")})
+    note = " ".join((note or "").split())
+    if len(note) > 200:
+        raise FieldErrors({"note": _("Longer than %(n)d characters.") % {"n": 200}})
+    if outcome in (EndReason.TRANSFERRED, EndReason.OTHER) and not note:
+        raise FieldErrors({"note": _("Say where the person goes or why they leave.")})
     now = now or timezone.now()
     from fangkong.cases.services import refresh_placement, transition
 
@@ -300,13 +308,16 @@ def discharge(user, stay: Stay, reason: str, *, note: str = "", now: dt.datetime
         locked = Stay.objects.select_for_update().select_related("facility").get(pk=stay.pk)
         if locked.status != StayStatus.ADMITTED:
             raise FieldErrors({"stay": _("Only an admitted person can leave.")})
-        locked.note = note[:200]
-        _end(user, locked, reason, now)
         case = Case.objects.select_related("resident").get(pk=locked.case_id)
-        if reason == EndReason.DISCHARGED and case.status == Status.CONFIRMED:
+        if outcome == EndReason.DISCHARGED and case.status != Status.CONFIRMED:
+            raise FieldErrors({"outcome": _("Only a confirmed patient is discharged as cured; %(status)s leaves with another outcome.")
+                               % {"status": case.status_label}})
+        locked.note = note
+        _end(user, locked, outcome, now)
+        if outcome == EndReason.DISCHARGED:
             case = transition(user, case, Status.DISCHARGED, _("Discharged, cured, from %(facility)s") % {"facility": locked.facility.name},
-                              evidence=note, now=now, checked=True)
-        elif reason == EndReason.DECEASED and case.status != Status.DECEASED:
+                              evidence=note, now=now, checked=True, cure_override=cure_override)
+        elif outcome == EndReason.DECEASED and case.status != Status.DECEASED:
             case = transition(user, case, Status.DECEASED, _("Died at %(facility)s") % {"facility": locked.facility.name},
                               evidence=note, now=now, checked=True)
         refresh_placement(case, now=now)
@@ -404,10 +415,12 @@ def run_placement(user, *, now: dt.datetime | None = None):
     version = current_version()
     rows = list(backlog(user).values_list(
         "pk", "category", "resident__household__compound__longitude", "resident__household__compound__latitude",
-        "waiting_since"))
+        "waiting_since", "resident__special_groups", "resident__birth_date"))
+    today = timezone.localdate(now)
     people = [engine.Person(pk, category, float(lon) if lon is not None else None, float(lat) if lat is not None else None,
-                            max(0, int((now - (since or now)).total_seconds() // 60)))
-              for pk, category, lon, lat, since in rows]
+                            max(0, int((now - (since or now)).total_seconds() // 60)),
+                            engine.is_priority(policy, groups, born, today))
+              for pk, category, lon, lat, since, groups, born in rows]
     pools = [engine.Pool(fid, kind, bed, float(lon), float(lat), capacity - occupied - booked - closed)
              for fid, kind, bed, lon, lat, capacity, occupied, booked, closed in BedPool.objects.restrict(user).filter(
                  facility__is_active=True).values_list("facility_id", "facility__kind", "kind", "facility__longitude",
@@ -415,9 +428,9 @@ def run_placement(user, *, now: dt.datetime | None = None):
     started = time.perf_counter()
     plan = engine.place(people, pools, policy)
     seconds = time.perf_counter() - started
-    # Proposals in service order (tier, then waiting time), so confirming serves the most urgent first.
+    # Proposals in service order (tier and priority, then waiting time), so confirming serves the most urgent first.
     by_case = {p.case_id: p for p in people}
-    tier = dict(zip([p.case_id for p in people], engine.tiers(policy, [p.category for p in people]).tolist(), strict=True))
+    tier = dict(zip([p.case_id for p in people], engine.ranks(policy, people).tolist(), strict=True))
     plan.sort(key=lambda a: (-tier[a.case_id], -by_case[a.case_id].waited_minutes, a.case_id))
     with transaction.atomic():
         run = PlacementRun.objects.create(

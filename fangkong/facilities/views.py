@@ -23,12 +23,15 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area, Level
 from fangkong.cases.models import Case, Placement
-from fangkong.cases.services import can_manage_cases
+from fangkong.cases.services import can_manage_cases, cure_check
 from fangkong.core.redirects import safe_next
-from fangkong.facilities import services
+from fangkong.facilities import appointments, services
 from fangkong.facilities.models import (
     ACTIVE_STAYS,
     TRANSFER_STEPS,
+    Appointment,
+    AppointmentSlot,
+    AppointmentStatus,
     BedKind,
     BedPool,
     EndReason,
@@ -101,8 +104,12 @@ class CloseBedsForm(forms.Form):
 
 
 class DischargeForm(forms.Form):
-    reason = forms.ChoiceField(label=_l("Reason"), choices=EndReason.choices)
-    note = forms.CharField(label=_l("Note"), max_length=200, required=False)
+    # No outcome is preselected: the facility states how the person leaves.
+    outcome = forms.ChoiceField(label=_l("How the person leaves"), choices=EndReason.choices, widget=forms.RadioSelect)
+    note = forms.CharField(label=_l("Note"), max_length=200, required=False,
+                           help_text=_l("Where the person goes, the cause of death, or why they leave."))
+    cure_override = forms.CharField(label=_l("Discharge as cured without the tests the policy asks for: why"), max_length=200,
+                                    required=False, help_text=_l("Only when the tests are missing; recorded in the audit log."))
 
 
 @login_required
@@ -110,15 +117,93 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     _require_viewer(user)
     facility = Facility.objects.select_related("area").get_visible_or_404(user, pk=pk)
-    stays = Stay.objects.filter(facility=facility, status__in=ACTIVE_STAYS).select_related(*PEOPLE_RELATED, "case", "transfer")
+    # The people in it are health data: each viewer sees those their own scope covers (its staff: all of them).
+    stays = (Stay.objects.restrict(user).filter(facility=facility, status__in=ACTIVE_STAYS)
+             .select_related(*PEOPLE_RELATED, "case", "transfer"))
     incoming = [s for s in stays if s.status == StayStatus.BOOKED]
     present = [s for s in stays if s.status == StayStatus.ADMITTED]
     return render(request, "facilities/detail.html", {
         "facility": facility, "beds": BedPool.objects.filter(facility=facility).order_by("kind"),
         "incoming": sorted(incoming, key=lambda s: s.booked_at), "present": sorted(present, key=lambda s: s.admitted_at),
-        "can_work": services.can_work_in(user, facility), "close_form": CloseBedsForm(), "discharge_form": DischargeForm(),
+        "can_work": services.can_work_in(user, facility), "close_form": CloseBedsForm(),
         "can_register": services.can_register_facilities(user), "now": timezone.now(),
+        "is_clinic": facility.kind == FacilityKind.FEVER_CLINIC,
+        "slots": _clinic_slots(facility) if facility.kind == FacilityKind.FEVER_CLINIC else [],
+        "can_open_slots": appointments.can_open_slots(user, facility), "slot_form": SlotForm(),
     })
+
+
+class SlotForm(forms.Form):
+    starts_at = forms.DateTimeField(label=_l("Starts at"), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+                                    widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    minutes = forms.IntegerField(label=_l("Minutes"), initial=30, min_value=5, max_value=480)
+    capacity = forms.IntegerField(label=_l("Places"), initial=10, min_value=1, max_value=appointments.MAX_PLACES)
+
+
+def _clinic_slots(facility: Facility):
+    """Today's and later slots of a fever clinic, each with its booked appointments."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    slots = list(AppointmentSlot.objects.filter(facility=facility, starts_at__gte=start).order_by("starts_at")[:100])
+    booked: dict[int, list[Appointment]] = defaultdict(list)
+    for appointment in Appointment.objects.filter(slot__in=slots, status=AppointmentStatus.BOOKED).select_related("case__resident"):
+        booked[appointment.slot_id].append(appointment)
+    return [(slot, booked.get(slot.pk, [])) for slot in slots]
+
+
+@login_required
+@require_POST
+def slot_new(request: HttpRequest, pk: int) -> HttpResponse:
+    facility = Facility.objects.get_visible_or_404(request.user, pk=pk)
+    if not appointments.can_open_slots(request.user, facility):
+        raise PermissionDenied
+    form = SlotForm(request.POST)
+    if form.is_valid():
+        try:
+            appointments.open_slot(request.user, facility, **form.cleaned_data)
+        except FieldErrors as exc:
+            for message in exc.errors.values():
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Appointment slot opened."))
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect(f"{reverse('facilities:detail', args=[facility.pk])}#slots")
+
+
+@login_required
+@require_POST
+def appointment_book(request: HttpRequest, case_pk: int) -> HttpResponse:
+    _require_viewer(request.user)
+    case = Case.objects.get_visible_or_404(request.user, pk=case_pk)
+    slot = AppointmentSlot.objects.select_related("facility").filter(pk=request.POST.get("slot") or 0).first()
+    if slot is None:
+        messages.error(request, _("Choose a time."))
+    else:
+        try:
+            appointment = appointments.book(request.user, case, slot)
+        except FieldErrors as exc:
+            for message in exc.errors.values():
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Appointment at %(facility)s, %(time)s.") % {
+                "facility": slot.facility.name, "time": timezone.localtime(appointment.slot.starts_at).strftime("%m-%d %H:%M")})
+    return redirect(f"{reverse('cases:detail', args=[case.pk])}#appointments")
+
+
+@login_required
+@require_POST
+def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = Appointment.objects.select_related("slot__facility").get_visible_or_404(request.user, pk=pk)
+    try:
+        appointments.cancel(request.user, appointment)
+    except FieldErrors as exc:
+        for message in exc.errors.values():
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Appointment cancelled."))
+    return redirect(safe_next(request, reverse("cases:detail", args=[appointment.case_id])))
 
 
 def _facility_for_work(request: HttpRequest, pk: int) -> Facility:
@@ -171,19 +256,38 @@ def admit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def discharge(request: HttpRequest, pk: int) -> HttpResponse:
+    """The person leaves: choose the outcome, then confirm on a summary; a cure shows the tests the policy asks for."""
     stay = _stay(request, pk)
-    form = DischargeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.discharge(request.user, stay, form.cleaned_data["reason"], note=form.cleaned_data["note"])
-        except FieldErrors as exc:
-            for message in exc.errors.values():
-                messages.error(request, message)
+    if stay.status != StayStatus.ADMITTED:
+        messages.error(request, _("Only an admitted person can leave."))
+        return redirect("facilities:detail", pk=stay.facility_id)
+    case = Case.objects.select_related("resident").get(pk=stay.case_id)
+    form = DischargeForm(request.POST or None)
+    confirming = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if request.POST.get("confirmed") == "1":
+            try:
+                services.discharge(request.user, stay, data["outcome"], note=data["note"], cure_override=data["cure_override"])
+            except FieldErrors as exc:
+                add_errors(form, exc.errors)
+            else:
+                messages.success(request, _("%(name)s has left %(facility)s: %(outcome)s.") % {
+                    "name": case.resident.name, "facility": stay.facility.name, "outcome": EndReason(data["outcome"]).label})
+                return redirect("facilities:detail", pk=stay.facility_id)
         else:
-            messages.success(request, _("The person has left the facility."))
-    return redirect("facilities:detail", pk=stay.facility_id)
+            confirming = True
+    cure = cure_check(case)
+    return render(request, "facilities/discharge.html", {
+        "stay": stay, "case": case, "form": form, "confirming": confirming, "cure": cure,
+        "outcome_label": EndReason(form.cleaned_data["outcome"]).label if confirming else "",
+    }, status=400 if request.method == "POST" and not confirming else 200)
+
+
+def add_errors(form: forms.Form, errors: dict[str, str]) -> None:
+    for field, message in errors.items():
+        form.add_error(field if field in form.fields else None, str(message))
 
 
 class FacilityForm(forms.ModelForm):
@@ -285,10 +389,17 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "facility__name", "bed_kind"):
         by_facility[f"{name} · {BedKind(bed).label}"] += 1
     counts = dict(_count(Proposal.objects.filter(run=run), "state"))
+    draft = run.status == RunStatus.DRAFT
     return render(request, "facilities/run.html", {
         "run": run, "page": page, "choices": choices, "by_facility": sorted(by_facility.items()), "state": state,
-        "counts": [(s, label, counts.get(s, 0)) for s, label in ProposalState.choices], "draft": run.status == RunStatus.DRAFT,
+        "counts": [(s, label, counts.get(s, 0)) for s, label in ProposalState.choices], "draft": draft,
+        "to_confirm": _to_confirm(run), "confirming": draft and request.GET.get("confirm") == "1",
     })
+
+
+def _to_confirm(run: PlacementRun) -> int:
+    """The bookings a confirmation of the whole plan would make."""
+    return Proposal.objects.filter(run=run, state=ProposalState.PROPOSED, facility__isnull=False).count()
 
 
 @login_required
@@ -319,6 +430,12 @@ def run_adjust(request: HttpRequest, pk: int, proposal_pk: int) -> HttpResponse:
 def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     _require_commander(request.user)
     run = PlacementRun.objects.get_visible_or_404(request.user, pk=pk)
+    expected = request.POST.get("expected", "")
+    pending = _to_confirm(run)
+    if expected != str(pending):
+        # Confirmed without seeing the count, or the plan changed since: ask again, with today's number.
+        messages.warning(request, _("The plan now has %(n)d placements to confirm: check and confirm again.") % {"n": pending})
+        return redirect(f"{reverse('facilities:run', args=[run.pk])}?confirm=1")
     try:
         counts = services.confirm_run(request.user, run)
     except FieldErrors as exc:

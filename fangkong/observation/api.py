@@ -15,6 +15,7 @@ from fangkong.core.masking import mask_name
 from fangkong.observation import services
 from fangkong.observation.models import Alert, ObservationFile
 from fangkong.people.models import Resident
+from fangkong.screening.readings import TemperatureMethod
 
 router = Router(tags=["observation"])
 
@@ -58,6 +59,12 @@ class OpenFileIn(Schema):
 class ReportIn(Schema):
     client_id: uuid.UUID
     temperature: Annotated[str, Field(max_length=10, pattern=TEXT_PATTERN)]
+    temperature_method: Literal[tuple(TemperatureMethod.values)] = Field(  # type: ignore[valid-type]
+        services.DEFAULT_METHOD.value, description="How the temperature was taken (default armpit)")
+    outdoors: bool = Field(False, description="A forehead reading taken outdoors (then ambient_c is required)")
+    ambient_c: float | None = Field(None, allow_inf_nan=False, ge=-40, le=50,
+                                    description="Outdoor temperature °C; outside the policy's forehead range the "
+                                                "reading is kept but marked unreliable")
     symptoms: list[SymptomCode] = Field(default_factory=list, max_length=8)
     reported_at: dt.datetime | None = None
 
@@ -71,6 +78,10 @@ class ReportOut(Schema):
     temperature: str
     symptoms: int
     source: str
+    temperature_method: str
+    outdoors: bool
+    ambient_c: float | None
+    reading_unreliable: bool
     reported_at: dt.datetime
     created: bool = False
     escalated: bool = False
@@ -139,7 +150,9 @@ def post_report(request: HttpRequest, payload: ReportIn, file_id: int = Id):
     user = _observer(request)
     file = ObservationFile.objects.select_related("resident").get_visible_or_404(user, pk=file_id)
     result = services.record_worker_report(user, file, temperature=payload.temperature, symptoms=payload.symptoms,
-                                           client_id=payload.client_id, reported_at=payload.reported_at)
+                                           client_id=payload.client_id, reported_at=payload.reported_at,
+                                           how=services.HowTakenInput(payload.temperature_method, payload.outdoors,
+                                                                      payload.ambient_c))
     report = result.report
     report.created, report.escalated = result.created, result.escalated
     return (201 if result.created else 200), report

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from fangkong.core.masking import mask_name
 from fangkong.observation import services
 from fangkong.observation.models import (
     Alert,
@@ -20,6 +20,7 @@ from fangkong.observation.models import (
     HealthReport,
     ObservationFile,
 )
+from fangkong.observation.responsible import contact_of, record_contacts_shown
 
 SHOWN = 50
 
@@ -31,10 +32,10 @@ class Section:
     rows: list
 
 
-def _section(key: str, rows: QuerySet) -> Section:
+def _section(user, key: str, rows: QuerySet) -> Section:
     shown = list(rows[:SHOWN])
-    for row in shown:  # lists show masked names only
-        row.masked_name = mask_name((row.file if isinstance(row, Alert) else row).resident.name)
+    for row in shown:  # full name and phone for the responsible worker and the revealing roles in scope
+        row.contact = contact_of(user, row.file if isinstance(row, Alert) else row)
     return Section(key, rows.count(), shown)
 
 
@@ -48,16 +49,18 @@ def area_board(user, code: str, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     today = services.local_today(now)
     files = ObservationFile.objects.within(user, code).select_related("resident", "responsible")
-    alerts = Alert.objects.within(user, code).filter(status=AlertStatus.OPEN).select_related("file__resident")
+    alerts = Alert.objects.within(user, code).filter(status=AlertStatus.OPEN).select_related("file__resident", "file__responsible")
     window = services.current_window(now)
     day, next_window = services.window_for(now)
     due_window = window.name if window else next_window
     sections = [
-        _section("due", due_files(files, today, due_window).order_by("planned_end_on", "id")),
-        _section("missed", alerts.filter(kind=AlertKind.MISSED).order_by("-created_at", "-id")),
-        _section("fever", alerts.exclude(kind=AlertKind.MISSED).order_by("-created_at", "-id")),
-        _section("ending", files.filter(status=FileStatus.OPEN, planned_end_on=today).order_by("id")),
-        _section("eligible", services.eligible_for_release(files, today).order_by("planned_end_on", "id")),
+        _section(user, "due", due_files(files, today, due_window).order_by("planned_end_on", "id")),
+        _section(user, "missed", alerts.filter(kind=AlertKind.MISSED).order_by("-created_at", "-id")),
+        _section(user, "fever", alerts.exclude(kind=AlertKind.MISSED).order_by("-created_at", "-id")),
+        _section(user, "ending", files.filter(status=FileStatus.OPEN, planned_end_on=today).order_by("id")),
+        _section(user, "eligible", services.eligible_for_release(files, today).order_by("planned_end_on", "id")),
     ]
+    revealed = [row.file if isinstance(row, Alert) else row for s in sections for row in s.rows if row.contact.full]
+    record_contacts_shown(user, revealed, area_code=code, where=_("Observation board"))
     return {"sections": sections, "open_count": files.filter(status=FileStatus.OPEN).count(),
-            "due_window": due_window, "window_open": window is not None, "today": today}
+            "due_window": due_window, "due_window_label": services.window_label(due_window), "window_open": window is not None, "today": today}

@@ -6,11 +6,14 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.widgets import DateInput, TemperatureInput
 from fangkong.observation.models import DecisionKind, Kind
+from fangkong.observation.services import DEFAULT_METHOD, HowTakenInput
 from fangkong.screening.forms import SYMPTOM_CHOICES, ClientIdForm
+from fangkong.screening.readings import TemperatureMethod
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-TEMPERATURE_INPUT = forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "36.5", "autocomplete": "off"})
+DATE_INPUT = DateInput()
+TEMPERATURE_INPUT = TemperatureInput()
 
 
 class OpenFileForm(forms.Form):
@@ -24,8 +27,18 @@ class OpenFileForm(forms.Form):
 
 class ReportForm(ClientIdForm):
     temperature = forms.CharField(label=_("Temperature (°C)"), max_length=10, widget=TEMPERATURE_INPUT)
+    temperature_method = forms.ChoiceField(label=_("Measured at"), choices=TemperatureMethod.choices,
+                                           initial=DEFAULT_METHOD, required=False, widget=forms.RadioSelect)
+    outdoors = forms.BooleanField(label=_("Measured outdoors"), required=False)
+    ambient_c = forms.CharField(label=_("Outdoor temperature (°C)"), max_length=10, required=False,
+                                widget=TemperatureInput(attrs={"inputmode": "text"}))
     symptoms = forms.MultipleChoiceField(label=_("Symptoms"), choices=SYMPTOM_CHOICES, required=False,
                                          widget=forms.CheckboxSelectMultiple)
+
+    def how_taken(self) -> HowTakenInput:
+        data = self.cleaned_data
+        return HowTakenInput(data.get("temperature_method") or DEFAULT_METHOD, bool(data.get("outdoors")),
+                             data.get("ambient_c"))
 
 
 class NoteForm(forms.Form):
@@ -51,3 +64,16 @@ class HandleAlertForm(forms.Form):
 def add_field_errors(form: forms.Form, errors: dict[str, str]) -> None:
     for field, message in errors.items():
         form.add_error(field if field in form.fields else None, str(message))
+
+
+class ResponsibleForm(forms.Form):
+    """Choose the responsible worker (包保责任人) among the area's grid and community workers."""
+
+    responsible = forms.TypedChoiceField(label=_("Responsible worker"), coerce=int, empty_value=None, required=False)
+
+    def __init__(self, *args, workers, required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["responsible"]
+        field.required = required
+        field.choices = [("", "—")] + [(w.pk, label) for w, label in workers]
+        field.widget.attrs["aria-label"] = str(field.label)

@@ -21,6 +21,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.scope import NOTHING, Scope, ScopedQuerySet
+from fangkong.policy.forms import WINDOW_NAME_LABELS
+from fangkong.screening.readings import TemperatureMethod
 
 
 def _area_q(scope: Scope) -> Q:
@@ -176,6 +178,13 @@ class HealthReport(models.Model):
     date = models.DateField(_("date"))  # local (Asia/Shanghai) calendar day of the window
     window_name = models.CharField(_("window"), max_length=16)
     temperature = models.DecimalField(_("temperature (°C)"), max_digits=3, decimal_places=1)
+    # How it was taken (R7); a forehead reading outdoors outside the device's ambient range is kept but
+    # marked unreliable (fangkong.screening.readings). Reports before this field have the method empty.
+    temperature_method = models.CharField(_("measured at"), max_length=8, choices=TemperatureMethod.choices, blank=True,
+                                          default="", db_default="")
+    outdoors = models.BooleanField(_("measured outdoors"), default=False, db_default=False)
+    ambient_c = models.DecimalField(_("ambient temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True)
+    reading_unreliable = models.BooleanField(_("unreliable reading"), default=False, db_default=False)
     # Bits of screening's Symptom set (fangkong.screening.models.Symptom).
     symptoms = models.PositiveSmallIntegerField(_("symptoms"), default=0)
     source = models.CharField(_("source"), max_length=8, choices=ReportSource.choices)
@@ -199,6 +208,10 @@ class HealthReport(models.Model):
     @staticmethod
     def scope_q(scope: Scope) -> Q:
         return _area_q(scope)
+
+    @property
+    def window_label(self) -> str:
+        return str(WINDOW_NAME_LABELS.get(self.window_name, self.window_name))
 
     @property
     def symptom_labels(self) -> list[str]:
@@ -246,8 +259,6 @@ class Alert(models.Model):
     @property
     def window_label(self) -> str:
         """The key as people read it: "2026-11-28/evening" → "11-28 晚上"; other keys as they are."""
-        from fangkong.policy.forms import WINDOW_NAME_LABELS
-
         day, _sep, name = self.key.partition("/")
         if not name or len(day) != 10:
             return self.key

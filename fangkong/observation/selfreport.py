@@ -16,6 +16,7 @@ from fangkong.observation import services
 from fangkong.observation.forms import ReportForm, add_field_errors
 from fangkong.observation.models import HealthReport
 from fangkong.people.validation import FieldErrors
+from fangkong.policy.services import current_policy
 from fangkong.screening.selfreport import allow, too_many
 
 
@@ -38,14 +39,16 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
             data = form.cleaned_data
             try:
                 result = services.record_self_report(file, temperature=data["temperature"], symptoms=data["symptoms"],
-                                                     client_id=data["client_id"])
+                                                     client_id=data["client_id"], how=form.how_taken())
             except FieldErrors as exc:
                 add_field_errors(form, exc.errors)
             else:
                 return render(request, "observation/selfreport_done.html", {
                     "name": mask_name(file.resident.name), "report": result.report, "escalated": result.escalated})
-    day, window = services.window_for(timezone.now())
+    policy = current_policy()
+    day, window = services.window_for(timezone.now(), policy)
     done = HealthReport.objects.filter(file=file, date=day, window_name=window).exists()
     return render(request, "observation/selfreport.html", {
         "name": mask_name(file.resident.name), "form": form, "file": file, "window": window, "done": done,
+        "reports_per_day": policy.home_reports_per_day, "windows": services.window_list(policy),
     }, status=status)

@@ -64,9 +64,11 @@ from fangkong.observation.models import (
 from fangkong.people.models import Resident
 from fangkong.people.moves import id_chunks
 from fangkong.people.validation import FieldErrors
+from fangkong.policy.forms import WINDOW_NAME_LABELS
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import Symptom
+from fangkong.screening.readings import TemperatureMethod, clean_how_taken
 from fangkong.screening.services import parse_temperature
 
 # Roles that keep observation files in their area (the same as the four categories).
@@ -139,6 +141,16 @@ def windows(policy: Policy | None = None) -> list[Window]:
     return sorted(result, key=lambda w: w.start)
 
 
+def window_label(name: str) -> str:
+    """A window's name as people read it (早上, 中午, 晚上); a name the commander made up as it is."""
+    return str(WINDOW_NAME_LABELS.get(name, name))
+
+
+def window_list(policy: Policy | None = None) -> list[tuple[str, str, str]]:
+    """(label, from, until) of each window of the day, for the pages that tell people when to report."""
+    return [(window_label(w.name), w.start.strftime("%H:%M"), w.end.strftime("%H:%M")) for w in windows(policy)]
+
+
 def window_for(moment: dt.datetime, policy: Policy | None = None) -> tuple[dt.date, str]:
     """The (local date, window name) a report made at `moment` counts for (see the module docstring)."""
     local = timezone.localtime(moment)
@@ -205,6 +217,9 @@ def open_file(user, resident: Resident, *, kind: str, reason: str, last_exposure
         errors["last_exposure_on"] = _("The observation period after this exposure is over already.")
     if kind == Kind.CENTRALISED and facility is None and not place:
         errors["place"] = _("Say where the person is isolated.")
+    elif kind == Kind.CENTRALISED and facility is None and place == resident.household.address:
+        # Centralised isolation at the home address contradicts itself (类别 集中隔离, 地点 居家).
+        errors["place"] = _("Centralised isolation is at an isolation site: name the site, not the home address.")
     if errors:
         raise FieldErrors(errors)
     _check_responsible(responsible, resident)
@@ -334,17 +349,31 @@ def clean_temperature(value: Any, policy: Policy) -> Decimal:
     return temperature
 
 
+# At home people mostly use an armpit thermometer: the default when a report does not say.
+DEFAULT_METHOD = TemperatureMethod.ARMPIT
+
+
+@dataclass(frozen=True)
+class HowTakenInput:
+    """How the temperature was taken, as given (checked with the reading)."""
+
+    method: str = DEFAULT_METHOD
+    outdoors: bool = False
+    ambient_c: Any = None
+
+
 def record_worker_report(user, file: ObservationFile, *, temperature: Any, symptoms: Any = 0,
-                         client_id: uuid.UUID | str | None = None, reported_at: dt.datetime | None = None) -> ReportResult:
+                         client_id: uuid.UUID | str | None = None, reported_at: dt.datetime | None = None,
+                         how: HowTakenInput | None = None) -> ReportResult:
     """A worker enters a reading after a phone call (or a visit)."""
     _require_file(user, file)
-    return _record(user, file, temperature, symptoms, client_id, reported_at, ReportSource.WORKER)
+    return _record(user, file, temperature, symptoms, client_id, reported_at, ReportSource.WORKER, how)
 
 
 def record_self_report(file: ObservationFile, *, temperature: Any, symptoms: Any = 0,
-                       client_id: uuid.UUID | str | None = None) -> ReportResult:
+                       client_id: uuid.UUID | str | None = None, how: HowTakenInput | None = None) -> ReportResult:
     """The person reports through their link (no log-in: the time is the server's)."""
-    return _record(None, file, temperature, symptoms, client_id, None, ReportSource.SELF)
+    return _record(None, file, temperature, symptoms, client_id, None, ReportSource.SELF, how)
 
 
 def _client_id(value: uuid.UUID | str | None) -> uuid.UUID:
@@ -357,7 +386,7 @@ def _client_id(value: uuid.UUID | str | None) -> uuid.UUID:
 
 
 def _record(user, file: ObservationFile, temperature: Any, symptoms: Any, client_id: Any,
-            reported_at: dt.datetime | None, source: str) -> ReportResult:
+            reported_at: dt.datetime | None, source: str, how: HowTakenInput | None = None) -> ReportResult:
     policy = current_policy()
     now = timezone.now()
     reported_at = reported_at or now
@@ -376,6 +405,9 @@ def _record(user, file: ObservationFile, temperature: Any, symptoms: Any, client
         mask = _symptom_mask(symptoms)
     except FieldErrors as exc:
         errors.update(exc.errors)
+    how = how or HowTakenInput()
+    taken, problems = clean_how_taken(how.method, how.outdoors, how.ambient_c, policy, default=DEFAULT_METHOD)
+    errors.update(problems)
     if reported_at > now + FUTURE_TOLERANCE:
         errors["reported_at"] = _("This time lies in the future.")
     if errors:
@@ -388,7 +420,9 @@ def _record(user, file: ObservationFile, temperature: Any, symptoms: Any, client
                 raise FieldErrors({"temperature": _("This observation file is closed.")})
             report = HealthReport.objects.create(
                 client_id=cid, file=locked, date=day, window_name=window, temperature=value, symptoms=mask, source=source,
-                reported_at=reported_at, recorded_by=_actor(user), area_code=locked.area_code)
+                temperature_method=taken.method, outdoors=taken.outdoors, ambient_c=taken.ambient_c,
+                reading_unreliable=taken.unreliable, reported_at=reported_at, recorded_by=_actor(user),
+                area_code=locked.area_code)
             record(user, Action.CREATE, report, object_type="observation.report", object_repr=locked.resident.name,
                    area_code=locked.area_code, changes={"file": locked.pk, "window": f"{day}/{window}", "source": source})
             alerts = _alerts_for_report(locked, report, policy, now)

@@ -20,9 +20,8 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area
 from fangkong.areas.views import crumbs_for
-from fangkong.core.masking import mask_name
 from fangkong.core.redirects import safe_next
-from fangkong.observation import services
+from fangkong.observation import responsible, services
 from fangkong.observation.board import area_board
 from fangkong.observation.curve import temperature_svg
 from fangkong.observation.forms import (
@@ -31,6 +30,7 @@ from fangkong.observation.forms import (
     NoteForm,
     OpenFileForm,
     ReportForm,
+    ResponsibleForm,
     ViolationForm,
     add_field_errors,
 )
@@ -63,8 +63,52 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
     user = _observer(request)
     area = Area.objects.get_visible_or_404(user, code=code)
     context = area_board(user, area.code)
-    context.update({"area": area, "crumbs": crumbs_for(user, area.code, include_self=False), "mask": mask_name})
+    context.update({"area": area, "crumbs": crumbs_for(user, area.code, include_self=False),
+                    "can_assign": responsible.can_assign(user)})
     return render(request, "observation/board.html", context)
+
+
+BULK_SHOWN = 200
+
+
+def _workers(user, area_code: str) -> list[tuple]:
+    return [(w, responsible.worker_label(w)) for w in responsible.candidates(user, area_code)]
+
+
+@login_required
+def assign_responsible(request: HttpRequest, code: str) -> HttpResponse:
+    """Assign a responsible worker to many open files of an area: the ticked ones, or all without one."""
+    user = _observer(request)
+    if not responsible.can_assign(user):
+        raise PermissionDenied
+    area = Area.objects.get_visible_or_404(user, code=code)
+    form = ResponsibleForm(request.POST or None, workers=_workers(user, area.code), required=True)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            ids = [int(v) for v in request.POST.getlist("files") if v.isdigit()]
+            try:
+                result = responsible.assign_in_area(user, area.code, form.cleaned_data["responsible"], file_ids=ids,
+                                                    unassigned=request.POST.get("scope") == "unassigned")
+            except FieldErrors as exc:
+                add_field_errors(form, exc.errors)
+            else:
+                messages.success(request, _("%(n)d people given a responsible worker.") % {"n": result.assigned})
+                if result.skipped:
+                    messages.warning(request, _("%(n)d people live outside that worker's area and were left as they were.")
+                                     % {"n": result.skipped})
+                return redirect(f"{reverse('observation:responsible', args=[area.code])}?{request.GET.urlencode()}")
+    show_all = request.GET.get("all") == "1"
+    files = (ObservationFile.objects.within(user, area.code).filter(status=FileStatus.OPEN)
+             .select_related(*FILE_RELATED).order_by("area_code", "planned_end_on", "id"))
+    unassigned = files.filter(responsible__isnull=True).count()
+    listed = files if show_all else files.filter(responsible__isnull=True)
+    rows = [(f, responsible.contact_of(user, f)) for f in listed[:BULK_SHOWN]]
+    return render(request, "observation/responsible.html", {
+        "area": area, "crumbs": crumbs_for(user, area.code), "form": form, "rows": rows, "count": listed.count(),
+        "unassigned": unassigned, "show_all": show_all, "shown": BULK_SHOWN,
+    }, status=status)
 
 
 @login_required
@@ -103,6 +147,9 @@ def _render_file(request: HttpRequest, file: ObservationFile, status: int = 200,
         url = _self_report_url(request, file)
         qr = segno.make(url, error="m").svg_inline(scale=4, border=2)
     today = services.local_today()
+    contact = responsible.contact_of(request.user, file)
+    if contact.full and contact.phone and status == 200:
+        responsible.record_contacts_shown(request.user, [file], area_code=file.area_code, where=file.resident.name)
     context = {
         "file": file, "resident": file.resident, "crumbs": crumbs_for(request.user, file.area_code),
         "reports": reports, "curve": curve, "qr": qr, "url": url,
@@ -114,6 +161,10 @@ def _render_file(request: HttpRequest, file: ObservationFile, status: int = 200,
         "decision_form": forms.get("decision_form") or DecisionForm(),
         "violation_form": forms.get("violation_form") or ViolationForm(),
         "eligible": services.eligible_for_release(ObservationFile.objects.filter(pk=file.pk), today).exists(),
+        "contact": contact,
+        "can_assign": responsible.can_assign(request.user) and file.status == FileStatus.OPEN,
+        "responsible_form": forms.get("responsible_form") or ResponsibleForm(
+            workers=_workers(request.user, file.area_code), initial={"responsible": file.responsible_id}),
         "threshold": policy.fever_threshold_c,
     }
     return render(request, "observation/file.html", context, status=status)
@@ -128,7 +179,8 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             result = services.record_worker_report(request.user, file, temperature=data["temperature"],
-                                                   symptoms=data["symptoms"], client_id=data["client_id"])
+                                                   symptoms=data["symptoms"], client_id=data["client_id"],
+                                                   how=form.how_taken())
         except FieldErrors as exc:
             add_field_errors(form, exc.errors)
         else:
@@ -136,6 +188,9 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.warning(request, _("Fever: the person was taken into the four categories as a fever patient."))
             else:
                 messages.success(request, _("Report recorded."))
+            if result.report.reading_unreliable:  # kept, but a re-take is asked for
+                messages.warning(request, _("A forehead reading taken outdoors in this weather is not reliable: please "
+                                            "measure again indoors, or at the ear or armpit, and report again."))
             return redirect("observation:file", pk=file.pk)
     return _render_file(request, file, 400, report_form=form)
 
@@ -179,6 +234,24 @@ def violation(request: HttpRequest, pk: int) -> HttpResponse:
     return _file_action(request, pk, ViolationForm, "violation_form",
                         lambda file, data: services.record_violation(request.user, file, data["note"]),
                         lambda r: messages.warning(r, _("Violation recorded: centralised isolation ordered.")))
+
+
+@login_required
+@require_POST
+def set_responsible(request: HttpRequest, pk: int) -> HttpResponse:
+    file = _file(request, pk)
+    if not responsible.can_assign(request.user):
+        raise PermissionDenied
+    form = ResponsibleForm(request.POST, workers=_workers(request.user, file.area_code))
+    if form.is_valid():
+        try:
+            responsible.assign(request.user, file, form.cleaned_data["responsible"])
+        except FieldErrors as exc:
+            add_field_errors(form, exc.errors)
+        else:
+            messages.success(request, _("Responsible worker saved."))
+            return redirect("observation:file", pk=file.pk)
+    return _render_file(request, file, 400, responsible_form=form)
 
 
 @login_required

@@ -229,13 +229,15 @@ def resident_create(request: HttpRequest, payload: ResidentIn, id: int = Path(..
 
 
 @router.post("/imports/residents", response=ImportOut, summary="Import a roster (XLSX or CSV, as the import template)")
-def import_residents(request: HttpRequest, file: UploadedFile = ROSTER_FILE):
+def import_residents(request: HttpRequest, file: UploadedFile = ROSTER_FILE,
+                     create_housing: bool = Query(False, description="Create missing compounds, buildings and units "
+                                                  "(else each is a row error with the nearest existing name)")):
     user = acting_user(request)
     if not user.can_import:
         raise PermissionDenied
     if file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
         raise FieldErrors({"file": _("The file is larger than %(limit)s.") % {"limit": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)}})
-    result = import_roster(file, filename=file.name or "", user=user)
+    result = import_roster(file, filename=file.name or "", user=user, create_housing=create_housing)
     errors = result.errors[:SHOWN_IMPORT_ERRORS]
     return {
         "batch_id": result.batch_id, "created": result.created, "updated": result.updated,

@@ -89,6 +89,37 @@ def normalize_id_card(raw: str) -> str:
     return number
 
 
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d{1,2}")
+
+
+def excel_rounded(value: object) -> bool:
+    """A document number Excel stored as a number: Excel keeps 15 significant digits, so an 18-digit
+    ID in a number cell has lost its last digits (…021000) even when it is shown whole, and a CSV
+    saved from such a sheet holds 4.20102198503021E+17 or digits ending in 000."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return abs(value) >= 1e15
+    text = str(value or "").strip()
+    return bool(_SCIENTIFIC.fullmatch(text)) or (len(text) == 18 and text.isdigit() and text.endswith("000"))
+
+
+def normalize_cell_document(doc_type: str, value: object) -> str:
+    """`normalize_document` for a cell of a file: a number Excel rounded is explained as such
+    (a check digit that no longer fits is its symptom, not the cause)."""
+    rounded = _("Excel stored this ID number as a number and rounded it, so its last digits are lost: "
+                "format the column as text and type the number again.")
+    if doc_type == DocType.ID_CARD and isinstance(value, int | float) and not isinstance(value, bool) and abs(value) >= 1e15:
+        raise IdentityError(rounded)  # never trust it, even if the check digit happens to fit
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+    try:
+        return normalize_document(doc_type, text)
+    except IdentityError:
+        if doc_type == DocType.ID_CARD and excel_rounded(text):
+            raise IdentityError(rounded) from None
+        raise
+
+
 def id_card_birth_date(number: str) -> dt.date:
     return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 

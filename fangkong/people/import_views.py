@@ -16,10 +16,13 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import load_workbook
 
+from fangkong.audit.models import Action
+from fangkong.audit.services import record
 from fangkong.people.importer import ImportFileError, import_roster, roster_template
+from fangkong.people.importing.areas import can_import_areas
 from fangkong.people.importing.reading import COLUMNS, REQUIRED
+from fangkong.people.importing.report import masked_report, shown_errors
 from fangkong.people.models import ImportBatch
 
 ALLOWED_EXTENSIONS = (".xlsx", ".csv")
@@ -30,6 +33,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class UploadForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("Roster file (XLSX or CSV)"),
                            widget=forms.ClearableFileInput(attrs={"accept": ",".join(ALLOWED_EXTENSIONS)}))
+    # Off by default: a typo in a compound, building or unit name must not become housing nobody visits.
+    create_housing = forms.BooleanField(
+        label=gettext_lazy("Allow new compounds, buildings and units"), required=False,
+        help_text=gettext_lazy("Unticked, a compound, building or unit that does not exist is reported with the nearest existing name. New buildings are put in the community's default grid."),
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -66,14 +74,7 @@ def batch_or_404(user, batch_id: int) -> ImportBatch:
 
 def first_errors(report: bytes, limit: int = SHOWN_ERRORS) -> list[tuple]:
     """(row, column, reason) of the first errors in a stored report, without reading all of it."""
-    if not report:
-        return []
-    workbook = load_workbook(io.BytesIO(report), read_only=True)
-    try:
-        rows = workbook.worksheets[0].iter_rows(min_row=2, max_row=limit + 1, max_col=3, values_only=True)
-        return [tuple(row) for row in rows if any(cell is not None for cell in row)]
-    finally:
-        workbook.close()
+    return [error[:3] for error in shown_errors(report, limit)]
 
 
 @login_required
@@ -83,7 +84,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            result = import_roster(upload, filename=upload.name, user=request.user)
+            result = import_roster(upload, filename=upload.name, user=request.user,
+                                   create_housing=form.cleaned_data["create_housing"])
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
@@ -92,6 +94,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     recent = visible_batches(request.user).filter(kind=ImportBatch.ROSTER).select_related("user")[:10]
     return render(request, "imports/upload.html", {
         "form": form, "columns": columns, "recent": recent, "max_size": settings.IMPORT_MAX_UPLOAD_BYTES,
+        "can_import_areas": can_import_areas(request.user),
     })
 
 
@@ -105,8 +108,9 @@ def result(request: HttpRequest, batch_id: int) -> HttpResponse:
 def render_result(request: HttpRequest, batch: ImportBatch, upload_url: str, *, template: str = "imports/result.html",
                   extra: dict | None = None) -> HttpResponse:
     """The result page of any import (rosters and evidence lists): counts, the first errors, the report."""
-    errors = first_errors(bytes(batch.report or b""))
-    context = {"batch": batch, "errors": errors, "shown": SHOWN_ERRORS, "upload_url": upload_url, **(extra or {})}
+    errors = shown_errors(bytes(batch.report or b""), SHOWN_ERRORS)
+    context = {"batch": batch, "errors": errors, "shown": SHOWN_ERRORS, "upload_url": upload_url,
+               "own_report": batch.user_id == request.user.pk, **(extra or {})}
     return render(request, template, context)
 
 
@@ -116,8 +120,13 @@ def report(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = batch_or_404(request.user, batch_id)
     if not batch.report:
         raise Http404
+    # The uploader gets the rows back as uploaded (to correct and import again); anyone else who may
+    # see the batch gets ID numbers and phones masked. Either way the download is audit-logged.
+    own = batch.user_id == request.user.pk
+    content = bytes(batch.report) if own else masked_report(bytes(batch.report))
+    record(request.user, Action.EXPORT, batch, changes={"error_report": "unmasked" if own else "masked"})
     name = f"导入错误报告-{batch.pk}.xlsx"
-    return FileResponse(io.BytesIO(bytes(batch.report)), as_attachment=True, filename=name, content_type=XLSX)
+    return FileResponse(io.BytesIO(content), as_attachment=True, filename=name, content_type=XLSX)
 
 
 @login_required

@@ -15,6 +15,7 @@ Rows with errors are left out and reported.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import queue
 import threading
 from collections.abc import Iterator
@@ -27,13 +28,25 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fangkong.areas.notation import clean_text, normalise_place
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
 from fangkong.core.bulk import is_postgres
-from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_households
-from fangkong.people.importing.reading import HEADER_LABEL, ImportFileError, iter_file_rows, map_header
+from fangkong.people.importing.places import AreaMiss, AreaResolver, GridResolver, resolve_households
+from fangkong.people.importing.reading import (
+    HEADER_LABEL,
+    ImportFileError,
+    iter_file_rows,
+    map_header,
+    read_source,
+)
 from fangkong.people.importing.reading import cell_text as _cell_text
-from fangkong.people.importing.report import error_report_bytes, roster_template, write_error_report
+from fangkong.people.importing.report import (
+    ReportSource,
+    error_report_bytes,
+    roster_template,
+    write_error_report,
+)
 from fangkong.people.importing.residents import VALUE_FIELDS, insert_new, load_existing, update_changed
 from fangkong.people.models import ImportBatch
 from fangkong.people.moves import residents_moved
@@ -66,6 +79,7 @@ class ImportResult:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     batch_id: int | None = None
+    report: bytes = b""  # the error report (XLSX), empty when every row was imported
 
     @property
     def error_rows(self) -> int:
@@ -82,10 +96,16 @@ class _Parsed:
     rows: list[int] = field(default_factory=list)
     people: list[tuple] = field(default_factory=list)  # (doc_type, doc_number, *VALUE_FIELDS[:8])
     places: list[tuple[str, ...]] = field(default_factory=list)  # PLACE_KEYS
+    grids: list[str] = field(default_factory=list)  # the 网格 cell, "" when none
 
 
-def _remember(memo: dict[Any, str], value: Any) -> str:
-    text = _cell_text(value)
+# The notation of each place column (areas and compounds: spaces and full-width forms only).
+PLACE_KINDS = {"district": "area", "street": "area", "community": "area", "compound": "compound",
+               "building": "building", "unit": "unit", "room": "room"}
+
+
+def _remember(memo: dict[Any, str], value: Any, kind: str) -> str:
+    text = normalise_place(kind, _cell_text(value))
     if len(memo) < 200_000:
         memo[value] = text
     return text
@@ -97,11 +117,13 @@ def _parse_chunks(rows, index: dict[str, int], labels: dict[str, str], progress)
     today = dt.date.today()
     person_columns = [(key, index[key]) for key in PERSON_KEYS if key in index]
     place_columns = [index[key] for key in PLACE_KEYS]
+    grid_column = index.get("grid")
     required_labels = {key: labels.get(key, HEADER_LABEL[key]) for key in PLACE_KEYS}
     label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
     width = max(index.values()) + 1
     messages: dict[str, str] = {}  # gettext once, not per row
-    memo: dict[Any, str] = {}  # place cells repeat (names of areas, compounds, buildings, rooms)
+    # Place cells repeat (names of areas, compounds, buildings, rooms): one memo per column.
+    memos: list[tuple[dict[Any, str], str]] = [({}, PLACE_KINDS[key]) for key in PLACE_KEYS]
     seen: dict[tuple[str, str], int] = {}
     parsed, errors, read = _Parsed(), [], 0
     for number, cells in enumerate(rows, start=2):
@@ -121,7 +143,8 @@ def _parse_chunks(rows, index: dict[str, int], labels: dict[str, str], progress)
         except FieldErrors as exc:
             person = None
             row_errors.extend(RowError(number, label[key], message) for key, message in exc.errors.items())
-        place = tuple(memo[v] if (v := cells[i]) in memo else _remember(memo, v) for i in place_columns)
+        place = tuple(memo[v] if (v := cells[i]) in memo else _remember(memo, v, kind)
+                      for i, (memo, kind) in zip(place_columns, memos, strict=True))
         for key, value in zip(PLACE_KEYS, place, strict=True):
             if not value:
                 if "required" not in messages:
@@ -145,6 +168,7 @@ def _parse_chunks(rows, index: dict[str, int], labels: dict[str, str], progress)
                               person["phone"], person["relation"], person["registered_address"], person["special_groups"],
                               person["note"]))
         parsed.places.append(place)
+        parsed.grids.append(clean_text(cells[grid_column]) if grid_column is not None else "")
     yield parsed, errors
 
 
@@ -188,25 +212,29 @@ def _in_background(items: Iterator, depth: int = 2) -> Iterator:
 
 
 def import_roster(source: str | Path | IO[bytes], *, filename: str, user=None, create_areas: bool = False,
-                  progress=None) -> ImportResult:
+                  create_housing: bool = False, progress=None) -> ImportResult:
     """Import a roster file. `user=None` is the command line (full rights); a web or API user needs
     `can_import`, may only touch communities and residents in their scope and never creates areas.
-    `progress`, if given, receives short status lines."""
+    A compound, building or unit the file names that does not exist is a row error (with the nearest
+    existing name) unless `create_housing` (implied by `create_areas`); a new room of an existing
+    unit is always created. `progress`, if given, receives short status lines."""
     if user is not None:
         if not getattr(user, "can_import", False):
             raise PermissionDenied
         create_areas = False
     with translation.override("zh-hans"):
-        return _import(source, filename=filename, user=user, create_areas=create_areas, progress=progress)
+        return _import(source, filename=filename, user=user, create_areas=create_areas,
+                       create_housing=create_housing or create_areas, progress=progress)
 
 
-def _import(source, *, filename: str, user, create_areas: bool, progress) -> ImportResult:
-    rows = iter(iter_file_rows(source, filename))
+def _import(source, *, filename: str, user, create_areas: bool, create_housing: bool, progress) -> ImportResult:
+    data = read_source(source)
+    rows = iter(iter_file_rows(io.BytesIO(data), filename))
     header = next(rows, None)
     if header is None:
         raise ImportFileError(_("The file is empty."))
     index, labels = map_header(list(header))
-    writer = _ChunkWriter(user=user, create_areas=create_areas, labels=labels,
+    writer = _ChunkWriter(user=user, create_areas=create_areas, create_housing=create_housing, labels=labels,
                           present={key for key in OPTIONAL_COLUMNS if key in index})
     result = writer.result
     with transaction.atomic():
@@ -223,11 +251,13 @@ def _import(source, *, filename: str, user, create_areas: bool, progress) -> Imp
                          % {"valid": result.created + result.updated + result.unchanged, "invalid": result.error_rows})
         result.errors.sort(key=lambda e: e.row)
         scope = writer.scope
+        if result.errors:
+            result.report = error_report_bytes(result.errors, report_source(data, filename, index))
         batch = ImportBatch.objects.create(
             user=user if getattr(user, "pk", None) else None, filename=filename[:255], created=result.created,
             updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
             area_code=(scope.area_code or "") if scope is not None else "",
-            report=error_report_bytes(result.errors) if result.errors else b"",
+            report=result.report,
         )
         result.batch_id = batch.pk
         build_entry(user, Action.IMPORT, batch, area_code=batch.area_code, object_repr=filename[:200],
@@ -235,16 +265,25 @@ def _import(source, *, filename: str, user, create_areas: bool, progress) -> Imp
     return result
 
 
+def report_source(data: bytes, filename: str, index: dict[str, int]) -> ReportSource:
+    """The file as the error report copies its rows: document and phone columns marked for masking."""
+    return ReportSource(data, filename, documents=tuple(index[k] for k in ("doc_number",) if k in index),
+                        phones=tuple(index[k] for k in ("phone",) if k in index))
+
+
 class _ChunkWriter:
     """Writes validated chunks of a roster inside the import's transaction, adding to one result."""
 
-    def __init__(self, *, user, create_areas: bool, labels: dict[str, str], present: set[str]) -> None:
+    def __init__(self, *, user, create_areas: bool, create_housing: bool, labels: dict[str, str], present: set[str]) -> None:
         self.user = user
+        self.create_housing = create_housing
         self.scope = user.scope if user is not None else None
         self.present = present
         self.label = {key: labels.get(key, HEADER_LABEL[key]) for key in HEADER_LABEL}
         self.resolver = AreaResolver(create=create_areas)
         self.paths: dict[tuple[str, str, str], tuple[int, str] | AreaMiss] = {}
+        self.grid_resolver = GridResolver()
+        self.grid_of_building: dict[tuple[int, str, str], tuple[tuple[int, str], int]] = {}  # → (grid, first row)
         self.now = timezone.now()
         self.result = ImportResult()
 
@@ -281,14 +320,41 @@ class _ChunkWriter:
                     kept_communities.append(community)
             keep, communities = kept, kept_communities
 
-        # 3. Compounds › buildings › units › households.
-        households = resolve_households([(c[0], c[1], *parsed.places[i][3:]) for i, c in zip(keep, communities, strict=True)])
+        # 3. The 网格 column: a grid of the row's community, the same for every row of a building.
+        grids: list[tuple[int, str] | None] = []
+        kept, kept_communities = [], []
+        for i, community in zip(keep, communities, strict=True):
+            grid = self._grid(parsed, i, community)
+            if isinstance(grid, RowError):
+                result.errors.append(grid)
+                continue
+            kept.append(i)
+            kept_communities.append(community)
+            grids.append(grid)
+        keep, communities = kept, kept_communities
 
-        # 4. Residents: create, update (audited before/after) or leave alone.
+        # 4. Compounds › buildings › units › households.
+        moved_buildings: list[tuple[int, str, str]] = []
+        located = resolve_households([(c[0], c[1], *parsed.places[i][3:]) for i, c in zip(keep, communities, strict=True)],
+                                     create=self.create_housing, grids=grids, moved=moved_buildings)
+        households: list[tuple[int, str]] = []
+        kept = []
+        for i, found in zip(keep, located, strict=True):
+            if isinstance(found, AreaMiss):
+                result.errors.append(RowError(parsed.rows[i], label[found.field], found.message))
+            else:
+                kept.append(i)
+                households.append(found)
+        keep = kept
+
+        # 5. Residents: create, update (audited before/after) or leave alone.
         new_rows: list[tuple] = []
         changed_rows: list[tuple] = []
         moved: list[int] = []  # residents now under another area code
-        audit: list[AuditLog] = []
+        audit: list[AuditLog] = [
+            build_entry(self.user, Action.UPDATE, changes={"grid": [old, new]}, area_code=new, object_type="areas.building",
+                        object_id=str(building_id))
+            for building_id, old, new in moved_buildings]
         for i, (household_id, area_code) in zip(keep, households, strict=True):
             person = parsed.people[i]
             values = (*person[2:], household_id, False)
@@ -312,6 +378,22 @@ class _ChunkWriter:
         result.updated += len(changed_rows)
         residents_moved(moved)  # their cases and other area-keyed rows follow them
         AuditLog.objects.bulk_create(audit, batch_size=AUDIT_BATCH)
+
+
+    def _grid(self, parsed: _Parsed, i: int, community: tuple[int, str]) -> tuple[int, str] | None | RowError:
+        """The grid the row gives its building (None if its 网格 cell is empty), or the row's error."""
+        text = parsed.grids[i]
+        if not text:
+            return None
+        grid = self.grid_resolver.resolve(community, text)
+        if isinstance(grid, AreaMiss):
+            return RowError(parsed.rows[i], self.label["grid"], grid.message)
+        key = (community[0], *parsed.places[i][3:5])
+        first = self.grid_of_building.setdefault(key, (grid, parsed.rows[i]))
+        if first[0] != grid:
+            return RowError(parsed.rows[i], self.label["grid"],
+                            _("Row %(row)d puts this building in another grid.") % {"row": first[1]})
+        return grid
 
 
 def _keep_absent_columns(values: tuple, old: tuple, present: set[str]) -> tuple:

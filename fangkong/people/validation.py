@@ -19,7 +19,7 @@ from fangkong.people.identity import (
     IdentityError,
     id_card_birth_date,
     id_card_sex,
-    normalize_document,
+    normalize_cell_document,
     normalize_phone,
 )
 from fangkong.people.models import DocumentType, Relation, Sex, SpecialGroup
@@ -183,7 +183,7 @@ def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict
         errors["doc_number"] = _("The document number is required.")
     elif doc_type is not None:
         try:
-            out["doc_number"] = normalize_document(doc_type, doc_raw)
+            out["doc_number"] = normalize_cell_document(doc_type, raw.get("doc_number"))
         except IdentityError as exc:
             errors["doc_number"] = str(exc)
 

@@ -10,11 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pydantic import ValidationError
 
-from fangkong.policy.schema import BED_KINDS, FACILITY_KINDS, ROUTED_CATEGORIES, Policy
+from fangkong.policy.schema import (
+    BED_KINDS,
+    FACILITY_KINDS,
+    MAX_REPORTS_PER_DAY,
+    NOT_YET_READ,
+    ROUTED_CATEGORIES,
+    Policy,
+)
 
 
 @dataclass(frozen=True)
@@ -24,12 +32,15 @@ class FieldInfo:
     unit: Any = ""
 
 
-# The scalar fields, grouped in sections, in the order the pages show them.
+# The scalar fields, grouped in sections, in the order the pages show them. The fields of
+# schema.NOT_YET_READ are left out until a module reads them (a setting that does nothing is not shown).
 SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
     (gettext_lazy("Screening and fever"), [
         FieldInfo("fever_threshold_c", gettext_lazy("Fever threshold"), "°C"),
         FieldInfo("temperature_min_c", gettext_lazy("Lowest valid reading"), "°C"),
         FieldInfo("temperature_max_c", gettext_lazy("Highest valid reading"), "°C"),
+        FieldInfo("forehead_ambient_min_c", gettext_lazy("Forehead thermometer: lowest ambient temperature"), "°C"),
+        FieldInfo("forehead_ambient_max_c", gettext_lazy("Forehead thermometer: highest ambient temperature"), "°C"),
     ]),
     (gettext_lazy("Close contacts and observation"), [
         FieldInfo("close_contact_lookback_days", gettext_lazy("Contacts count from this many days before onset"), gettext_lazy("days")),
@@ -37,24 +48,25 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("observation_days", gettext_lazy("Medical observation period"), gettext_lazy("days")),
         FieldInfo("observation_centralised", gettext_lazy("Observation in centralised isolation")),
         FieldInfo("observation_release_negative_tests", gettext_lazy("Negative tests needed for release"), gettext_lazy("tests")),
-        FieldInfo("observation_release_test_days", gettext_lazy("Counted in the last days of the period"), gettext_lazy("days")),
-        FieldInfo("observation_release_negative_tests", gettext_lazy("Release needs negative tests"), gettext_lazy("tests")),
         FieldInfo("observation_release_test_days", gettext_lazy("Sampled in the last days of the period"), gettext_lazy("days")),
     ]),
     (gettext_lazy("Home isolation"), [
         FieldInfo("home_reports_per_day", gettext_lazy("Health reports per day"), gettext_lazy("per day")),
     ]),
     (gettext_lazy("After discharge"), [
+        FieldInfo("discharge_negative_tests", gettext_lazy("Discharge as cured needs negative tests in a row"), gettext_lazy("tests")),
+        FieldInfo("discharge_test_interval_hours", gettext_lazy("Samples of those tests at least this far apart"), gettext_lazy("hours")),
         FieldInfo("post_discharge_days", gettext_lazy("Recovery station or home monitoring"), gettext_lazy("days")),
     ]),
-    (gettext_lazy("Area risk grading"), [
-        FieldInfo("risk_quiet_days", gettext_lazy("Low risk: no new case for"), gettext_lazy("days")),
-        FieldInfo("risk_medium_max_cumulative", gettext_lazy("Medium risk: at most this many cumulative cases"), gettext_lazy("cases")),
+    (gettext_lazy("Clusters"), [
         FieldInfo("risk_cluster_window_days", gettext_lazy("Cluster window"), gettext_lazy("days")),
         FieldInfo("cluster_min_cases", gettext_lazy("A cluster: cases in one household or building"), gettext_lazy("cases")),
     ]),
     (gettext_lazy("Admission and placement"), [
         FieldInfo("placement_preference_km", gettext_lazy("A less preferred facility only if nearer by"), gettext_lazy("km")),
+        FieldInfo("placement_pregnant_first", gettext_lazy("Pregnant and postpartum women first within their tier")),
+        FieldInfo("placement_infant_first", gettext_lazy("Infants first within their tier")),
+        FieldInfo("placement_infant_max_years", gettext_lazy("Infants: younger than"), gettext_lazy("years")),
         FieldInfo("exclusion_negative_tests", gettext_lazy("Suspected case excluded after negative tests in a row"), gettext_lazy("tests")),
         FieldInfo("exclusion_interval_hours", gettext_lazy("Samples of those tests at least this far apart"), gettext_lazy("hours")),
     ]),
@@ -63,14 +75,21 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("crosscheck_min_kwh_per_day", gettext_lazy("Power use that needs registered residents"), gettext_lazy("kWh per day")),
         FieldInfo("crosscheck_returnee_days", gettext_lazy("Returnees checked for"), gettext_lazy("days after arrival")),
     ]),
-    (gettext_lazy("Volunteers"), [
-        FieldInfo("volunteer_min_age", gettext_lazy("Minimum age"), gettext_lazy("years")),
-        FieldInfo("volunteer_max_age", gettext_lazy("Maximum age"), gettext_lazy("years")),
-        FieldInfo("volunteer_contact_free_days", gettext_lazy("No close contact for"), gettext_lazy("days")),
-        FieldInfo("volunteer_must_live_in_city", gettext_lazy("Must live in the city")),
-    ]),
 ]
 SCALAR_FIELDS = {info.name: info for _title, infos in SECTIONS for info in infos}
+# A field listed twice renders two inputs of one name: the browser sends both, the form keeps the last
+# and an edit of the first is dropped. Refuse such a list at import.
+if len(SCALAR_FIELDS) != sum(len(infos) for _title, infos in SECTIONS):
+    raise ImproperlyConfigured("policy.forms.SECTIONS lists a field twice")
+if SCALAR_FIELDS.keys() & NOT_YET_READ:
+    raise ImproperlyConfigured("policy.forms.SECTIONS shows a field that no module reads yet")
+# The other fields the pages show, as the report windows and the matrices.
+MATRIX_FIELDS = ("home_report_windows", "routing", "bed_kinds", "placement_first", "ambulance_categories")
+
+
+def shown_fields() -> list[str]:
+    """Every policy field the policy pages show and let a commander change."""
+    return [*SCALAR_FIELDS, *MATRIX_FIELDS]
 
 CATEGORY_LABELS = {
     "critical": gettext_lazy("Critical"),
@@ -111,7 +130,12 @@ WINDOW_NAME_LABELS = {"morning": gettext_lazy("Morning"), "noon": gettext_lazy("
 # Messages of the schema's consistency checks (model_validator), by their first words.
 CONSISTENCY_ERRORS = {
     "fever_threshold_c must lie between": ("fever_threshold_c", gettext_lazy("The fever threshold must lie between the lowest and highest valid readings.")),
+    "forehead_ambient_min_c must be below": ("forehead_ambient_min_c", gettext_lazy("The lowest ambient temperature must be below the highest.")),
     "volunteer_min_age must not exceed": ("volunteer_min_age", gettext_lazy("The minimum age must not exceed the maximum age.")),
+    "home_reports_per_day:": ("home_reports_per_day", gettext_lazy("Give one report window for each report of the day.")),
+    "home_report_windows: each window needs": (None, gettext_lazy("Each report window needs its own name.")),
+    "home_report_windows: a window ends": (None, gettext_lazy("A report window ends after it starts, on the same day.")),
+    "home_report_windows: windows must not": (None, gettext_lazy("Report windows must not overlap.")),
 }
 
 
@@ -164,7 +188,8 @@ class PolicyForm(forms.Form):
         self.policy = policy
         values = policy.model_dump()
         initial: dict[str, Any] = {name: values[name] for name in SCALAR_FIELDS}
-        self.window_count = len(policy.home_report_windows) + 1
+        # Room for as many windows as reports a day may be (a commander going from 2 to 4 adds both at once).
+        self.window_count = max(len(policy.home_report_windows), MAX_REPORTS_PER_DAY)
         for i, window in enumerate(policy.home_report_windows):
             initial.update({window_field(i, "name"): window.name, window_field(i, "start"): window.start,
                             window_field(i, "end"): window.end})
@@ -277,6 +302,10 @@ class PolicyForm(forms.Form):
         for i, row in zip(self._window_index, values["home_report_windows"], strict=True):
             if not row["name"]:
                 self.add_error(window_field(i, "name"), _("Give the window a name."))
+        count, rows = data.get("home_reports_per_day"), len(values["home_report_windows"])
+        if count and count != rows:
+            self.add_error("home_reports_per_day", _("%(n)d reports a day need %(n)d report windows; %(m)d are filled in below.")
+                           % {"n": count, "m": rows})
         for category, kinds in values["routing"].items():
             if not kinds:  # checked here too: the schema's own check only runs once every field is valid
                 self.routing_errors[category] = _("Tick at least one kind of facility.")
@@ -302,7 +331,9 @@ class PolicyForm(forms.Form):
             text = str(error.get("msg", "")).removeprefix("Value error, ")
             for prefix, (field, message) in CONSISTENCY_ERRORS.items():
                 if text.startswith(prefix):
-                    self.add_error(field, str(message))
+                    shown = field if field in self.fields else None  # a field the page does not show: on top
+                    if shown is None or shown not in self.errors:
+                        self.add_error(shown, str(message))
                     return
             if text.startswith("routing"):
                 if not self.routing_errors:

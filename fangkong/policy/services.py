@@ -29,8 +29,9 @@ def _first_city_code() -> str:
     return Area.objects.filter(level=Level.CITY).order_by("code").values_list("code", flat=True).first() or ""
 
 
-def change_policy(user, new_values: dict[str, Any], note: str = "") -> PolicyVersion:
-    """Validate and store a new version. Raises pydantic.ValidationError on bad values."""
+def change_policy(user, new_values: dict[str, Any], note: str = "") -> PolicyVersion | None:
+    """Validate and store a new version. Raises pydantic.ValidationError on bad values. Values equal to
+    the policy in force store nothing (no version, no audit entry) and return None."""
     if not getattr(user, "can_change_policy", False):
         raise PermissionDenied
     merged = {**current_policy().model_dump(), **new_values}
@@ -40,6 +41,8 @@ def change_policy(user, new_values: dict[str, Any], note: str = "") -> PolicyVer
             with transaction.atomic():
                 latest = current_version()
                 before = Policy.model_validate(latest.data).model_dump() if latest else Policy().model_dump()
+                if before == policy.model_dump():
+                    return None
                 number = (latest.version if latest else 0) + 1
                 version = PolicyVersion.objects.create(version=number, data=policy.model_dump(), note=note, created_by=user)
                 changes = diff(before, policy.model_dump())

@@ -79,6 +79,9 @@ def edit(request: HttpRequest) -> HttpResponse:
         except ValidationError:  # the form checked the same schema; only a race could land here
             form.add_error(None, _("The policy could not be saved; please check the values."))
         else:
-            messages.success(request, _("Policy version %(version)s is now in force.") % {"version": version.version})
+            if version is None:
+                messages.info(request, _("Nothing changed: the policy in force stays as it was."))
+            else:
+                messages.success(request, _("Policy version %(version)s is now in force.") % {"version": version.version})
             return redirect("policy:detail")
     return render(request, "policy/edit.html", {"form": form, "version": current_version()})

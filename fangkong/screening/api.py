@@ -22,6 +22,7 @@ from fangkong.screening import coverage as cov
 from fangkong.screening import services
 from fangkong.screening.daylist import DAY_LIST_LIMIT, entries, households_for_day
 from fangkong.screening.models import FollowUp, FollowUpStatus, Method, Outcome, Symptom, Visit
+from fangkong.screening.readings import TemperatureMethod
 
 router = Router(tags=["screening"])
 
@@ -92,6 +93,12 @@ class PersonIn(Schema):
     present: bool = True
     temperature: float | None = Field(None, allow_inf_nan=False,
                                       description="°C; outside the policy's valid range (2020: 34.0–43.0) is an error")
+    temperature_method: Literal[tuple(TemperatureMethod.values)] = Field(  # type: ignore[valid-type]
+        TemperatureMethod.FOREHEAD.value, description="How the temperature was taken (default forehead)")
+    outdoors: bool = Field(False, description="A forehead reading taken outdoors (then ambient_c is required)")
+    ambient_c: float | None = Field(None, allow_inf_nan=False, ge=-40, le=50,
+                                    description="Outdoor temperature °C; outside the policy's forehead range the "
+                                                "reading is kept but marked unreliable")
     symptoms: list[SymptomCode] = Field(default_factory=list, max_length=len(Symptom.CODES))
     travel_14d: bool = Field(False, description="Travel or stay in key areas in the last 14 days")
     contact_14d: bool = Field(False, description="Contact with confirmed or suspected cases in the last 14 days")
@@ -111,6 +118,10 @@ class CheckOut(Schema):
     resident_id: int
     present: bool
     temperature: float | None
+    temperature_method: str
+    outdoors: bool
+    ambient_c: float | None
+    reading_unreliable: bool = Field(description="A forehead reading outdoors outside the device's range: take it again")
     symptoms: list[str]
     travel_14d: bool
     contact_14d: bool
@@ -183,7 +194,8 @@ class FollowUpOut(Schema):
     id: int
     resident_id: int
     name: str
-    reason: str
+    reason: str = Field(description="The most pressing of the reasons (fever, symptoms, possible_contact)")
+    reasons: list[str] = Field(description="Every reason of the item: one item per flagged person")
     status: str
     visit_id: int
     area_code: str
@@ -196,6 +208,10 @@ class FollowUpOut(Schema):
     @staticmethod
     def resolve_name(obj: FollowUp) -> str:
         return obj.resident.name
+
+    @staticmethod
+    def resolve_reasons(obj: FollowUp) -> list[str]:
+        return obj.reason_codes
 
     @staticmethod
     def resolve_temperature(obj: FollowUp) -> float | None:
@@ -248,7 +264,8 @@ def record_visit(request: HttpRequest, payload: VisitIn):
         visited_at=payload.visited_at,
         persons=[services.PersonInput(
             resident_id=p.resident_id, new_resident=p.new_resident.model_dump() if p.new_resident else None,
-            present=p.present, temperature=p.temperature, symptoms=list(p.symptoms), travel_14d=p.travel_14d,
+            present=p.present, temperature=p.temperature, temperature_method=p.temperature_method, outdoors=p.outdoors,
+            ambient_c=p.ambient_c, symptoms=list(p.symptoms), travel_14d=p.travel_14d,
             contact_14d=p.contact_14d) for p in payload.persons],
     )
     try:

@@ -6,3 +6,12 @@ class ScreeningConfig(AppConfig):
     name = "fangkong.screening"
     label = "screening"
     verbose_name = _("Screening")
+
+    def ready(self) -> None:
+        from fangkong.accounts.models import Role
+        from fangkong.core.landing import register_landing
+        from fangkong.core.panels import Panel, register_panel
+        from fangkong.screening.panels import day_list_start, household_visits
+
+        register_landing(Role.GRID_WORKER, day_list_start)  # a grid worker's day starts at the day list
+        register_panel("household", Panel("screening-visits", "screening/_household_visits.html", household_visits))

@@ -1,22 +1,33 @@
 """A worker's day list: the households of an area with today's state and their last result.
 
-Three queries for any list: the households (with "screened today" and the id of their last visit
-as subqueries), the resident counts grouped by household, and the last visits by id.
+A grid may hold hundreds of households (350 in one page is unusable on a phone): the list shows
+its buildings with their counts, narrows to one building, to the households not yet screened, or
+to a building / room search, and pages through what is left in walking order. A few queries for
+any list: the households' states (for the counts), the page of households (with "screened today"
+and the id of their last visit as subqueries), the resident counts and the last visits by id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length
 
 from fangkong.areas.models import Building, Household
+from fangkong.people.models import Resident
 from fangkong.screening.models import SCREENED_OUTCOMES, Visit
 
 # A day list is for one grid or a few: larger areas are narrowed down to a sub-area first.
 DAY_LIST_LIMIT = 1500
+PAGE_SIZE = 40
+QUERY_LENGTH = 40
+# "3栋201" is two words: a building and a room (a word ends after 栋/幢/楼/单元/号).
+_WORD_END = re.compile(r"(?<=[栋幢楼元号])")
 
 
 @dataclass
@@ -41,6 +52,22 @@ class BuildingGroup:
         return len(self.entries)
 
 
+@dataclass
+class BuildingCount:
+    building: Building
+    done: int = 0
+    total: int = 0
+
+
+@dataclass
+class DayList:
+    groups: list[BuildingGroup]  # the page's households, by building
+    page: Page
+    done: int  # the whole list's counts, whatever is shown
+    total: int
+    buildings: list[BuildingCount]
+
+
 def households_for_day(user, area_code: str, day: dt.date):
     """Visible households under `area_code`, annotated with `done` (screened on `day`) and
     `last_visit_id` (their latest visit up to that day), in walking order."""
@@ -59,8 +86,6 @@ def households_for_day(user, area_code: str, day: dt.date):
 
 def entries(user, households: list[Household]) -> list[Entry]:
     ids = [h.pk for h in households]
-    from fangkong.people.models import Resident
-
     counts = dict(Resident.objects.restrict(user).filter(household_id__in=ids).values("household_id")
                   .annotate(n=Count("id")).order_by().values_list("household_id", "n"))
     last_ids = [h.last_visit_id for h in households if h.last_visit_id]
@@ -68,13 +93,52 @@ def entries(user, households: list[Household]) -> list[Entry]:
     return [Entry(h, counts.get(h.pk, 0), h.done, visits.get(h.last_visit_id)) for h in households]
 
 
-def day_list(user, area_code: str, day: dt.date) -> list[BuildingGroup] | None:
-    """Households grouped by building; None when the area is too large for one list."""
+def search_words(query: str) -> list[str]:
+    """'３栋 201', '3栋201' → ['3栋', '201'] (full-width folded, at most a few words)."""
+    text = unicodedata.normalize("NFKC", query or "")[:QUERY_LENGTH]
+    return [w for part in text.split() for w in _WORD_END.split(part) if w][:4]
+
+
+def search_q(query: str) -> Q:
+    """Every word in the compound, building, unit or room."""
+    q = Q()
+    for word in search_words(query):
+        q &= (Q(compound__name__icontains=word) | Q(building__name__icontains=word) | Q(unit__name__icontains=word)
+              | Q(room__icontains=word))
+    return q
+
+
+def _building_counts(households: QuerySet) -> list[BuildingCount]:
+    counts: dict[int, BuildingCount] = {}
+    for building_id, done in households.values_list("building_id", "done"):
+        count = counts.setdefault(building_id, BuildingCount(None))  # type: ignore[arg-type]
+        count.total += 1
+        count.done += bool(done)
+    buildings = Building.objects.select_related("compound").in_bulk(list(counts))
+    for building_id, count in counts.items():
+        count.building = buildings[building_id]
+    return list(counts.values())
+
+
+def day_list(user, area_code: str, day: dt.date, *, todo: bool = False, query: str = "",
+             building_id: int | None = None, page: str | int | None = 1) -> DayList | None:
+    """The day list narrowed as asked, a page of it grouped by building; None when the area is too
+    large for one list."""
     households = households_for_day(user, area_code, day)
     if households.count() > DAY_LIST_LIMIT:
         return None
+    buildings = _building_counts(households)
+    shown = households
+    if building_id is not None:
+        shown = shown.filter(building_id=building_id)
+    if todo:
+        shown = shown.filter(done=False)
+    if query:
+        shown = shown.filter(search_q(query))
+    current = Paginator(shown, PAGE_SIZE).get_page(page)
     groups: dict[int, BuildingGroup] = {}
-    for entry in entries(user, list(households)):
+    for entry in entries(user, list(current.object_list)):
         building = entry.household.building
         groups.setdefault(building.pk, BuildingGroup(building)).entries.append(entry)
-    return list(groups.values())
+    return DayList(list(groups.values()), current, sum(b.done for b in buildings), sum(b.total for b in buildings),
+                   buildings)

@@ -9,9 +9,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.widgets import DateInput, TemperatureInput
 from fangkong.people.models import DocumentType, Relation, Resident, Sex
 from fangkong.people.validation import FieldErrors
+from fangkong.policy.services import current_policy
 from fangkong.screening.models import Method, Outcome, Symptom
+from fangkong.screening.readings import TemperatureMethod, ambient_range
 from fangkong.screening.services import PersonInput, VisitInput
 
 PRESENCE = [("present", _("Present")), ("away", _("Away"))]
@@ -41,24 +44,36 @@ class VisitForm(ClientIdForm):
 class PersonForm(forms.Form):
     """Readings of one person: a roster member (`resident` given) or a new occupant."""
 
+    ambient_range: tuple | None = None
+
     presence = forms.ChoiceField(label=_("Present or away"), choices=PRESENCE, widget=forms.RadioSelect,
                                  initial="present", required=False)
     temperature = forms.CharField(label=_("Temperature (°C)"), max_length=10, required=False,
-                                  widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "36.5",
-                                                                "autocomplete": "off"}))
+                                  widget=TemperatureInput())
+    temperature_method = forms.ChoiceField(label=_("Measured at"), choices=TemperatureMethod.choices,
+                                           widget=forms.RadioSelect, initial=TemperatureMethod.FOREHEAD, required=False)
+    outdoors = forms.BooleanField(label=_("Measured outdoors"), required=False)
+    ambient_c = forms.CharField(label=_("Outdoor temperature (°C)"), max_length=10, required=False,
+                                widget=TemperatureInput(attrs={"inputmode": "text"}))
     symptoms = forms.MultipleChoiceField(label=_("Symptoms"), choices=SYMPTOM_CHOICES, required=False,
                                          widget=forms.CheckboxSelectMultiple)
     travel_14d = forms.BooleanField(label=_("Travel or stay in key areas in the last 14 days"), required=False)
     contact_14d = forms.BooleanField(label=_("Contact with confirmed or suspected cases in the last 14 days"),
                                      required=False)
 
-    def __init__(self, *args, resident: Resident | None = None, **kwargs) -> None:
+    def __init__(self, *args, resident: Resident | None = None, ambient_range: tuple | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.resident = resident
+        if ambient_range:  # the page warns at once when the outdoor temperature is outside the device's range
+            low, high = ambient_range
+            self.fields["ambient_c"].widget.attrs.update({"data-low": str(low), "data-high": str(high)})
+            self.ambient_range = ambient_range
 
     def person(self, **extra: Any) -> PersonInput:
         data = self.cleaned_data
         return PersonInput(present=data.get("presence", "present") != "away", temperature=data.get("temperature"),
+                           temperature_method=data.get("temperature_method") or TemperatureMethod.FOREHEAD,
+                           outdoors=bool(data.get("outdoors")), ambient_c=data.get("ambient_c"),
                            symptoms=data.get("symptoms") or [], travel_14d=bool(data.get("travel_14d")),
                            contact_14d=bool(data.get("contact_14d")), **extra)
 
@@ -66,7 +81,7 @@ class PersonForm(forms.Form):
 class NewOccupantForm(PersonForm):
     """Someone living here but not on the roster; left empty, the row is ignored."""
 
-    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    name = forms.CharField(label=_("Full name"), max_length=100, required=False)
     doc_type = forms.ChoiceField(label=_("Document type"), choices=DocumentType.choices, initial=DocumentType.ID_CARD,
                                  required=False)
     doc_number = forms.CharField(label=_("Document number"), max_length=40, required=False)
@@ -77,7 +92,8 @@ class NewOccupantForm(PersonForm):
     relation = forms.ChoiceField(label=_("Relation to head"), choices=Relation.choices, initial=Relation.TENANT,
                                  required=False)
 
-    field_order = [*NEW_RESIDENT_FIELDS, "presence", "temperature", "symptoms", "travel_14d", "contact_14d"]
+    field_order = [*NEW_RESIDENT_FIELDS, "presence", "temperature", "temperature_method", "outdoors", "ambient_c",
+                   "symptoms", "travel_14d", "contact_14d"]
 
     @property
     def is_used(self) -> bool:
@@ -95,8 +111,9 @@ class VisitForms:
     def __init__(self, data, residents: list[Resident], *, new_rows: int = NEW_OCCUPANT_ROWS,
                  self_report: bool = False):
         self.visit: ClientIdForm = ClientIdForm(data) if self_report else VisitForm(data)
-        self.people = [PersonForm(data, resident=r, prefix=f"r{r.pk}") for r in residents]
-        self.new = [NewOccupantForm(data, prefix=f"n{i}") for i in range(new_rows)]
+        ambient = ambient_range(current_policy())
+        self.people = [PersonForm(data, resident=r, prefix=f"r{r.pk}", ambient_range=ambient) for r in residents]
+        self.new = [NewOccupantForm(data, prefix=f"n{i}", ambient_range=ambient) for i in range(new_rows)]
         self._rows: list[PersonForm] = []
 
     @property
@@ -136,8 +153,8 @@ class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, widget=forms.TextInput(
         attrs={"placeholder": _("e.g. Three-day city-wide dragnet")}))
     area = forms.ChoiceField(label=_("Area"))
-    start_date = forms.DateField(label=_("First day"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=_("First day"), widget=DateInput())
+    end_date = forms.DateField(label=_("Last day"), widget=DateInput())
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
     def __init__(self, *args, areas: list, **kwargs) -> None:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.areas.models import CODE_LENGTH, Area, Household
 from fangkong.core.scope import NOTHING, Scope, ScopedQuerySet
+from fangkong.screening.readings import TemperatureMethod
 
 
 class Method(models.TextChoices):
@@ -80,7 +81,7 @@ class Symptom:
 
 
 class Flag:
-    """What a person check raised; each flag becomes one follow-up item."""
+    """What a person check raised; a flagged person gets one follow-up item carrying every flag."""
 
     FEVER = 1
     SYMPTOMS = 2
@@ -89,6 +90,12 @@ class Flag:
     @classmethod
     def reasons(cls, mask: int) -> list[str]:
         return [reason for bit, reason in FLAG_REASONS.items() if mask & bit]
+
+    @classmethod
+    def primary(cls, mask: int) -> str:
+        """The most pressing reason (fever, then symptoms, then a possible contact)."""
+        reasons = cls.reasons(mask)
+        return reasons[0] if reasons else ""
 
 
 class Reason(models.TextChoices):
@@ -168,6 +175,13 @@ class PersonCheck(models.Model):
     date = models.DateField()
     present = models.BooleanField(_("present"), default=True)
     temperature = models.DecimalField(_("temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True)
+    # How the temperature was taken (empty without a reading); a forehead reading outdoors outside the
+    # device's ambient range is kept but marked unreliable (see screening.readings).
+    temperature_method = models.CharField(_("measured at"), max_length=8, choices=TemperatureMethod.choices, blank=True,
+                                          default="", db_default="")
+    outdoors = models.BooleanField(_("measured outdoors"), default=False, db_default=False)
+    ambient_c = models.DecimalField(_("ambient temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True)
+    reading_unreliable = models.BooleanField(_("unreliable reading"), default=False, db_default=False)
     symptoms = models.PositiveSmallIntegerField(_("symptoms"), default=0)
     travel_14d = models.BooleanField(_("travel or stay in key areas in the last 14 days"), default=False)
     contact_14d = models.BooleanField(_("contact with confirmed or suspected cases in the last 14 days"), default=False)
@@ -204,17 +218,20 @@ class FollowUpStatus(models.TextChoices):
 
 
 class FollowUp(models.Model):
-    """An item of the follow-up queue (待跟进): one flag of one person at one visit.
+    """An item of the follow-up queue (待跟进): one flagged person, with every reason found.
 
-    At most one item is open per person and reason: a fever reported on three days in a row is one
-    open item (its source is the first visit). Later work (the four-categories pipeline) takes items
-    up through `services.take_follow_up`.
+    At most one item is open per person: a fever reported on three days in a row is one open item
+    (its source is the first visit), and a cough found the next day joins that item as a second
+    reason. `reasons` holds the Flag bits; `reason` is the most pressing of them (fever, symptoms,
+    possible contact), kept as a column for the API and the lists. Later work (the four-categories
+    pipeline) takes items up through `services.take_follow_up`.
     """
 
     resident = models.ForeignKey("people.Resident", models.PROTECT, related_name="follow_ups", verbose_name=_("person"))
     visit = models.ForeignKey(Visit, models.PROTECT, related_name="follow_ups", verbose_name=_("source visit"))
     person_check = models.ForeignKey(PersonCheck, models.PROTECT, related_name="follow_ups")
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    reasons = models.PositiveSmallIntegerField(_("reasons"), default=0)
     area_code = models.CharField(max_length=15, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN)
     created_at = models.DateTimeField(_("time"))
@@ -228,13 +245,20 @@ class FollowUp(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["resident", "reason"], condition=Q(status="open"),
-                                    name="followup_one_open_per_reason"),
+            models.UniqueConstraint(fields=["resident"], condition=Q(status="open"), name="followup_one_open_per_person"),
         ]
         indexes = [
             models.Index(fields=["status", "area_code"], name="followup_status_area_idx",
                          opclasses=["text_ops", "varchar_pattern_ops"]),
         ]
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return Flag.reasons(self.reasons) or ([self.reason] if self.reason else [])
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(Reason(code).label) for code in self.reason_codes]
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} {self.resident_id}"

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from fangkong.core.errors import too_many_requests
 from fangkong.core.masking import mask_name
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
@@ -48,9 +49,7 @@ def allow(bucket: str, key: str) -> bool:
 
 def too_many(request: HttpRequest) -> HttpResponse:
     """The page for a client over its limit (429, try again in ten minutes); shared by every token link."""
-    response = render(request, "screening/selfreport_limited.html", status=429)
-    response["Retry-After"] = "600"
-    return response
+    return too_many_requests(request, retry_after_s=600)
 
 
 @never_cache
@@ -77,7 +76,8 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
                 forms.add_errors(exc)
             else:
                 return render(request, "screening/selfreport_done.html", {
-                    "household": household, "visit": result.visit, "count": len(residents)})
+                    "household": household, "visit": result.visit, "count": len(residents),
+                    "unreliable": services.unreliable_checks(result.visit)})
     for form in forms.people:
         form.masked_name = mask_name(form.resident.name)
     today = Visit.objects.filter(household=household, date=services.local_today(), outcome__in=("reached", "vacant"))

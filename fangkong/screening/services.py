@@ -4,7 +4,7 @@ Recording a visit is one transaction: every person row is validated first (tempe
 policy's valid range, symptoms, new occupants with the roster's own validation), and a single bad
 row means nothing is saved. The visit's client id makes it idempotent: the second submission
 returns the first visit. Flags (fever at or over the policy's threshold, symptoms, travel or
-contact history) open follow-up items, at most one open item per person and reason.
+contact history) open a follow-up item with every reason, at most one open item per person.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from fangkong.people.validation import FieldErrors, clean_resident
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import (
-    FLAG_REASONS,
     Campaign,
     Flag,
     FollowUp,
@@ -45,6 +44,7 @@ from fangkong.screening.models import (
     Symptom,
     Visit,
 )
+from fangkong.screening.readings import TemperatureMethod, clean_how_taken
 
 # A phone that was offline may upload a visit late, but not from long ago, and not from the future.
 MAX_BACKDATE = dt.timedelta(days=7)
@@ -86,6 +86,9 @@ class PersonInput:
     new_resident: dict[str, Any] | None = None
     present: bool = True
     temperature: Any = None  # °C as text or number; required for someone present (except by neighbours' word)
+    temperature_method: str = TemperatureMethod.FOREHEAD  # forehead, ear or armpit
+    outdoors: bool = False  # a forehead reading outdoors needs the ambient temperature
+    ambient_c: Any = None  # °C, outdoors only
     symptoms: list[str] | tuple[str, ...] = ()
     travel_14d: bool = False
     contact_14d: bool = False
@@ -111,6 +114,10 @@ class _Row:
     travel_14d: bool
     contact_14d: bool
     flags: int = 0
+    temperature_method: str = ""
+    outdoors: bool = False
+    ambient_c: Decimal | None = None
+    unreliable: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,8 +220,20 @@ def _clean_person(i: int, person: PersonInput, method: str, roster: set[int], po
         errors[f"{key}.symptoms"] = _("Symptoms are recorded for people who are present.")
     row = _Row(person.resident_id, new_values, bool(person.present), temperature, symptoms,
                bool(person.travel_14d), bool(person.contact_14d))
+    if temperature is not None:
+        _clean_method(key, person, row, policy, errors)
     row.flags = flags_for(row, policy)
     return row
+
+
+def _clean_method(key: str, person: PersonInput, row: _Row, policy: Policy, errors: dict[str, str]) -> None:
+    """How the reading was taken; a forehead reading outdoors needs the ambient temperature, and
+    outside the device's range it is kept but marked unreliable (a re-take is asked for)."""
+    how, problems = clean_how_taken(person.temperature_method, person.outdoors, person.ambient_c, policy)
+    errors.update({f"{key}.{name}": message for name, message in problems.items()})
+    if how is not None:
+        row.temperature_method, row.outdoors, row.ambient_c, row.unreliable = (
+            how.method, how.outdoors, how.ambient_c, how.unreliable)
 
 
 def _check_documents(rows: list[_Row], errors: dict[str, str]) -> None:
@@ -285,20 +304,27 @@ def _replay(existing: Visit, household: Household) -> RecordResult:
 
 
 def _open_follow_ups(visit: Visit, checks: list[PersonCheck]) -> int:
-    """One open item per flag, unless the person has an open item for that reason already."""
-    flagged = [c for c in checks if c.flags]
+    """One open item per flagged person with every reason of the check; a person with an open item
+    already has the new reasons added to it (a fever yesterday and a cough today: one item)."""
+    flagged = {c.resident_id: c for c in checks if c.flags}
     if not flagged:
         return 0
-    open_now = set(FollowUp.objects.filter(resident_id__in=[c.resident_id for c in flagged], status=FollowUpStatus.OPEN)
-                   .values_list("resident_id", "reason"))
+    open_items = {item.resident_id: item for item in FollowUp.objects.filter(resident_id__in=list(flagged),
+                                                                            status=FollowUpStatus.OPEN)}
     items = [
-        FollowUp(resident_id=c.resident_id, visit=visit, person_check=c, reason=reason, area_code=visit.area_code,
-                 created_at=visit.visited_at)
-        for c in flagged for bit, reason in FLAG_REASONS.items()
-        if c.flags & bit and (c.resident_id, reason) not in open_now
+        FollowUp(resident_id=c.resident_id, visit=visit, person_check=c, reason=Flag.primary(c.flags), reasons=c.flags,
+                 area_code=visit.area_code, created_at=visit.visited_at)
+        for resident_id, c in flagged.items() if resident_id not in open_items
     ]
     # A concurrent visit may open the same item first: the partial unique constraint keeps one.
     FollowUp.objects.bulk_create(items, ignore_conflicts=True)
+    grown = []
+    for resident_id, item in open_items.items():
+        mask = item.reasons | flagged[resident_id].flags
+        if mask != item.reasons:
+            item.reasons, item.reason = mask, Flag.primary(mask)
+            grown.append(item)
+    FollowUp.objects.bulk_update(grown, ["reasons", "reason"])
     return len(items)
 
 
@@ -320,8 +346,9 @@ def _save(user, household: Household, data: VisitInput, client_id: uuid.UUID, vi
     )
     checks = PersonCheck.objects.bulk_create([
         PersonCheck(visit=visit, resident_id=row.resident_id, area_code=visit.area_code, date=visit.date,
-                    present=row.present, temperature=row.temperature, symptoms=row.symptoms,
-                    travel_14d=row.travel_14d, contact_14d=row.contact_14d, flags=row.flags)
+                    present=row.present, temperature=row.temperature, temperature_method=row.temperature_method,
+                    outdoors=row.outdoors, ambient_c=row.ambient_c, reading_unreliable=row.unreliable,
+                    symptoms=row.symptoms, travel_14d=row.travel_14d, contact_14d=row.contact_14d, flags=row.flags)
         for row in rows
     ])
     if not all(c.pk for c in checks):  # backends that do not return ids from bulk inserts
@@ -381,6 +408,11 @@ def record_self_report(link: HouseholdLink, data: VisitInput) -> RecordResult:
     return _record(None, link.household, data, allow_new=False)
 
 
+def unreliable_checks(visit: Visit) -> list[PersonCheck]:
+    """The visit's forehead readings taken outdoors outside the device's ambient range: kept, to be taken again."""
+    return list(visit.checks.filter(reading_unreliable=True).select_related("resident").order_by("id"))
+
+
 # ---------------------------------------------------------------- the follow-up queue
 
 def _handle(user, item: FollowUp, status: str, note: str) -> FollowUp:
@@ -395,7 +427,7 @@ def _handle(user, item: FollowUp, status: str, note: str) -> FollowUp:
         locked.note = (note or "").strip()[:NOTE_LENGTH]
         locked.save(update_fields=["status", "handled_by", "handled_at", "note"])
         if status == FollowUpStatus.DISMISSED:
-            record(user, Action.UPDATE, locked, object_repr=f"{locked.get_reason_display()}: {locked.resident.name}",
+            record(user, Action.UPDATE, locked, object_repr=f"{'、'.join(locked.reason_labels)}: {locked.resident.name}",
                    changes={"status": [before, status], "_note": locked.note})
     return locked
 
@@ -408,13 +440,21 @@ TAKE_UP_CATEGORIES = {
 }
 
 
+def take_up_categories(item: FollowUp) -> list[str]:
+    """The categories of all the item's reasons, those of its most pressing reason first."""
+    categories: list[str] = []
+    for reason in item.reason_codes:
+        categories += [c for c in TAKE_UP_CATEGORIES[reason] if c not in categories]
+    return categories
+
+
 def take_follow_up(user, item: FollowUp, note: str = "", category: str = "") -> FollowUp:
     """Take an item up into a category of the four-categories pipeline: the person's case is opened
     (or moved along its state machine) in the same transaction as the item is closed, so neither
     happens without the other. An illegal move (a confirmed patient back to fever) is refused."""
     from fangkong.cases.services import open_case_from_flag
 
-    allowed = TAKE_UP_CATEGORIES[item.reason]
+    allowed = take_up_categories(item)
     category = category or allowed[0]
     if category not in allowed:
         raise FieldErrors({"category": _("This item cannot be taken up into that category.")})
@@ -422,7 +462,7 @@ def take_follow_up(user, item: FollowUp, note: str = "", category: str = "") -> 
         taken = _handle(user, item, FollowUpStatus.TAKEN, note)
         check = item.person_check
         evidence = f"{check.temperature} °C" if check.temperature is not None else ""
-        reason = f"{item.get_reason_display()}（{item.visit.date:%Y-%m-%d}）" + (f" {taken.note}" if taken.note else "")
+        reason = f"{'、'.join(item.reason_labels)}（{item.visit.date:%Y-%m-%d}）" + (f" {taken.note}" if taken.note else "")
         open_case_from_flag(user, item.resident, reason[:200], status=category, flagged_at=item.created_at,
                             source_ref=f"screening-follow-up:{item.pk}", evidence=evidence)
     return taken

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from urllib.parse import quote
 
 import segno
 from django.contrib import messages
@@ -27,12 +28,14 @@ from fangkong.cases.models import Status as CaseStatus
 from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
 from fangkong.people.validation import FieldErrors
+from fangkong.policy.services import current_policy
 from fangkong.screening import coverage as cov
 from fangkong.screening import services
 from fangkong.screening.daylist import day_list
 from fangkong.screening.exports import coverage_workbook
 from fangkong.screening.forms import CampaignForm, VisitForms
 from fangkong.screening.models import Campaign, FollowUp, FollowUpStatus, Visit
+from fangkong.screening.readings import ambient_range
 
 FOLLOW_UPS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 20
@@ -79,18 +82,30 @@ def _household(request: HttpRequest, pk: int) -> Household:
 
 # ---------------------------------------------------------------- day list and visits
 
+def _building_id(request: HttpRequest) -> int | None:
+    try:
+        return int(request.GET["building"])
+    except (KeyError, ValueError):
+        return None
+
+
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
     user = _screener(request)
     area = _area(request)
     day = services.local_today()
-    groups = day_list(user, area.code, day)
-    context = {"area": area, "day": day, "groups": groups, "crumbs": crumbs_for(user, area.code, include_self=False)}
-    if groups is None:  # too many households for one list: pick a sub-area
+    todo, query = request.GET.get("todo") == "1", request.GET.get("q", "").strip()
+    building_id = _building_id(request)
+    listed = day_list(user, area.code, day, todo=todo, query=query, building_id=building_id,
+                      page=request.GET.get("page"))
+    context = {"area": area, "day": day, "crumbs": crumbs_for(user, area.code, include_self=False),
+               "todo": todo, "q": query, "building_id": building_id, "listed": listed}
+    if listed is None:  # too many households for one list: pick a sub-area
+        context["groups"] = None
         context["children"] = Area.objects.restrict(user).filter(parent=area).order_by("code")
     else:
-        context["done"] = sum(g.done for g in groups)
-        context["total"] = sum(g.total for g in groups)
+        context.update(groups=listed.groups, page=listed.page, done=listed.done, total=listed.total,
+                       filtered=bool(todo or query or building_id is not None))
     return render(request, "screening/today.html", context)
 
 
@@ -116,6 +131,15 @@ def visit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 text = _("Recorded: %(address)s.") if result.created else _("Already recorded: %(address)s.")
                 messages.success(request, text % {"address": household.address})
+                unreliable = services.unreliable_checks(result.visit)
+                if unreliable:  # the readings are kept; the form comes back for a re-take
+                    low, high = ambient_range(current_policy())
+                    messages.warning(request, _(
+                        "Forehead reading outdoors outside the thermometer's range (%(low)s–%(high)s °C), marked "
+                        "unreliable: %(names)s. Measure again indoors, or at the ear or armpit.") % {
+                        "low": low, "high": high, "names": "、".join(c.resident.name for c in unreliable)})
+                    return redirect(reverse("screening:visit", args=[household.pk])
+                                    + (f"?next={quote(forms_next)}" if (forms_next := request.POST.get("next")) else ""))
                 return redirect(_back(request, household))
     last = Visit.objects.filter(household=household).select_related("recorded_by").prefetch_related("checks").first()
     context = {
@@ -215,7 +239,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
         items = items.filter(status=status)
     page = Paginator(items.order_by("-created_at", "-id"), FOLLOW_UPS_PER_PAGE).get_page(request.GET.get("page"))
     for item in page:  # the categories each item may be taken up into (四类人员), the default first
-        item.take_choices = [(c, CaseStatus(c).label) for c in services.TAKE_UP_CATEGORIES[item.reason]]
+        item.take_choices = [(c, CaseStatus(c).label) for c in services.take_up_categories(item)]
     return render(request, "screening/follow_ups.html", {
         "area": area, "page": page, "status": status, "statuses": FollowUpStatus.choices,
         "can_handle": services.can_handle_follow_ups(user), "crumbs": crumbs_for(user, area.code, include_self=False),

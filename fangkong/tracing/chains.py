@@ -20,7 +20,6 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from fangkong.cases.models import Case, Status
-from fangkong.core.masking import mask_name
 from fangkong.policy.services import current_policy
 from fangkong.tracing.models import InfectionLink
 
@@ -78,8 +77,9 @@ def _build(user, links: list[tuple[int, int]], case_ids: set[int], focus: int | 
     nodes = {}
     for case in cases:
         shown = case.pk in visible
-        # Cases outside the user's scope appear as anonymous nodes: the chain stays whole, the person hidden.
-        nodes[case.pk] = Node(case.pk, mask_name(case.resident.name) if shown else "—", case.status,
+        # Names in the user's scope as on every other list of theirs; cases outside it appear as anonymous
+        # nodes: the chain stays whole, the person hidden.
+        nodes[case.pk] = Node(case.pk, case.resident.name if shown else "—", case.status,
                               str(case.status_label) if shown else "", shown)
     parents: dict[int, list[int]] = defaultdict(list)
     for a, b in links:

@@ -52,7 +52,10 @@ class RegisterForm(forms.Form):
 
 
 class LinkForm(forms.Form):
-    infector = forms.IntegerField(label=_("Infected by (case number)"), min_value=1)
+    """The infector is picked from a search of the cases in scope (the page lists them), never typed."""
+
+    infector = forms.IntegerField(label=_("Source of infection"), min_value=1, widget=forms.HiddenInput,
+                                  error_messages={"required": _("Search for the person and choose them.")})
     evidence = forms.CharField(label=_("Evidence"), max_length=200, required=False)
 
 

@@ -12,18 +12,26 @@ from typing import Any
 from django.apps import apps
 from django.utils.translation import gettext as _
 
+from fangkong.areas.models import Household
+from fangkong.policy.services import current_policy
+
 
 def start_observation(user, resident, *, last_exposure_on: dt.date, reason: str, source_ref: str) -> Any:
-    """Open (or find: the call is idempotent per person) the centralised observation file of a close
-    contact. Returns the file, or None when the observation app is not installed."""
+    """Open (or find: the call is idempotent per person) the observation file of a close contact:
+    centralised or at home as the policy says (observation_centralised). Returns the file, or None
+    when the observation app is not installed."""
     if not apps.is_installed("fangkong.observation"):
         return None
     from fangkong.observation import services as observation  # noqa: PLC0415 (optional app)
 
-    return observation.open_file(user, resident, kind="centralised", reason=reason, last_exposure_on=last_exposure_on,
-                                 source="tracing", source_ref=source_ref,
-                                 # The bed comes from the placement backlog; the file names it once known.
-                                 place=_("Awaiting a bed at an isolation site"))
+    if current_policy().observation_centralised:
+        # The bed comes from the placement backlog; the file names it once known.
+        kind, place = "centralised", _("Awaiting a bed at an isolation site")
+    else:
+        kind, place = "home", Household.objects.select_related("compound", "building", "unit").get(
+            pk=resident.household_id).address
+    return observation.open_file(user, resident, kind=kind, reason=reason, last_exposure_on=last_exposure_on,
+                                 source="tracing", source_ref=source_ref, place=place)
 
 
 def observation_file_of(user, resident) -> Any:

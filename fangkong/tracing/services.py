@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -467,6 +468,26 @@ def record_infection_link(user, infector: Case, infectee: Case, evidence: str = 
             record(user, Action.CREATE, link, object_type="tracing.infectionlink", object_repr=f"{infector.pk}→{infectee.pk}",
                    changes={"infector": infector.pk, "infectee": infectee.pk, "evidence": evidence})
     return link, created
+
+
+PICKER_LIMIT = 20
+
+
+def infector_candidates(user, infectee: Case, query: str) -> list[Case]:
+    """Cases the user may link as the infector of `infectee`, found by name or the tail of the ID number
+    (at least four characters): in the user's scope, ill (INFECTED), not the infectee nor already linked."""
+    text = " ".join(str(query or "").split())[:50]
+    if not text:
+        return []
+    match = Q(resident__name__contains=text)
+    tail = text.upper()
+    if len(tail) >= 4 and tail.isalnum() and any(ch.isdigit() for ch in tail):
+        match |= Q(resident__doc_number__endswith=tail)
+    linked = InfectionLink.objects.filter(infectee=infectee).values("infector_id")
+    return list(Case.objects.restrict(user).filter(match, status__in=INFECTED).exclude(pk=infectee.pk)
+                .exclude(pk__in=linked).select_related("resident__household__compound", "resident__household__building",
+                                                       "resident__household__unit")
+                .order_by("resident__name", "id")[:PICKER_LIMIT])
 
 
 def suggested_links(user, case: Case) -> list[Contact]:

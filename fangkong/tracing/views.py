@@ -92,6 +92,9 @@ def _case_context(request: HttpRequest, case: Case, **forms) -> dict:
                "infected_by": case.infected_by.select_related("infector__resident"),
                "infected": case.infected.select_related("infectee__resident"),
                "link_form": forms.get("link_form") or LinkForm()}
+    query = request.GET.get("infector_q") or request.POST.get("infector_q") or ""
+    context["infector_q"] = query.strip()[:50]
+    context["candidates"] = services.infector_candidates(user, case, context["infector_q"])
     if investigation is not None:
         context["contacts"] = list(investigation.contacts.select_related("resident__case").order_by("id"))
         context["queue"] = [c for c in context["contacts"] if not c.is_matched and not c.outside_registry]

@@ -106,3 +106,18 @@ def test_facility_staff_see_their_facility_only(city, api):
     assert staff.get(f"/api/facilities/{city.facilities['shelter'].pk}").status_code == 404
     assert staff.post(f"/api/facilities/{city.facilities['hospital'].pk}/closed-beds", {"kind": "icu", "delta": 1}).json()["closed"] == 1
     assert staff.post("/api/placement/runs").status_code == 403
+
+
+def test_a_discharge_through_the_api_states_its_outcome_and_a_cure_needs_the_tests(city, api, error_fields):
+    from fangkong.cases import services as cases
+    from fangkong.facilities import services as facilities
+
+    case = cases.open_case(city.users["community"], city.residents["zhangwei"], "confirmed", "确诊", severity="severe")
+    stay = facilities.admit(city.users["district"], facilities.place(city.users["district"], case, city.facilities["hospital"], "ordinary"))
+    staff = api("facility")
+    assert staff.post(f"/api/stays/{stay.pk}/discharge", {}).status_code == 422  # no outcome, no default
+    refused = staff.post(f"/api/stays/{stay.pk}/discharge", {"outcome": "discharged"})
+    assert refused.status_code == 422 and error_fields(refused) == {"cure_override"}
+    done = staff.post(f"/api/stays/{stay.pk}/discharge", {"outcome": "discharged", "cure_override": "外院报告两次阴性"})
+    assert done.status_code == 200 and done.json()["end_reason"] == "discharged"
+    assert api("district").get(f"/api/cases/{case.pk}").json()["post_discharge_until"]

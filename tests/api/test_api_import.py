@@ -10,7 +10,7 @@ from fangkong.people.identity import make_id_number
 from fangkong.people.models import ImportBatch, Resident
 
 HEADER = ["姓名", "证件号码", "联系电话", "区", "街道", "社区", "小区", "楼栋", "单元", "房号"]
-PLACE = ["江岸区", "大智街道", "青和居社区", "青和居小区", "3栋", "1单元", "301"]
+PLACE = ["江岸区", "大智街道", "青和居社区", "青和居小区", "1栋", "1单元", "301"]
 
 
 def roster(*rows: list[str]) -> bytes:
@@ -35,6 +35,14 @@ def test_a_community_worker_imports_a_roster_and_gets_counts_and_row_errors(city
     assert not body["errors_truncated"]
     assert ImportBatch.objects.filter(pk=body["batch_id"]).exists()
     assert Resident.objects.filter(name__startswith="居民").count() == 2
+
+
+def test_a_building_that_does_not_exist_is_created_only_when_asked(city, api):
+    content = roster([*good_row(1)[:3], *PLACE[:4], "9栋", "1单元", "101"])
+    refused = api("community").upload("/api/imports/residents", "roster.csv", content).json()
+    assert (refused["created"], refused["errors"][0]["column"]) == (0, "楼栋")
+    allowed = api("community").upload("/api/imports/residents?create_housing=true", "roster.csv", content).json()
+    assert allowed["created"] == 1
 
 
 @pytest.mark.parametrize("persona", ["grid_a", "volunteer", "guard"])

@@ -23,6 +23,11 @@ def test_a_worker_opens_a_file_posts_reports_once_and_handles_alerts(city, api, 
     first = grid_a.post(f"/api/observation/files/{file_id}/reports", body)
     again = grid_a.post(f"/api/observation/files/{file_id}/reports", body)
     assert first.status_code == 201 and again.status_code == 200 and first.json()["id"] == again.json()["id"]
+    assert (first.json()["temperature_method"], first.json()["reading_unreliable"]) == ("armpit", False)  # the default
+    cold = grid_a.post(f"/api/observation/files/{file_id}/reports", {
+        "client_id": str(uuid.uuid4()), "temperature": "36.0", "temperature_method": "forehead", "outdoors": True,
+        "ambient_c": 3})
+    assert cold.status_code == 201 and cold.json()["reading_unreliable"] and cold.json()["ambient_c"] == 3.0
     bad = grid_a.post(f"/api/observation/files/{file_id}/reports", {**body, "client_id": str(uuid.uuid4()), "temperature": "50"})
     assert bad.status_code == 422 and error_fields(bad) == {"temperature"}
     alerts = grid_a.get("/api/observation/alerts").json()["items"]

@@ -139,8 +139,9 @@ def test_the_follow_up_queue_take_and_dismiss(city, api, error_fields):
     body["persons"][0].update({"temperature": 38.1, "symptoms": ["fatigue"]})
     api("grid_a").post("/api/screening/visits", body)
     items = api("community").get("/api/screening/follow-ups", {"status": "open"}).json()
-    assert {(i["reason"], i["temperature"]) for i in items["items"]} == {("fever", 38.1), ("symptoms", 38.1)}
-    fever = next(i for i in items["items"] if i["reason"] == "fever")
+    assert [(i["reason"], i["reasons"], i["temperature"]) for i in items["items"]] == [
+        ("fever", ["fever", "symptoms"], 38.1)]  # one item for the person, with both reasons
+    fever = items["items"][0]
     assert api("grid_a").post(f"/api/screening/follow-ups/{fever['id']}/take", {}).status_code == 403
     missing_note = api("community").post(f"/api/screening/follow-ups/{fever['id']}/dismiss", {"note": ""})
     assert missing_note.status_code == 422 and error_fields(missing_note) == {"note"}
@@ -148,3 +149,23 @@ def test_the_follow_up_queue_take_and_dismiss(city, api, error_fields):
     assert taken.status_code == 200 and taken.json()["status"] == "taken"
     again = api("street").post(f"/api/screening/follow-ups/{fever['id']}/dismiss", {"note": "x"})
     assert again.status_code == 409
+
+
+def test_a_visit_records_how_each_temperature_was_taken(city, api, error_fields):
+    body = visit_body(city)
+    body["persons"][1].update({"outdoors": True, "ambient_c": 2.5})
+    body["persons"][0].update({"temperature_method": "ear"})
+    response = api("grid_a").post("/api/screening/visits", body)
+    assert response.status_code in (200, 201), response.content
+    persons = {p["resident_id"]: p for p in response.json()["persons"]}
+    zhang, li = persons[city.residents["zhangwei"].pk], persons[city.residents["lina"].pk]
+    assert (zhang["temperature_method"], zhang["reading_unreliable"]) == ("ear", False)
+    assert (li["temperature_method"], li["outdoors"], li["ambient_c"], li["reading_unreliable"]) == (
+        "forehead", True, 2.5, True)  # forehead is the default
+    missing = visit_body(city)
+    missing["persons"][0].update({"outdoors": True})
+    refused = api("grid_a").post("/api/screening/visits", missing)
+    assert refused.status_code == 422 and "ambient_c" in refused.content.decode()
+    bad = visit_body(city)
+    bad["persons"][0].update({"temperature_method": "mouth"})
+    assert api("grid_a").post("/api/screening/visits", bad).status_code == 422

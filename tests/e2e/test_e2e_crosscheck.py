@@ -53,7 +53,7 @@ def test_meter_readings_find_an_unregistered_household_and_the_grid_worker_regis
     expect(page.locator("table.errors tbody tr")).to_contain_text("用电量(千瓦时)")
     with page.expect_download() as info:
         page.locator("#download-report").click()
-    rows = list(load_workbook(io.BytesIO(info.value.path().read_bytes())).active.iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(info.value.path().read_bytes()))["错误明细"].iter_rows(values_only=True))
     assert rows[0] == ("行号", "列", "原因") and rows[1][:2] == (4, "用电量(千瓦时)")
 
     # The cross-check ran after the import: one powered household with nobody registered.

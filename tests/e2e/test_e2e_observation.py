@@ -63,11 +63,12 @@ def test_a_missed_report_is_alerted_and_a_fever_escalates_into_the_pipeline(e2e_
     phone.goto("/observation/")
     expect(phone.locator("h1")).to_contain_text("医学观察")
     expect(phone.locator("#count-missed b")).to_have_text(str(counts["missed"]))
-    expect(phone.locator("#missed")).to_contain_text("张*")
+    expect(phone.locator("#missed")).to_contain_text("张伟")  # his responsible worker sees his name and phone
+    expect(phone.locator("#missed")).to_contain_text("13800138000")
     shoot(phone, "observation-board.png")
 
     # The worker calls him: 38.6 °C. Entered on the file page after the call.
-    phone.locator("#missed a", has_text="张*").first.click()
+    phone.locator("#missed a", has_text="张伟").first.click()
     expect(phone.locator("#curve svg")).to_be_visible()
     phone.locator("#worker-report input[name=temperature]").fill("38.6")
     phone.locator("#worker-report label", has_text="干咳").click()
@@ -79,3 +80,39 @@ def test_a_missed_report_is_alerted_and_a_fever_escalates_into_the_pipeline(e2e_
     assert case.status == Status.FEVER and case.category == "fever" and case.placement == Placement.WAITING
     file.refresh_from_db()
     assert file.status == FileStatus.ESCALATED
+
+
+def test_the_community_worker_assigns_responsible_workers_who_then_see_their_people(e2e_city, desktop: Page):
+    city = e2e_city
+    files = {key: services.open_file(city.users["community"], city.residents[key], kind="home", reason="密接",
+                                     last_exposure_on=timezone.localdate() - dt.timedelta(days=1))
+             for key in ("zhangwei", "lina", "wangfang")}  # grid A, grid A, grid B; nobody responsible yet
+    page = desktop
+    log_in(page, "community")
+    page.goto(f"/observation/areas/{city.areas['qinghe'].code}/")
+    page.locator("#assign-responsible").click()
+    expect(page.locator("h1")).to_contain_text("指派包保责任人")
+    # Grid A's worker takes 张伟, ticked on the list.
+    page.locator("select[name=responsible]").select_option(label="grid_a · 第一网格")
+    page.locator(f"#file-{files['zhangwei'].pk}").check()
+    page.locator("#assign-ticked").click()
+    expect(page.locator(".msg-success")).to_contain_text("已为 1 人指派包保责任人")
+    # Grid B's worker takes everybody left without one; 李娜 lives in grid A and stays as she was.
+    page.locator("select[name=responsible]").select_option(label="grid_b · 第二网格")
+    shoot(page, "observation-responsible.png")
+    page.locator("#assign-unassigned").click()
+    expect(page.locator(".msg-warning")).to_contain_text("1 人不在")
+    # 李娜's file: assigned on her own page.
+    page.goto(f"/observation/files/{files['lina'].pk}/")
+    page.locator("#responsible-form select").select_option(label="grid_a · 第一网格")
+    page.locator("#responsible-form button").click()
+    expect(page.locator("#file-responsible")).to_contain_text("grid_a")
+    assert [ObservationFile.objects.get(pk=files[k].pk).responsible.username for k in ("zhangwei", "lina", "wangfang")] == [
+        "grid_a", "grid_a", "grid_b"]
+
+    page.context.clear_cookies()  # log out: grid A's worker now
+    log_in(page, "grid_a")
+    page.goto("/observation/")
+    expect(page.locator("#due")).to_contain_text("张伟")
+    expect(page.locator("#due a[href='tel:13800138000']")).to_be_visible()
+    expect(page.locator("#due")).to_contain_text("李娜")

@@ -67,6 +67,8 @@ def test_a_fever_patient_goes_from_a_flag_to_a_bed(e2e_city, phone: Page, deskto
     expect(desktop.locator("table.proposals")).to_contain_text("张伟")
     shoot(desktop, "placement.png")
     desktop.locator("#confirm-run").click()
+    expect(desktop.locator("#confirm-count")).to_contain_text("4")  # says how many beds it books
+    desktop.locator("#confirm-run-final").click()
     expect(desktop.locator("table.proposals tr.state-confirmed")).to_have_count(4)
     stay = Stay.objects.get(case=case)
     assert stay.bed_kind == "single_room" and stay.status == StayStatus.BOOKED

@@ -130,3 +130,67 @@ def test_a_community_worker_reads_coverage_and_the_follow_up_queue(e2e_city, des
     expect(page.locator(".msg-success")).to_contain_text("已排除")
     item.refresh_from_db()
     assert item.status == "dismissed"
+
+
+def test_a_grid_worker_starts_the_day_on_the_list_and_narrows_it(e2e_city, phone: Page):
+    city = e2e_city
+    a101, a102 = city.households["a101"], city.households["a102"]
+    zhang = city.residents["zhangwei"]
+    page = phone
+    log_in(page, "grid_a")
+    expect(page.locator("h1")).to_contain_text("今日排查")  # no click needed: the day list is the start
+    page.locator("#day-q").fill("102")
+    page.get_by_role("button", name="查看", exact=True).click()
+    expect(page.locator(".hh")).to_have_count(1)
+    expect(page.locator(f"#h{a102.pk}")).to_be_visible()
+    page.locator("#day-clear").click()
+    expect(page.locator(".hh")).to_have_count(2)
+
+    # A bad reading: the banner at the top says so and leads to the field.
+    page.locator(f"#h{a101.pk} a").click()
+    expect(page.locator(f"input[name='r{zhang.pk}-temperature']")).to_have_attribute("placeholder", "°C")
+    page.locator(f"input[name='r{zhang.pk}-temperature']").fill("45.1")
+    page.get_by_role("button", name="保存排查记录").click()
+    expect(page.locator("#form-errors")).to_contain_text("请")
+    page.locator("#form-errors [data-first-error]").click()
+    expect(page.locator(f"input[name='r{zhang.pk}-temperature']")).to_be_focused()
+    for resident in (zhang, city.residents["lina"]):
+        page.locator(f"input[name='r{resident.pk}-temperature']").fill("36.6")
+    page.get_by_role("button", name="保存排查记录").click()
+    expect(page.locator(f"#h{a101.pk}")).to_have_class(re.compile(r"\bdone\b"))
+
+    page.locator("label.check", has_text="只看未排查").click()
+    page.get_by_role("button", name="查看", exact=True).click()
+    expect(page.locator(".hh")).to_have_count(1)
+    expect(page.locator(f"#h{a102.pk}")).to_be_visible()
+    expect(page.locator("#summary")).to_contain_text("1 / 2")
+
+    page.goto(f"/households/{a101.pk}/")
+    expect(page.locator("#visit-history")).to_contain_text("排查记录")
+    expect(page.locator("#visit-history tbody tr")).to_have_count(1)
+    expect(page.locator("#visit-history")).to_contain_text("已见到")
+
+
+def test_a_cold_forehead_reading_outdoors_is_flagged_and_taken_again(e2e_city, phone: Page):
+    city = e2e_city
+    a101 = city.households["a101"]
+    zhang, li = city.residents["zhangwei"], city.residents["lina"]
+    page = phone
+    log_in(page, "grid_a")
+    page.locator(f"#h{a101.pk} a").click()
+    card = page.locator(f"#p{zhang.pk}")
+    expect(card.locator("input[name$='-ambient_c']")).to_be_hidden()  # indoors by default
+    card.locator("label.check", has_text="在室外测量").click()
+    card.locator("input[name$='-ambient_c']").fill("5")
+    expect(card.locator(".ambient-warning")).to_be_visible()
+    expect(card.locator(".ambient-warning")).to_contain_text("18.0–28.0")
+    card.locator("label.chip", has_text="耳温").click()  # an ear reading is fine outdoors
+    expect(card.locator(".ambient-warning")).to_be_hidden()
+    card.locator("label.chip", has_text="额温").click()
+    for resident in (zhang, li):
+        page.locator(f"input[name='r{resident.pk}-temperature']").fill("36.2")
+    page.get_by_role("button", name="保存排查记录").click()
+    expect(page.locator(".messages .msg-warning")).to_contain_text("不可靠：张伟")
+    expect(page.locator("h1")).to_contain_text("青和居小区1栋1单元101")  # back on the form for the re-take
+    check = Visit.objects.get().checks.get(resident=zhang)
+    assert check.reading_unreliable and str(check.ambient_c) == "5.0"

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Placement, Status
+from fangkong.tracing import services as tracing
 
 from .helpers import log_in, shoot
 
@@ -79,9 +80,43 @@ def test_a_case_its_contacts_a_confirmed_match_the_backlog_the_chain_and_the_clu
     log_in(desktop, "community")
     desktop.goto(f"/tracing/cases/{zhang.pk}/chain/")
     expect(desktop.locator("#chain-graph g.node")).to_have_count(2)
-    expect(desktop.locator("#chain-graph")).to_contain_text("张*")
+    expect(desktop.locator("#chain-graph")).to_contain_text("张伟")  # in the worker's area: named
     shoot(desktop, "tracing-chain.png")
     desktop.goto("/tracing/areas/420102001001/clusters/")
     expect(desktop.locator("#clusters .cluster")).to_have_count(1)
     expect(desktop.locator("#clusters")).to_contain_text("青和居小区1栋1单元101")
     shoot(desktop, "tracing-clusters.png")
+
+
+def test_the_worker_finds_the_infector_by_name_and_the_chain_names_only_people_in_their_area(e2e_city, desktop: Page):
+    city = e2e_city
+    zhang = cases.open_case(city.users["community"], city.residents["zhangwei"], Status.CONFIRMED, "临床诊断", severity="mild")
+    wang = cases.open_case(city.users["community"], city.residents["wangfang"], Status.CONFIRMED, "临床诊断", severity="mild")
+    liu = cases.open_case(city.users["city"], city.residents["liuyang"], Status.CONFIRMED, "临床诊断", severity="mild")
+    tracing.record_infection_link(city.users["city"], liu, zhang, "同乘一辆公交")  # 刘洋 lives outside 青和居
+
+    page = desktop
+    log_in(page, "community")
+    page.goto(f"/tracing/cases/{wang.pk}/")
+    page.locator("#record-link summary").click()
+    page.locator("#infector-q").fill("张")
+    page.locator("#infector-search button").click()
+    candidates = page.locator("#infector-candidates")
+    expect(candidates).to_contain_text("张伟")
+    expect(candidates).to_contain_text(city.residents["zhangwei"].masked_doc_number)
+    # By the last digits of the ID number too.
+    page.locator("#infector-q").fill(city.residents["zhangwei"].doc_number[-4:])
+    page.locator("#infector-search button").click()
+    expect(page.locator("#infector-candidates li")).to_have_count(1)
+    page.locator("#infector-candidates input[type=radio]").check()
+    page.locator("#link-form input[name=evidence]").fill("同一楼道")
+    shoot(page, "tracing-link-picker.png")
+    page.locator("#link-form button[type=submit]").click()
+    expect(page.locator("#infected-by")).to_contain_text("张伟")
+
+    page.goto(f"/tracing/cases/{wang.pk}/chain/")
+    graph = page.locator("#chain-graph")
+    expect(graph.locator("g.node")).to_have_count(3)
+    expect(graph).to_contain_text("张伟")
+    expect(graph).to_contain_text("王芳")
+    expect(graph).not_to_contain_text("刘洋")  # outside the worker's area: a node without a name

@@ -88,10 +88,14 @@ def test_a_community_worker_walks_down_finds_reveals_and_imports(e2e_city, phone
         page.locator("#download-report").click()
     download = info.value
     assert download.suggested_filename.endswith(".xlsx")
-    sheet = load_workbook(io.BytesIO(download.path().read_bytes())).active
-    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    workbook = load_workbook(io.BytesIO(download.path().read_bytes()))
+    rows = list(workbook["错误明细"].iter_rows(min_row=2, values_only=True))
     assert [(row[0], row[1]) for row in rows] == [(4, "社区"), (5, "性别"), (6, "证件号码")]
     assert any(CJK.search(str(row[2])) for row in rows)  # the reasons are written in Chinese
+    # The first sheet holds the rows as uploaded (the uploader's own file), ready to correct and import.
+    assert [row[-2] for row in workbook.active.iter_rows(min_row=2, values_only=True)] == [4, 5, 6]
+    expect(page.locator("table.errors")).to_contain_text(bad_id[:4] + "**********" + bad_id[-4:])
+    expect(page.locator("table.errors")).not_to_contain_text(bad_id)
 
     # Everyone reads the policy in force.
     page.goto("/policy/")

@@ -42,7 +42,7 @@ def test_a_commander_runs_the_engine_reviews_and_confirms(city, login, confirmed
     response = client.post("/facilities/placement/run/", follow=True)
     run_url = response.redirect_chain[-1][0]
     assert "金银潭医院" in response.content.decode()  # the critical patient goes to the designated hospital's ICU
-    response = client.post(run_url + "confirm/", follow=True)
+    response = client.post(run_url + "confirm/", {"expected": "1"}, follow=True)  # the count the commander was shown
     assert "1 placements confirmed" in response.content.decode()
     assert BedPool.objects.get(facility=city.facilities["hospital"], kind="icu").booked == 1
     stay = Stay.objects.get(case=confirmed)
@@ -98,3 +98,12 @@ def test_facility_staff_see_only_their_facility_and_its_people(city, login, conf
 def test_grid_workers_and_volunteers_cannot_run_the_engine(city, login):
     for persona in ("grid_a", "community", "volunteer", "facility"):
         assert login(city.users[persona]).post("/facilities/placement/run/").status_code == 403
+
+
+def test_the_case_page_shows_a_change_made_by_no_user_as_the_system(city, login, confirmed):
+    # Changes made by jobs (the demo, lab imports, alerts) carry no user; the page answered 500 on them.
+    confirmed.history.update(changed_by=None)
+    response = login(city.users["city"]).get(f"/cases/{confirmed.pk}/")
+    assert response.status_code == 200
+    assert "system" in response.content.decode()
+

@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
+from fangkong.core.panels import panels_for
 from fangkong.people.models import SpecialGroup
 
 register = template.Library()
@@ -77,3 +81,36 @@ def hours_since(moment, now=None) -> str:
 
     hours = ((now or tz.now()) - moment).total_seconds() / 3600
     return f"{hours:.1f}" if hours < 10 else f"{hours:.0f}"
+
+
+@register.filter
+def who(user, default: str = "") -> str:
+    """A person's display name for "done by" columns: full name, else username; `default` (or "system") when
+    nobody did it. One filter instead of `a.get_full_name|default:a.username`, whose filter argument raises
+    when the user is None (a change made by a job has no user)."""
+    if user is None:
+        return default or str(_("system"))
+    return user.get_full_name() or user.username
+@register.simple_tag(takes_context=True)
+def panels(context, slot: str, obj) -> str:
+    """The panels other apps registered for this page slot (see fangkong.core.panels), rendered in order."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    html = [render_to_string(panel.template, {**extra, "object": obj}, request=request)
+            for panel, extra in panels_for(slot, user, obj)]
+    return mark_safe("".join(html))  # noqa: S308 - each part is a rendered, autoescaped template
+
+
+def _errors_of(form) -> int:
+    parts = getattr(form, "forms", None)  # a group of forms, like the visit form
+    if isinstance(parts, list | tuple):
+        return sum(_errors_of(part) for part in parts)
+    if getattr(form, "is_bound", False) and hasattr(form, "errors"):
+        return sum(len(messages) for messages in form.errors.values())
+    return 0
+
+
+@register.simple_tag
+def error_count(*forms) -> int:
+    """How many errors the bound forms given hold (a form, a group of forms with `.forms`; others count 0)."""
+    return sum(_errors_of(form) for form in forms)

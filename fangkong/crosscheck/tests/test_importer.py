@@ -90,7 +90,7 @@ def test_bad_rows_are_reported_with_row_column_and_reason_and_good_rows_imported
     assert "没有这个社区" in messages[8]
     assert all(not e.message.isascii() for e in result.errors)  # reasons in Chinese
     report = load_workbook(io.BytesIO(ImportBatch.objects.get(pk=result.batch_id).report))
-    rows = list(report.worksheets[0].iter_rows(values_only=True))
+    rows = list(report["错误明细"].iter_rows(values_only=True))
     assert rows[0] == ("行号", "列", "原因") and rows[1][0] == 3 and len(rows) == 9
 
 
@@ -136,13 +136,37 @@ def test_english_headers_and_an_xlsx_file_work_too(city):
     assert result.todos[Kind.LIT] == 1  # 5 lit, 2 occupied households
 
 
-def test_lit_counts_create_a_missing_building(city):
+def test_lit_counts_create_a_missing_building_only_when_asked_and_in_the_default_grid(city):
     content = csv_bytes(LIT_HEADER, [*QINGHE, "9栋", day(1).isoformat(), "3"], [*QINGHE, "1栋", day(1).isoformat(), "1.5"])
-    result = run("lit_windows", content, city.users["community"])
+    refused = run("lit_windows", content, city.users["community"])
+    assert refused.created == 0 and [(e.row, e.column) for e in refused.errors] == [(2, "楼栋"), (3, "亮灯数")]
+    assert "9栋" in refused.errors[0].message and not Building.objects.filter(name="9栋").exists()
+    result = import_evidence("lit_windows", io.BytesIO(content), filename="lit.csv", user=city.users["community"],
+                             create_housing=True)
     assert result.created == 1 and [(e.row, e.column) for e in result.errors] == [(3, "亮灯数")]
     building = Building.objects.get(name="9栋")
-    assert building.area_code == city.areas["qinghe"].code and building.compound == city.compounds["qinghe"]
+    assert building.grid == city.areas["grid_a"] and building.area_code == city.areas["grid_a"].code
+    assert building.compound == city.compounds["qinghe"]
     assert ToDo.objects.get(kind=Kind.LIT).building == building
+
+
+@pytest.mark.parametrize(("building", "unit", "room"), [("1 栋", "1单元", "103"), ("一栋", "一单元", "103室"), ("１号楼", "1 单元", "０１０３")])
+def test_meter_readings_in_any_notation_reach_the_existing_building(city, building, unit, room):
+    content = csv_bytes(METER_HEADER, [*QINGHE, building, unit, room, day(1).isoformat(), "5"],
+                        [*QINGHE, "1栋", "1单元", "101", day(1).isoformat(), "2"])
+    before = Building.objects.count()
+    result = run("meter", content, city.users["community"])
+    assert (result.created, result.error_rows) == (2, 0) and Building.objects.count() == before
+    assert MeterReading.objects.get(kwh=Decimal("5")).household.building == city.buildings["a1"]
+    assert Household.objects.get(building=city.buildings["a1"], room="103")  # the new room, written canonically
+
+
+def test_meter_readings_for_a_compound_with_a_typo_are_a_row_error_with_the_nearest_name(city):
+    content = csv_bytes(METER_HEADER, ["江岸区", "大智街道", "青和居社区", "青和居小去", "1栋", "1单元", "101", day(1).isoformat(), "2"],
+                        [*QINGHE, "1栋", "9单元", "101", day(1).isoformat(), "2"])
+    result = run("meter", content, city.users["community"])
+    assert result.created == 0 and [(e.row, e.column) for e in result.errors] == [(2, "小区"), (3, "单元")]
+    assert "青和居小区" in result.errors[0].message and "1单元" in result.errors[1].message
 
 
 def test_returnees_are_checked_like_the_roster_and_located_when_the_room_is_given(city):
@@ -179,7 +203,7 @@ def test_the_command_line_imports_with_full_rights_and_prints_counts_last(city, 
     call_command("import-evidence", "meter", str(path), "--report", str(report))
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last) == {"created": 2, "updated": 0, "unchanged": 0, "errors": 1, "todos_opened": 2}
-    assert load_workbook(report).worksheets[0].cell(2, 1).value == 3
+    assert load_workbook(report)["错误明细"].cell(2, 1).value == 3
 
 
 def test_the_crosscheck_command_prints_its_counts_last(city, capsys):

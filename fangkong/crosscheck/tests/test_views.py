@@ -163,7 +163,7 @@ def test_a_community_worker_imports_meter_readings_with_a_bad_row_and_downloads_
     assert "用电量(千瓦时)" in page and "/crosscheck/import/" in page and "crosscheck-summary" in page
     report = client.get(f"/import/{batch.pk}/report/")
     assert report.status_code == 200
-    rows = list(load_workbook(io.BytesIO(report.getvalue())).worksheets[0].iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(report.getvalue()))["错误明细"].iter_rows(values_only=True))
     assert rows[1][:2] == (3, "用电量(千瓦时)")
     assert ToDo.objects.filter(kind=Kind.POWERED, status="open").count() == 1
     # The roster import screen lists roster imports only.

@@ -42,9 +42,12 @@ def test_the_history_covers_the_first_street_over_the_days(history):
     assert not Visit.objects.filter(visited_at__gt=timezone.now()).exists()
 
 
-def test_each_person_has_at_most_one_open_item_per_reason(history):
-    open_items = Counter(FollowUp.objects.filter(status="open").values_list("resident_id", "reason"))
+def test_each_person_has_at_most_one_open_item(history):
+    open_items = Counter(FollowUp.objects.filter(status="open").values_list("resident_id", flat=True))
     assert set(open_items.values()) <= {1}
+    # Every reading says how it was taken (forehead at the door, the household's own thermometer otherwise).
+    assert not PersonCheck.objects.filter(temperature__isnull=False, temperature_method="").exists()
+    assert PersonCheck.objects.filter(temperature_method="forehead").exists()
     assert not FollowUp.objects.exclude(person_check__visit=F("visit")).exists()
 
 
@@ -55,8 +58,8 @@ def test_the_demo_grid_worker_has_households_to_screen_today(history):
     from fangkong.accounts.models import User
 
     grid = User.objects.get(username="grid")
-    groups = day_list(grid, grid.area.code, timezone.localdate())
-    entries = [e for g in groups for e in g.entries]
+    listed = day_list(grid, grid.area.code, timezone.localdate())
+    entries = [e for g in listed.groups for e in g.entries]
     assert entries and any(not e.done for e in entries)
     assert any(e.last_visit is not None for e in entries)
 

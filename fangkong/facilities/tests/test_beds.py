@@ -92,7 +92,7 @@ def test_a_cured_patient_is_discharged_then_goes_to_a_recovery_station(city):
     district = city.users["district"]
     stay = services.place(district, waiting(city, "zhangwei"), city.facilities["shelter"], "ordinary")
     services.admit(city.users["other_facility"], stay)
-    services.discharge(city.users["other_facility"], stay, "discharged", note="两次核酸阴性")
+    services.discharge(city.users["other_facility"], stay, "discharged", note="出院", cure_override="两次核酸阴性（外院报告）")
     case = stay.case
     case.refresh_from_db()
     assert case.status == Status.DISCHARGED and case.placement == Placement.WAITING
@@ -148,3 +148,45 @@ def test_scope_of_facilities_for_staff_and_districts(city):
     assert Facility.objects.restrict(city.users["city"]).count() == 6
     assert not Facility.objects.restrict(city.users["guard"]).exists()
 
+
+
+def test_a_facility_page_names_only_the_patients_the_viewer_may_see(city, login):
+    # 张伟 (grid A) and 王芳 (grid B) both have a bed booked in the hospital: health data of two grids.
+    for who in ("zhangwei", "wangfang"):
+        services.place(city.users["district"], waiting(city, who, severity="severe"), city.facilities["hospital"], "ordinary")
+    url = f"/facilities/{city.facilities['hospital'].pk}/"
+    page = login(city.users["grid_b"]).get(url).content.decode()
+    assert "王芳" in page and "张伟" not in page
+    staff_page = login(city.users["facility"]).get(url).content.decode()
+    assert "王芳" in staff_page and "张伟" in staff_page
+
+
+def test_the_engine_serves_a_pregnant_woman_and_an_infant_first_as_the_policy_says(city):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from fangkong.cases.models import Case
+    from fangkong.people.models import Resident, SpecialGroup
+    from fangkong.policy.services import change_policy
+
+    BedPool.objects.filter(facility=city.facilities["shelter"]).update(capacity=1)
+    long_wait = waiting(city, "zhangwei")
+    pregnant = waiting(city, "lina")
+    Resident.objects.filter(pk=city.residents["lina"].pk).update(special_groups=SpecialGroup.PREGNANT)
+    Case.objects.filter(pk=long_wait.pk).update(waiting_since=timezone.now() - dt.timedelta(hours=10))
+
+    def placed_by_engine():
+        run = services.run_placement(city.users["district"])
+        proposal = run.proposals.get(facility__isnull=False)
+        run.delete()
+        return proposal.case_id
+
+    assert placed_by_engine() == pregnant.pk
+    change_policy(city.users["city"], {"placement_pregnant_first": False}, note="试行")
+    assert placed_by_engine() == long_wait.pk
+    # An infant (born 100 days ago) is served first while infants are younger than placement_infant_max_years.
+    Resident.objects.filter(pk=city.residents["lina"].pk).update(birth_date=timezone.localdate() - dt.timedelta(days=100))
+    assert placed_by_engine() == pregnant.pk
+    change_policy(city.users["city"], {"placement_infant_max_years": 0}, note="试行")
+    assert placed_by_engine() == long_wait.pk

@@ -88,3 +88,42 @@ def test_nobody_waits_while_a_fitting_bed_is_free_and_no_pool_is_overbooked():
             left = [q for q in pools if fits(POLICY, category[a.case_id], q.facility_kind, q.bed_kind)
                     and q.free - used.get((q.facility_id, q.bed_kind), 0) > 0]
             assert not left
+
+
+def test_the_bed_kind_order_is_a_preference_inside_a_facility():
+    # 重型: ordinary beds first, then ICU. Ordinary beds are free in the same hospital: nobody severe takes an ICU bed.
+    icu = Pool(1, "designated_hospital", "icu", 114.30, 30.60, 5)
+    ordinary = Pool(1, "designated_hospital", "ordinary", 114.30, 30.60, 5)
+    people = [person(i, "severe", lon=114.30 + i / 1000, waited=i) for i in range(1, 5)]
+    for pools in ([icu, ordinary], [ordinary, icu]):
+        plan = place(people, pools, POLICY)
+        assert {a.bed_kind for a in plan} == {"ordinary"}, plan
+        assert {a.bed_kind for a in greedy(people, pools, POLICY)} == {"ordinary"}
+    # Reversed by the policy, the preference follows it; and once the ordinary beds are full the ICU takes the rest.
+    icu_first = Policy(bed_kinds={**POLICY.bed_kinds, "severe": ["icu", "ordinary"]})
+    assert {a.bed_kind for a in place(people, [ordinary, icu], icu_first)} == {"icu"}
+    two = Pool(1, "designated_hospital", "ordinary", 114.30, 30.60, 2)
+    assert sorted(a.bed_kind for a in place(people, [icu, two], POLICY)) == ["icu", "icu", "ordinary", "ordinary"]
+
+
+def test_pregnant_women_and_infants_are_served_first_within_their_tier_as_the_policy_says():
+    from fangkong.facilities.placement import is_priority
+
+    # One shelter bed, two mild patients: the one with priority (孕产妇 or an infant) gets it though she waited less.
+    people = [person(1, "mild", waited=600), Person(2, "mild", 114.30, 30.60, 30, priority=True)]
+    assert by_case(place(people, [WEST], POLICY))[2].facility_id == 1
+    assert by_case(greedy(people, [WEST], POLICY))[2].facility_id == 1
+    # Priority never jumps a tier: a critical patient still comes first.
+    icu = Pool(1, "designated_hospital", "icu", 114.30, 30.60, 1)
+    assert by_case(place([Person(1, "critical", 114.3, 30.6, 1), Person(2, "critical", 114.3, 30.6, 900, priority=False),
+                          Person(3, "severe", 114.3, 30.6, 5, priority=True)], [icu], POLICY))[2].facility_id == 1
+    # Who has priority is the policy's: the tag and the age limit, each switched on or off.
+    import datetime as dt
+
+    pregnant, today = 16, dt.date(2020, 2, 20)
+    baby, toddler = dt.date(2019, 6, 1), dt.date(2018, 6, 1)
+    assert is_priority(POLICY, pregnant, dt.date(1990, 1, 1), today)
+    assert not is_priority(Policy(placement_pregnant_first=False), pregnant, dt.date(1990, 1, 1), today)
+    assert is_priority(POLICY, 0, baby, today) and not is_priority(POLICY, 0, toddler, today)
+    assert is_priority(Policy(placement_infant_max_years=2), 0, toddler, today)
+    assert not is_priority(Policy(placement_infant_first=False), 0, baby, today)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from unittest import mock
 
 import pytest
 from django.utils import timezone
 
 from fangkong.observation import services
 from fangkong.observation.models import Alert, FileStatus, HealthReport, Kind, ObservationFile
+from fangkong.policy.services import change_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +31,11 @@ def test_the_grid_worker_sees_the_file_with_its_curve_and_qr_code(city, login, z
     assert "张伟" in html and "<svg" in html and "fever-line" in html and zhang_file.token in html
 
 
-def test_the_board_lists_people_with_masked_names(city, login, zhang_file):
+def test_the_board_shows_name_and_phone_to_the_community_worker_who_may_reveal_them(city, login, zhang_file):
     page = login(city.users["community"]).get(f"/observation/areas/{city.areas['qinghe'].code}/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "张*" in html and "张伟" not in html
+    assert "张伟" in html and "13800138000" in html
 
 
 def test_a_worker_report_out_of_range_is_a_field_error_not_a_500(city, login, zhang_file):
@@ -117,3 +119,43 @@ def test_released_notices_print_one_per_page(city, login, zhang_file):
     assert 'class="notice"' in bulk and "JC20261129-1" in bulk
     other = login(city.users["other_community"]).get(f"/observation/areas/{city.areas['ziyangc'].code}/notices/")
     assert "JC20261129-1" not in other.content.decode()
+
+
+def test_a_cold_forehead_reading_through_the_link_is_kept_and_a_retake_asked_for(client, city, zhang_file):
+    page = client.get(f"/o/{zhang_file.token}/").content.decode()
+    assert 'name="temperature_method" value="armpit"' in page and 'name="ambient_c"' in page
+    done = client.post(f"/o/{zhang_file.token}/", {"client_id": str(uuid.uuid4()), "temperature": "35.9",
+                                                   "temperature_method": "forehead", "outdoors": "on", "ambient_c": "1"})
+    assert done.status_code == 200 and 'id="retake"' in done.content.decode()
+    assert HealthReport.objects.get().reading_unreliable
+
+
+def test_a_worker_report_says_how_it_was_taken(city, login, zhang_file):
+    client = login(city.users["grid_a"])
+    response = client.post(f"/observation/files/{zhang_file.pk}/report/", {
+        "client_id": str(uuid.uuid4()), "temperature": "36.5", "temperature_method": "ear"}, follow=True)
+    assert response.status_code == 200 and HealthReport.objects.get().temperature_method == "ear"
+    refused = client.post(f"/observation/files/{zhang_file.pk}/report/", {
+        "client_id": str(uuid.uuid4()), "temperature": "36.5", "temperature_method": "forehead", "outdoors": "on"})
+    assert refused.status_code == 400 and "Enter the outdoor temperature" in refused.content.decode()
+
+
+THREE_WINDOWS = {"home_reports_per_day": 3, "home_report_windows": [
+    {"name": "morning", "start": "06:00", "end": "10:00"}, {"name": "noon", "start": "11:00", "end": "13:00"},
+    {"name": "evening", "start": "17:00", "end": "21:00"}]}
+
+
+def test_the_self_report_page_names_the_policys_reports_a_day_and_windows(client, city, zhang_file):
+    html = client.get(f"/o/{zhang_file.token}/").content.decode()
+    assert "2 reports a day" in html and "Morning 06:00–10:00" in html and "twice a day" not in html
+    change_policy(city.users["city"], THREE_WINDOWS, note="three a day")
+    html = client.get(f"/o/{zhang_file.token}/").content.decode()
+    assert "3 reports a day" in html and "Noon 11:00–13:00" in html
+
+
+def test_the_board_names_the_due_window_of_the_policy(city, login, zhang_file):
+    change_policy(city.users["city"], THREE_WINDOWS, note="three a day")
+    noon = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(12, 0)))
+    with mock.patch("fangkong.observation.board.timezone.now", return_value=noon):
+        html = login(city.users["grid_a"]).get(f"/observation/areas/{city.areas['grid_a'].code}/").content.decode()
+    assert "Noon" in html and "noon" not in html

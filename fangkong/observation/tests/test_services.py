@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -262,3 +263,19 @@ def test_an_isolation_site_admitting_a_close_contact_becomes_the_place_of_their_
     facilities.admit(city.users["district"], stay)
     file.refresh_from_db()
     assert (file.kind, file.facility_id, file.place) == ("centralised", city.facilities["isolation"].pk, "江岸集中隔离点")
+
+
+def test_a_report_records_how_the_temperature_was_taken_armpit_by_default(city):
+    file = open_for(city)
+    plain = services.record_worker_report(city.users["grid_a"], file, temperature="36.6").report
+    assert (plain.temperature_method, plain.outdoors, plain.reading_unreliable) == ("armpit", False, False)
+    cold = services.record_worker_report(city.users["grid_a"], file, temperature="36.1",
+                                         how=services.HowTakenInput("forehead", True, "-2")).report
+    assert (cold.temperature_method, cold.ambient_c, cold.reading_unreliable) == ("forehead", Decimal("-2.0"), True)
+    with pytest.raises(FieldErrors) as exc:
+        services.record_self_report(file, temperature="36.5", how=services.HowTakenInput("forehead", True, ""))
+    assert set(exc.value.errors) == {"ambient_c"}
+    with pytest.raises(FieldErrors) as exc:
+        services.record_self_report(file, temperature="36.5", how=services.HowTakenInput("tongue"))
+    assert set(exc.value.errors) == {"temperature_method"}
+    assert HealthReport.objects.count() == 2

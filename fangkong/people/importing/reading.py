@@ -58,11 +58,13 @@ COLUMNS: list[tuple[str, str]] = [
     ("birth_date", "出生日期"), ("phone", "联系电话"), ("district", "区"), ("street", "街道"),
     ("community", "社区"), ("compound", "小区"), ("building", "楼栋"), ("unit", "单元"), ("room", "房号"),
     ("relation", "与户主关系"), ("special_groups", "特殊人群"), ("registered_address", "户籍地址"), ("note", "备注"),
+    ("grid", "网格"),
 ]
 HEADER_LABEL = dict(COLUMNS)
 REQUIRED = ("name", "doc_number", "district", "street", "community", "compound", "building", "unit", "room")
 PERSON_ALIASES = {"手机": "phone", "手机号": "phone", "电话": "phone", "身份证号": "doc_number", "身份证号码": "doc_number"}
-ROSTER = ColumnSet(COLUMNS, REQUIRED, {**PLACE_ALIASES, **PERSON_ALIASES})
+GRID_ALIASES = {"所属网格": "grid", "网格名称": "grid", "网格编码": "grid"}
+ROSTER = ColumnSet(COLUMNS, REQUIRED, {**PLACE_ALIASES, **PERSON_ALIASES, **GRID_ALIASES})
 
 
 def map_header(header: list[Any], columns: ColumnSet = ROSTER) -> tuple[dict[str, int], dict[str, str]]:
@@ -80,6 +82,11 @@ def cell_text(value: Any) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
     return " ".join(text.split())
+
+
+def read_source(source: str | Path | IO[bytes]) -> bytes:
+    """The whole file (an import reads it twice: once to import, once for the rows of the error report)."""
+    return _read_bytes(source)
 
 
 def _read_bytes(source: str | Path | IO[bytes]) -> bytes:

@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 
+from fangkong.audit.models import Action, AuditLog
 from fangkong.people.identity import make_id_number
 from fangkong.people.importing.reading import COLUMNS
 from fangkong.people.models import ImportBatch, Resident
@@ -95,17 +96,60 @@ def test_a_row_outside_the_workers_community_is_a_row_error(city, login, batch):
     assert response.status_code == 200
     with translation.override("zh-hans"):
         reason = gettext("This community is outside your area of responsibility.")
-    assert response.context["errors"] == [(3, "社区", reason)]
+    [(row, column, shown_reason, original)] = response.context["errors"]
+    assert (row, column, shown_reason) == (3, "社区", reason)
+    # The row's cells are shown with the ID number and phone masked.
+    number = person(2, ZIYANG)["证件号码"]
+    assert "姓名：居民2" in original and "紫阳小区" in original
+    assert number not in original and f"证件号码：{number[:4]}**********{number[-4:]}" in original
+    assert "联系电话：139****0002" in original
     page = response.content.decode()
-    assert reason in page and f"/import/{batch.pk}/report/" in page
+    assert reason in page and f"/import/{batch.pk}/report/" in page and number not in page
 
 
 def test_the_uploader_and_covering_commanders_download_the_report(city, login, batch):
+    number = person(2, ZIYANG)["证件号码"]
     for who in ("community", "district", "city", "root"):
         response = login(city.users[who]).get(f"/import/{batch.pk}/report/")
         assert response.status_code == 200, who
-        sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
-        assert list(sheet.iter_rows(min_row=2, values_only=True))[0][:2] == (3, "社区")
+        workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+        assert list(workbook["错误明细"].iter_rows(min_row=2, values_only=True))[0][:2] == (3, "社区")
+        row = dict(zip(HEADERS + ["原行号", "错误原因"], next(workbook.active.iter_rows(min_row=2, values_only=True)), strict=True))
+        assert row["原行号"] == 3 and row["错误原因"].startswith("社区")
+        # Only the uploader gets the cells as uploaded; the others a masked copy.
+        assert (row["证件号码"] == number) is (who == "community"), who
+        assert (row["联系电话"] == "13900000002") is (who == "community"), who
+    assert AuditLog.objects.filter(action=Action.EXPORT, object_id=str(batch.pk)).count() == 4
+
+
+def test_the_uploader_corrects_the_rows_in_the_report_and_imports_the_report_itself(city, login):
+    from fangkong.areas.models import Household
+
+    client = login(city.users["community"])
+    good = person(1, QINGHE)
+    bad_phone = person(3, QINGHE, 联系电话="12345", 房号="104")
+    typo = person(4, {**QINGHE, "楼栋": "一号搂"}, 房号="105")  # 搂: one wrong character
+    assert upload(client, xlsx([good, bad_phone, typo])).status_code == 302
+    batch = ImportBatch.objects.latest("pk")
+    assert (batch.created, batch.error_rows) == (1, 2)
+    report = b"".join(client.get(f"/import/{batch.pk}/report/").streaming_content)
+    workbook = load_workbook(io.BytesIO(report))
+    sheet = workbook.active
+    header = [c.value for c in sheet[1]]
+    for cells in sheet.iter_rows(min_row=2):
+        row = dict(zip(header, cells, strict=True))
+        if row["原行号"].value == 3:
+            row["联系电话"].value = "13900000003"
+        else:
+            row["楼栋"].value = "1栋"
+    fixed = io.BytesIO()
+    workbook.save(fixed)
+    response = upload(client, SimpleUploadedFile("导入错误报告.xlsx", fixed.getvalue()))
+    assert response.status_code == 302
+    again = ImportBatch.objects.latest("pk")
+    assert (again.created, again.error_rows) == (2, 0)
+    assert Resident.objects.get(name="居民3").phone == "13900000003"
+    assert Resident.objects.get(name="居民4").household == Household.objects.get(building=city.buildings["a1"], room="105")
 
 
 def test_another_community_worker_gets_404_for_the_batch(city, login, batch):
@@ -144,3 +188,14 @@ def test_a_csv_roster_in_gbk_is_imported_too(city, login):
     assert response.status_code == 302
     batch = ImportBatch.objects.get()
     assert (batch.created, batch.error_rows, batch.user) == (1, 0, city.users["community"])
+
+
+def test_new_buildings_need_the_box_ticked_on_the_upload_page(city, login):
+    client = login(city.users["community"])
+    assert 'name="create_housing"' in client.get("/import/").content.decode()
+    file = lambda: xlsx([person(1, {**QINGHE, "楼栋": "8号楼"})])  # noqa: E731
+    assert client.post("/import/", {"file": file()}).status_code == 302
+    assert ImportBatch.objects.latest("pk").created == 0 and not Resident.objects.filter(name="居民1").exists()
+    assert client.post("/import/", {"file": file(), "create_housing": "on"}).status_code == 302
+    resident = Resident.objects.get(name="居民1")
+    assert resident.household.building.name == "8栋" and resident.household.building.grid == city.areas["grid_a"]

@@ -53,6 +53,8 @@ def write_xlsx(path, rows, headers=HEADERS):
 
 
 def run(path, **kwargs):
+    # Most rows here live in 3栋, a building the test city lacks: allow new housing unless a test says not.
+    kwargs.setdefault("create_housing", True)
     return import_roster(path, filename=path.name, **kwargs)
 
 
@@ -67,12 +69,13 @@ def test_a_csv_roster_creates_residents_and_the_places_they_live_in(city, tmp_pa
     result = run(write_csv(tmp_path / "roster.csv", [person(1), person(2), person(3, room="302")]))
     assert result.summary() == {"created": 3, "updated": 0, "unchanged": 0, "errors": 0}
     building = Building.objects.get(compound=city.compounds["qinghe"], name="3栋")
-    assert building.grid_id is None and building.area_code == city.areas["qinghe"].code
+    # A new building is in the community's default grid (its lowest-coded), so it is in a day list.
+    assert building.grid == city.areas["grid_a"] and building.area_code == city.areas["grid_a"].code
     households = Household.objects.filter(building=building)
     assert sorted(h.room for h in households) == ["301", "302"]
-    assert {h.area_code for h in households} == {"420102001001"}
+    assert {h.area_code for h in households} == {"420102001001001"}
     resident = Resident.objects.get(name="居民1")
-    assert resident.household.room == "301" and resident.area_code == "420102001001"
+    assert resident.household.room == "301" and resident.area_code == "420102001001001"
     assert resident.phone == "13900000001" and resident.sex in ("M", "F")
 
 
@@ -106,7 +109,7 @@ def test_english_headers_are_accepted(city, tmp_path):
 def test_invalid_rows_are_reported_in_chinese_with_row_and_column_and_valid_rows_imported(city, tmp_path):
     rows = [
         person(1),
-        person(2, 证件号码="420102196002030000"),  # bad check digit: row 3
+        person(2, 证件号码="420102196002030011"),  # bad check digit: row 3
         {},  # empty: skipped, but still counts as row 4 of the file
         person(4, 出生日期="1985/13/40"),  # row 5
         person(5, 联系电话="12345"),  # row 6
@@ -246,7 +249,7 @@ def test_the_template_has_the_headers_an_example_and_instructions(city, tmp_path
 def test_the_command_prints_the_counts_as_its_last_json_line(city, tmp_path, capsys):
     path = write_csv(tmp_path / "roster.csv", [person(1), person(2, 联系电话="bad")])
     report = tmp_path / "errors.xlsx"
-    call_command("import-residents", str(path), "--report", str(report))
+    call_command("import-residents", str(path), "--create-housing", "--report", str(report))
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last) == {"created": 1, "updated": 0, "unchanged": 0, "errors": 1}
     assert load_workbook(report).active.max_row == 2
@@ -310,3 +313,114 @@ def test_a_file_that_breaks_while_being_read_is_a_file_error_and_writes_nothing(
     with pytest.raises(ImportFileError):
         run(write_csv(tmp_path / "roster.csv", [person(seq) for seq in range(1, 7)]))
     assert not Resident.objects.filter(name__startswith="居民").exists() and not ImportBatch.objects.exists()
+
+
+# ---------------------------------------------------------------- typos never become housing (defect 4)
+
+def at_building_one(seq: int, **place) -> dict[str, object]:
+    return person(seq, room="101", **{"楼栋": "1栋", **place})
+
+
+@pytest.mark.parametrize("written", ["1 栋", "一栋", "１号楼", "1幢", "第一栋", "1"])
+@pytest.mark.parametrize("create_housing", [False, True])
+def test_every_spelling_of_an_existing_building_finds_it(city, tmp_path, written, create_housing):
+    before = Building.objects.count(), Unit.objects.count(), Household.objects.count()
+    rows = [at_building_one(1, 楼栋=written, 单元="一单元"), at_building_one(2, 楼栋=written, 单元="1 单元", 房号="101室")]
+    result = run(write_csv(tmp_path / "roster.csv", rows), create_housing=create_housing)
+    assert result.summary() == {"created": 2, "updated": 0, "unchanged": 0, "errors": 0}
+    assert (Building.objects.count(), Unit.objects.count(), Household.objects.count()) == before
+    assert {r.household for r in Resident.objects.filter(name__in=["居民1", "居民2"])} == {city.households["a101"]}
+
+
+def test_an_unknown_building_unit_or_compound_is_a_row_error_with_the_nearest_name(city, tmp_path):
+    rows = [
+        at_building_one(1, 楼栋="99栋"),  # row 2: no such building
+        at_building_one(2, 楼栋="12栋"),  # row 3: no such building either (1栋 and 2栋 are near)
+        at_building_one(3, 单元="9单元"),  # row 4: no such unit
+        at_building_one(4, 小区="青和居小去"),  # row 5: one wrong character
+        at_building_one(5, 社区="青和居社去"),  # row 6: the community, one wrong character
+        at_building_one(6),  # row 7: fine
+    ]
+    before = Compound.objects.count(), Building.objects.count(), Unit.objects.count()
+    result = run(write_csv(tmp_path / "roster.csv", rows), create_housing=False)
+    assert result.created == 1
+    assert [(e.row, e.column) for e in result.errors] == [(2, "楼栋"), (3, "楼栋"), (4, "单元"), (5, "小区"), (6, "社区")]
+    messages = [e.message for e in result.errors]
+    assert "99栋" in messages[0]
+    assert "1栋" in messages[1] or "2栋" in messages[1]
+    assert "1单元" in messages[2]
+    assert "青和居小区" in messages[3] and "青和居社区" in messages[4]
+    assert (Compound.objects.count(), Building.objects.count(), Unit.objects.count()) == before
+
+
+def test_new_housing_is_created_only_when_asked_and_always_in_a_grid(city, tmp_path):
+    rows = [person(1, 小区="长江华庭", 楼栋="一栋"), person(2, 区="武昌区", 街道="紫阳街道", 社区="紫阳社区", 小区="紫阳小区", 楼栋="5号楼")]
+    path = write_csv(tmp_path / "roster.csv", rows)
+    assert run(path, create_housing=False).created == 0
+    result = run(path, create_housing=True)
+    assert result.created == 2
+    new_compound = Building.objects.get(compound__name="长江华庭")
+    assert new_compound.name == "1栋" and new_compound.grid == city.areas["grid_a"]
+    # 紫阳社区 had no grid: it gets its default grid, and the new building is in it.
+    ziyang = Building.objects.get(compound=city.compounds["ziyang"], name="5栋")
+    assert ziyang.grid is not None and ziyang.grid.parent == city.areas["ziyangc"]
+    assert ziyang.grid.code == "420106001001001"
+    assert Resident.objects.get(name="居民2").area_code == ziyang.grid.code
+
+
+# ---------------------------------------------------------------- IDs Excel stored as numbers (defect 11)
+
+def test_an_id_number_excel_stored_as_a_number_is_explained_as_such_not_as_a_bad_check_digit(city, tmp_path):
+    valid = make_id_number("420102", dt.date(1985, 3, 2), 19)
+    rounded = int(valid[:15] + "000")  # what Excel keeps: 15 significant digits
+    rows = [person(1, 证件号码=float(valid)), person(2, 证件号码=rounded)]
+    xlsx_result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
+    csv_rows = [person(3, 证件号码="4.20102198503021E+17"), person(4, 证件号码=str(rounded)),
+                person(5, 证件号码=valid[:-1] + ("1" if valid[-1] != "1" else "2"))]
+    csv_result = run(write_csv(tmp_path / "roster.csv", csv_rows))
+    assert xlsx_result.created == 0 and csv_result.created == 0
+    with translation.override("zh-hans"):
+        check = gettext("The check digit of the ID number is wrong.")
+    messages = [e.message for e in xlsx_result.errors + csv_result.errors]
+    assert [e.column for e in xlsx_result.errors + csv_result.errors] == ["证件号码"] * 5
+    assert all("Excel" in m for m in messages[:4]), messages
+    assert messages[4] == check
+
+
+# ---------------------------------------------------------------- the optional 网格 column
+
+def test_the_grid_column_assigns_the_households_building_to_the_grid(city, tmp_path):
+    headers = [*HEADERS]
+    assert headers[-1] == "网格"
+    wang = city.residents["wangfang"]  # lives in 2栋 (grid B), not in the file
+    rows = [
+        at_building_one(1, 楼栋="2栋", 网格="第一网格"),  # row 2: 2栋 moves from grid B to grid A (by name)
+        at_building_one(2, 楼栋="2栋", 网格="420102001001001"),  # row 3: the same grid, by its code
+        at_building_one(3, 楼栋="2栋", 网格="第二网格"),  # row 4: contradicts row 2
+        at_building_one(4, 网格="第三网格"),  # row 5: no such grid
+        at_building_one(5, 网格="第一网格"),  # row 6: 1栋 is already in grid A
+        person(6, 小区="新小区", 楼栋="1栋", 网格="第二网格"),  # row 7: a new building goes to the given grid
+    ]
+    result = run(write_csv(tmp_path / "roster.csv", rows))
+    assert [(e.row, e.column) for e in result.errors] == [(4, "网格"), (5, "网格")]
+    assert "2" in result.errors[0].message
+    assert "第一网格" in result.errors[1].message or "第二网格" in result.errors[1].message  # the nearest name
+    assert result.created == 4
+    b2 = Building.objects.get(pk=city.buildings["b2"].pk)
+    assert b2.grid == city.areas["grid_a"] and b2.area_code == city.areas["grid_a"].code
+    assert set(Household.objects.filter(building=b2).values_list("area_code", flat=True)) == {city.areas["grid_a"].code}
+    wang.refresh_from_db()
+    assert wang.area_code == city.areas["grid_a"].code  # everyone in the building follows it
+    assert Building.objects.get(compound__name="新小区").grid == city.areas["grid_b"]
+    assert AuditLog.objects.filter(object_type="areas.building", object_id=str(b2.pk), action=Action.UPDATE).exists()
+    again = run(write_csv(tmp_path / "roster.csv", rows))
+    assert (again.created, again.updated) == (0, 0)
+
+
+def test_a_grid_of_another_community_is_unknown_here(city, tmp_path):
+    from fangkong.areas.housing import create_default_grid
+
+    create_default_grid(city.areas["ziyangc"])  # 紫阳社区's 第一网格, named like 青和居's
+    other = Area.objects.get(parent=city.areas["ziyangc"], level="grid")
+    result = run(write_csv(tmp_path / "roster.csv", [at_building_one(1, 网格=other.code)]))
+    assert [(e.row, e.column) for e in result.errors] == [(2, "网格")]

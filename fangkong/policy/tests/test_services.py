@@ -1,8 +1,12 @@
+import importlib
+
 import pytest
+from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from pydantic import ValidationError
 
 from fangkong.audit.models import Action, AuditLog
+from fangkong.policy.models import PolicyVersion
 from fangkong.policy.services import change_policy, current_policy
 
 
@@ -39,3 +43,10 @@ def test_inconsistent_values_are_refused_and_nothing_is_stored(city):
     with pytest.raises(ValidationError):
         change_policy(city.users["city"], {"routing": {"mild": ["nowhere"]}})
     assert current_policy().fever_threshold_c == 37.3
+
+
+def test_a_stored_version_whose_report_count_disagrees_with_its_windows_loads_with_the_windows_count(city):
+    data = {**current_policy().model_dump(), "home_reports_per_day": 3}  # stored before the count was checked
+    PolicyVersion.objects.create(version=1, data=data)
+    importlib.import_module("fangkong.policy.migrations.0002_report_count_follows_windows").count_from_windows(apps, None)
+    assert current_policy().home_reports_per_day == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -99,7 +100,7 @@ def test_fever_is_flagged_at_the_policys_threshold_and_moves_with_it(city):
     assert record(city, reached(zhang, temperature="37.5")).visit.flags == Flag.FEVER
 
 
-def test_every_flag_opens_one_follow_up_item(city):
+def test_a_flagged_person_gets_one_follow_up_item_with_all_reasons(city):
     zhang, li = city.residents["zhangwei"], city.residents["lina"]
     data = reached(zhang, li)
     data.persons[0].temperature = "38.2"
@@ -107,11 +108,25 @@ def test_every_flag_opens_one_follow_up_item(city):
     data.persons[1].contact_14d = True
     visit = record(city, data).visit
     assert visit.flags == Flag.FEVER | Flag.SYMPTOMS | Flag.CONTACT
-    items = {(f.resident_id, f.reason) for f in FollowUp.objects.all()}
-    assert items == {(zhang.pk, "fever"), (zhang.pk, "symptoms"), (li.pk, "possible_contact")}
-    item = FollowUp.objects.get(reason="fever")
+    items = {(f.resident_id, f.reason, tuple(f.reason_codes)) for f in FollowUp.objects.all()}
+    assert items == {(zhang.pk, "fever", ("fever", "symptoms")), (li.pk, "possible_contact", ("possible_contact",))}
+    item = FollowUp.objects.get(resident=zhang)
     assert item.visit == visit and item.status == "open" and item.area_code == visit.area_code
+    assert item.reasons == Flag.FEVER | Flag.SYMPTOMS
     assert item.person_check.symptoms == Symptom.DRY_COUGH | Symptom.FATIGUE
+
+
+def test_an_open_item_gains_the_reasons_found_later(city):
+    zhang = city.residents["zhangwei"]
+    record(city, reached(zhang, symptoms=["dry_cough"]))
+    record(city, reached(zhang, temperature="38.3"))
+    item = FollowUp.objects.get()
+    assert (item.reason, item.reason_codes) == ("fever", ["fever", "symptoms"])
+    assert services.take_up_categories(item) == ["fever", "suspected"]
+    record(city, reached(zhang, contact_14d=True))
+    item.refresh_from_db()
+    assert item.reasons == Flag.FEVER | Flag.SYMPTOMS | Flag.CONTACT
+    assert services.take_up_categories(item) == ["fever", "suspected", "close_contact"]
 
 
 def test_a_fever_reported_again_keeps_one_open_item_until_it_is_handled(city):
@@ -340,3 +355,70 @@ def test_a_take_up_the_state_machine_refuses_leaves_the_item_open(city):
         services.take_follow_up(city.users["community"], item)  # confirmed → fever is not a transition
     item.refresh_from_db()
     assert item.status == "open" and Case.objects.get(resident=zhang).status == "confirmed"
+
+
+# ---------------------------------------------------------------- how the temperature was taken (R7)
+
+def test_a_reading_records_how_it_was_taken_forehead_by_default(city):
+    zhang, li = city.residents["zhangwei"], city.residents["lina"]
+    data = reached(zhang, li)
+    data.persons[1].temperature_method = "armpit"
+    visit = record(city, data).visit
+    assert [(c.temperature_method, c.outdoors, c.reading_unreliable) for c in visit.checks.order_by("id")] == [
+        ("forehead", False, False), ("armpit", False, False)]
+    data = reached(zhang)
+    data.persons[0].temperature_method = "mouth"
+    with pytest.raises(FieldErrors) as exc:
+        record(city, data)
+    assert exc.value.errors == {"persons.0.temperature_method": "Choose how the temperature was taken."}
+
+
+def test_a_forehead_reading_outdoors_in_the_cold_is_kept_but_marked_unreliable(city):
+    zhang = city.residents["zhangwei"]
+    visit = record(city, reached(zhang, outdoors=True, ambient_c="4")).visit
+    check = visit.checks.get()
+    assert (check.temperature, check.outdoors, check.ambient_c, check.reading_unreliable) == (
+        Decimal("36.5"), True, Decimal("4.0"), True)
+    assert services.unreliable_checks(visit) == [check]
+    mild = record(city, reached(zhang, outdoors=True, ambient_c="22.5")).visit.checks.get()
+    assert not mild.reading_unreliable
+    ear = record(city, reached(zhang, temperature_method="ear", outdoors=True, ambient_c="4")).visit.checks.get()
+    assert (ear.outdoors, ear.ambient_c, ear.reading_unreliable) == (False, None, False)  # the ear reads fine outdoors
+
+
+def test_a_forehead_reading_outdoors_needs_a_plausible_outdoor_temperature(city):
+    zhang = city.residents["zhangwei"]
+    for value, message in (("", "Enter the outdoor temperature for a forehead reading taken outdoors."),
+                           ("hot", "Not an outdoor temperature: write it like 12 or -3."),
+                           ("75", "Not an outdoor temperature: write it like 12 or -3.")):
+        with pytest.raises(FieldErrors) as exc:
+            record(city, reached(zhang, outdoors=True, ambient_c=value))
+        assert exc.value.errors == {"persons.0.ambient_c": message}
+    assert not Visit.objects.exists()
+
+
+def probe_forehead_ambient_min_c(city, policy_change) -> tuple[bool, bool]:
+    """Policy probe: a forehead reading outdoors at 15 °C is unreliable under the default minimum (18 °C) and
+    reliable once the minimum is 12 °C. Returns (before, after)."""
+    zhang = city.residents["zhangwei"]
+    before = record(city, reached(zhang, outdoors=True, ambient_c="15")).visit.checks.get().reading_unreliable
+    policy_change({"forehead_ambient_min_c": 12.0})
+    after = record(city, reached(zhang, outdoors=True, ambient_c="15")).visit.checks.get().reading_unreliable
+    return before, after
+
+
+def probe_forehead_ambient_max_c(city, policy_change) -> tuple[bool, bool]:
+    """Policy probe: outdoors at 31 °C is unreliable under the default maximum (28 °C), reliable under 33 °C."""
+    zhang = city.residents["zhangwei"]
+    before = record(city, reached(zhang, outdoors=True, ambient_c="31")).visit.checks.get().reading_unreliable
+    policy_change({"forehead_ambient_max_c": 33.0})
+    after = record(city, reached(zhang, outdoors=True, ambient_c="31")).visit.checks.get().reading_unreliable
+    return before, after
+
+
+@pytest.mark.parametrize("probe", [probe_forehead_ambient_min_c, probe_forehead_ambient_max_c])
+def test_the_forehead_ambient_range_comes_from_the_policy(city, probe):
+    def policy_change(values):
+        change_policy(city.users["city"], values, note="another thermometer")
+
+    assert probe(city, policy_change) == (True, False)

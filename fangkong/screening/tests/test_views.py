@@ -11,12 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from fangkong.areas.models import Building, Household, Unit
 from fangkong.audit.models import Action, AuditLog
 from fangkong.people.identity import make_id_number
 from fangkong.people.models import Resident
+from fangkong.policy.forms import PolicyForm
+from fangkong.policy.schema import Policy
+from fangkong.policy.services import current_policy
 from fangkong.screening import services
 from fangkong.screening.models import Campaign, FollowUp, Visit
-from fangkong.screening.testing import reached
+from fangkong.screening.testing import at, not_reached, reached
 
 pytestmark = pytest.mark.django_db
 
@@ -189,17 +193,17 @@ def test_the_follow_up_queue_and_its_actions(city, login):
     client = login(city.users["community"])
     page = client.get(reverse("screening:follow_ups"))
     items = list(page.context["page"].object_list)
-    assert {i.reason for i in items} == {"fever", "symptoms"}
+    assert [i.reason_codes for i in items] == [["fever", "symptoms"]]  # one item with both reasons
     html = page.content.decode()
-    assert "38.2 °C" in html and "138****8000" in html and "13800138000" not in html
-    fever = next(i for i in items if i.reason == "fever")
+    assert "38.2 °C" in html and "Dry cough" in html and "138****8000" in html and "13800138000" not in html
+    fever = items[0]
     assert client.post(reverse("screening:follow_up_dismiss", args=[fever.pk]), {"note": ""}).status_code == 302
     assert FollowUp.objects.get(pk=fever.pk).status == "open"
     client.post(reverse("screening:follow_up_dismiss", args=[fever.pk]), {"note": "re-measured 36.7"})
     assert FollowUp.objects.get(pk=fever.pk).status == "dismissed"
     assert AuditLog.objects.filter(object_type="screening.followup", object_id=str(fever.pk)).exists()
     grid_page = login(city.users["grid_a"]).get(reverse("screening:follow_ups"), {"status": "all"})
-    assert len(grid_page.context["page"].object_list) == 2 and not grid_page.context["can_handle"]
+    assert len(grid_page.context["page"].object_list) == 1 and not grid_page.context["can_handle"]
 
 
 def test_campaigns_are_created_by_commanders_and_seen_inside_them(city, login):
@@ -229,3 +233,155 @@ def test_campaigns_are_created_by_commanders_and_seen_inside_them(city, login):
 def test_the_navigation_links_to_the_screening(city, login):
     html = login(city.users["grid_a"]).get(reverse("screening:today")).content.decode()
     assert f'href="{reverse("screening:today")}"' in html
+
+
+# ---------------------------------------------------------------- the grid worker's day (issue 16, defect 9)
+
+def _big_grid(city, buildings: int = 3, rooms: int = 30) -> None:
+    """More households in grid_a: buildings 3栋, 4栋, ... with rooms 101, 102, ..."""
+    for b in range(buildings):
+        building = Building(compound=city.compounds["qinghe"], name=f"{b + 3}栋", floors=6, grid=city.areas["grid_a"])
+        building.save()
+        unit = Unit.objects.create(building=building, name="1单元")
+        Household.objects.bulk_create([Household(unit=unit, room=str(101 + r), building=building,
+                                                 compound=building.compound, area_code=city.areas["grid_a"].code)
+                                       for r in range(rooms)])
+
+
+def test_log_in_lands_a_grid_worker_on_todays_list_and_others_keep_theirs(client, city, password):
+    response = client.post(reverse("accounts:login"), {"username": "grid_a", "password": password}, follow=True)
+    assert response.templates[0].name == "screening/today.html"
+    assert response.context["area"] == city.areas["grid_a"]
+    html = response.content.decode()
+    assert f'href="{reverse("areas:detail", args=[city.areas["grid_a"].code])}"' in html  # the grid's page stays a click away
+    client.logout()
+    response = client.post(reverse("accounts:login"), {"username": "community", "password": password}, follow=True)
+    assert response.templates[0].name == "areas/area_detail.html"
+    client.logout()
+    response = client.post(reverse("accounts:login"), {"username": "guard", "password": password})
+    assert client.get(response["Location"])["Location"] == reverse("areas:compound", args=[city.compounds["qinghe"].pk])
+
+
+def test_the_day_list_filters_not_yet_screened_households(city, login):
+    services.record_visit(city.users["grid_a"], city.households["a101"], reached(city.residents["zhangwei"]))
+    response = login(city.users["grid_a"]).get(reverse("screening:today"), {"todo": "1"})
+    assert [e.household for g in response.context["groups"] for e in g.entries] == [city.households["a102"]]
+    assert (response.context["done"], response.context["total"]) == (1, 2)  # the counts stay the whole list's
+    assert 'name="todo" value="1" checked' in response.content.decode()
+
+
+def test_the_day_list_searches_building_and_room(city, login):
+    _big_grid(city)
+    client = login(city.users["grid_a"])
+    found = client.get(reverse("screening:today"), {"q": "4栋 105"}).context["groups"]
+    assert [(g.building.name, [e.household.room for e in g.entries]) for g in found] == [("4栋", ["105"])]
+    found = client.get(reverse("screening:today"), {"q": "４栋105"}).context["groups"]  # full-width, no space
+    assert [e.household.room for g in found for e in g.entries] == ["105"]
+    nothing = client.get(reverse("screening:today"), {"q": "9栋"})
+    assert nothing.context["groups"] == [] and "No household matches." in nothing.content.decode()
+
+
+def test_a_large_grid_is_paged_and_narrowed_by_building(city, login):
+    _big_grid(city)  # 92 households in 4 buildings
+    client = login(city.users["grid_a"])
+    first = client.get(reverse("screening:today"))
+    assert first.context["total"] == 92 and first.context["page"].paginator.num_pages == 3
+    assert sum(len(g.entries) for g in first.context["groups"]) == 40
+    html = first.content.decode()
+    assert "Page 1 of 3" in html and html.count('class="hh ') == 40
+    building = Building.objects.get(name="4栋")
+    assert f"building={building.pk}" in html and "0/30" in html
+    only = client.get(reverse("screening:today"), {"building": building.pk})
+    assert [g.building for g in only.context["groups"]] == [building] and only.context["total"] == 92
+    last = client.get(reverse("screening:today"), {"page": "3"})
+    assert sum(len(g.entries) for g in last.context["groups"]) == 12
+
+
+def test_the_temperature_field_shows_no_sample_value(city, login):
+    html = login(city.users["grid_a"]).get(reverse("screening:visit", args=[city.households["a101"].pk])).content.decode()
+    assert 'placeholder="36.5"' not in html and 'inputmode="decimal"' in html
+
+
+def test_a_form_error_far_down_the_form_is_announced_at_the_top(city, login):
+    zhang = city.residents["zhangwei"]
+    response = login(city.users["grid_a"]).post(reverse("screening:visit", args=[city.households["a101"].pk]),
+                                                visit_post(city, **{f"r{zhang.pk}-temperature": "45.2"}))
+    html = response.content.decode()
+    banner = html.index('id="form-errors"')
+    assert banner < html.index('id="visit-form"') and banner < html.index("outside the valid range")
+    assert "Go to the first error" in html
+    clean = login(city.users["grid_a"]).get(reverse("screening:visit", args=[city.households["a101"].pk]))
+    assert 'id="form-errors"' not in clean.content.decode()
+
+
+def test_the_household_page_shows_its_visit_history_to_those_who_screen(city, login):
+    services.record_visit(city.users["grid_a"], city.households["a101"],
+                          reached(city.residents["zhangwei"], temperature="38.1", visited_at=at(1)))
+    services.record_visit(city.users["grid_a"], city.households["a101"], not_reached())
+    url = reverse("people:household", args=[city.households["a101"].pk])
+    response = login(city.users["grid_a"]).get(url)
+    html = response.content.decode()
+    history = html[html.index('id="visit-history"'):]
+    assert "Screening visits" in history and history.count("<tr>") == 3  # a header and two visits
+    assert "Nobody home" in history and "Fever" in history
+    assert reverse("screening:visit", args=[city.households["a101"].pk]) in history
+    other = login(city.users["grid_a"]).get(reverse("people:household", args=[city.households["a102"].pk]))
+    assert "Never screened" in other.content.decode()
+
+
+def test_the_new_campaign_form_keeps_its_default_dates_in_chinese_zh(city, login, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    response = login(city.users["street"]).get(reverse("screening:campaign_create"))
+    html = response.content.decode()
+    today = timezone.localdate()
+    assert 'lang="zh-hans"' in html and "开始日期" in html
+    assert f'value="{today.isoformat()}"' in html and f'value="{(today + dt.timedelta(days=2)).isoformat()}"' in html
+    assert today.strftime("%Y/%m/%d") not in html
+
+
+def test_a_new_occupant_is_asked_for_a_persons_full_name_zh(city, login, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    html = login(city.users["grid_a"]).get(reverse("screening:visit", args=[city.households["a101"].pk])).content.decode()
+    assert '>姓名</label>' in html and '>名称</label>' not in html
+
+
+def test_a_cold_forehead_reading_outdoors_is_kept_and_a_retake_is_asked_for(city, login):
+    zhang = city.residents["zhangwei"]
+    client = login(city.users["grid_a"])
+    url = reverse("screening:visit", args=[city.households["a101"].pk])
+    page = client.get(url).content.decode()
+    assert f'name="r{zhang.pk}-temperature_method" value="forehead"' in page and 'data-low="18.0"' in page
+    data = visit_post(city, next=reverse("screening:today"), **{f"r{zhang.pk}-temperature_method": "forehead",
+                                                                 f"r{zhang.pk}-outdoors": "on", f"r{zhang.pk}-ambient_c": "3"})
+    response = client.post(url, data)
+    assert response.status_code == 302 and response["Location"].startswith(url)  # back to the form for a re-take
+    check = Visit.objects.get().checks.get(resident=zhang)
+    assert check.reading_unreliable and check.temperature is not None
+    html = client.get(response["Location"]).content.decode()
+    assert "marked unreliable: 张伟" in html and "ear or armpit" in html
+    ok = client.post(url, visit_post(city, **{f"r{zhang.pk}-temperature_method": "ear"}))
+    assert ok["Location"].endswith(f"#h{city.households['a101'].pk}")
+
+
+def _policy_post(**changes) -> dict:
+    """The policy edit page as posted untouched, with `changes`."""
+    data = {}
+    for name, value in PolicyForm(policy=Policy()).initial.items():
+        if value is True:
+            data[name] = "on"
+        elif isinstance(value, list):
+            data[name] = value
+        elif value not in (False, None):
+            data[name] = str(value)
+    return {**data, "note": "another thermometer", **changes}
+
+
+def test_the_forehead_thermometers_ambient_range_is_set_on_the_policy_page(city, login):
+    client = login(city.users["city"])
+    page = client.get("/policy/edit/").content.decode()
+    assert 'name="forehead_ambient_min_c"' in page and 'name="forehead_ambient_max_c"' in page
+    refused = client.post("/policy/edit/", _policy_post(forehead_ambient_min_c="30"))
+    assert "forehead_ambient_min_c" in refused.context["form"].errors
+    assert client.post("/policy/edit/", _policy_post(forehead_ambient_min_c="10")).status_code == 302
+    assert current_policy().forehead_ambient_min_c == 10.0
+    assert "10.0" in client.get("/policy/").content.decode()

@@ -82,7 +82,8 @@ def test_a_chain_is_laid_out_by_generation_and_hides_people_out_of_scope(city):
     graph = chains.chain_of(city.users["grid_a"], zhang)
     by_case = {n.case_id: n for n in graph.nodes}
     assert [by_case[c.pk].generation for c in (liu, zhang, lina, wang)] == [0, 1, 2, 3]
-    assert by_case[zhang.pk].label == "张*" and by_case[liu.pk].label == "—" and not by_case[liu.pk].visible
+    # Names in the worker's scope are shown; the person outside it is a node without a name.
+    assert by_case[zhang.pk].label == "张伟" and by_case[liu.pk].label == "—" and not by_case[liu.pk].visible
     assert len(graph.edges) == 3 and graph.focus == zhang.pk
     area = chains.chains_in_area(city.users["grid_a"], "420102001001001")
     assert {n.case_id for n in area.nodes} == {zhang.pk, lina.pk, wang.pk, liu.pk}

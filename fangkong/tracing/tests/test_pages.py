@@ -89,7 +89,29 @@ def test_a_link_is_recorded_from_the_case_page(city, login, confirmed):
     client = login(city.users["community"])
     assert client.post(f"/tracing/cases/{lina_case.pk}/links/", {"infector": confirmed.pk, "evidence": "同住"}).status_code == 302
     assert client.post(f"/tracing/cases/{lina_case.pk}/links/", {"infector": 999999}).status_code == 400
-    assert "李*" in client.get(f"/tracing/cases/{confirmed.pk}/chain/").content.decode()
+    assert "李娜" in client.get(f"/tracing/cases/{confirmed.pk}/chain/").content.decode()
+
+
+def test_the_infector_is_picked_from_a_search_of_the_cases_in_scope(city, login, confirmed):
+    lina_case = cases.open_case(city.users["community"], city.residents["lina"], Status.CONFIRMED, "确诊", severity="mild")
+    liu_case = cases.open_case(city.users["city"], city.residents["liuyang"], Status.CONFIRMED, "确诊", severity="mild")
+    cases.open_case(city.users["community"], city.residents["wangfang"], Status.CLOSE_CONTACT, "密接")
+    client = login(city.users["community"])
+    page = client.get(f"/tracing/cases/{lina_case.pk}/").content.decode()
+    assert 'type="number"' not in page and 'name="infector_q"' in page  # no case number to type
+    by_name = client.get(f"/tracing/cases/{lina_case.pk}/", {"infector_q": "张"}).content.decode()
+    assert f'name="infector" value="{confirmed.pk}"' in by_name and "张伟" in by_name
+    assert city.residents["zhangwei"].masked_doc_number in by_name
+    tail = city.residents["zhangwei"].doc_number[-4:]
+    by_tail = client.get(f"/tracing/cases/{lina_case.pk}/", {"infector_q": tail}).content.decode()
+    assert f'name="infector" value="{confirmed.pk}"' in by_tail
+    # Outside the worker's area (刘洋, 武昌), not ill (王芳, a close contact), or the person herself: not offered.
+    for name in ("刘洋", "王芳", "李娜"):
+        found = client.get(f"/tracing/cases/{lina_case.pk}/", {"infector_q": name}).content.decode()
+        assert 'name="infector" value=' not in found, name
+    assert liu_case.pk  # (the commander would find him)
+    commander = login(city.users["city"]).get(f"/tracing/cases/{lina_case.pk}/", {"infector_q": "刘洋"}).content.decode()
+    assert f'name="infector" value="{liu_case.pk}"' in commander
 
 
 def test_the_neighbouring_grid_worker_reaches_nothing(city, login, confirmed, investigation, traced):

@@ -254,3 +254,16 @@ def test_status_hooks_are_called_after_every_change_with_the_status_before(city)
     finally:
         cases._STATUS_HOOKS.remove(hook)
     assert calls == [("community", "close_contact", ""), ("community", "suspected", "close_contact")]
+
+
+def test_the_policy_decides_home_or_centralised_observation_of_a_close_contact(city, investigation):
+    from fangkong.observation.models import ObservationFile
+    from fangkong.policy.services import change_policy
+
+    change_policy(city.users["city"], {"observation_centralised": False}, note="home observation")
+    worker = city.users["community"]
+    fuzzy, _ = services.record_contact(worker, investigation, contact(name="王芳", address="青和居小区2栋201"))
+    services.confirm_match(worker, fuzzy, city.residents["wangfang"])
+    file = ObservationFile.objects.get(resident=city.residents["wangfang"])
+    # At home, at the person's own address: the category and the place agree.
+    assert (file.kind, file.place) == ("home", city.residents["wangfang"].household.address)

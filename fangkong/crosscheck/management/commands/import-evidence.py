@@ -1,4 +1,4 @@
-"""`fangkong import-evidence KIND FILE [--report OUT.xlsx]`
+"""`fangkong import-evidence KIND FILE [--create-housing] [--report OUT.xlsx]`
 
 KIND: meter (电表读数), lit_windows (亮灯数) or returnees (返程人员名单). The command line has full
 rights. Progress goes to stderr; the last line of stdout is one JSON object with the counts,
@@ -16,7 +16,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.crosscheck.importer import ImportFileError, import_evidence, parse_kind
-from fangkong.people.importing.report import write_error_report
+from fangkong.people.importing.report import error_report_bytes
 
 
 class Command(BaseCommand):
@@ -25,9 +25,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", help="meter, lit_windows or returnees")
         parser.add_argument("file", type=Path)
+        parser.add_argument("--create-housing", action="store_true",
+                            help="Create missing compounds, buildings and units (else they are row errors).")
         parser.add_argument("--report", type=Path, help="Write the error report (XLSX) here.")
 
-    def handle(self, *args, kind: str, file: Path, report: Path | None, **options) -> None:
+    def handle(self, *args, kind: str, file: Path, report: Path | None, create_housing: bool, **options) -> None:
         started = time.monotonic()
 
         def progress(line: str) -> None:
@@ -37,11 +39,11 @@ class Command(BaseCommand):
         if evidence is None:
             raise CommandError("KIND must be meter, lit_windows or returnees.")
         try:
-            result = import_evidence(evidence, file, filename=file.name, progress=progress)
+            result = import_evidence(evidence, file, filename=file.name, progress=progress, create_housing=create_housing)
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         if report is not None:
-            write_error_report(result.errors, report)
+            report.write_bytes(result.report or error_report_bytes([]))
             progress(f"error report: {report}")
         for error in result.errors[:20]:
             progress(f"row {error.row} [{error.column}] {error.message}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from fangkong.demo.observation import build_demo_observation
 
@@ -16,4 +17,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, seed: int, files: int, **options) -> None:
         counts = build_demo_observation(seed, files)
-        self.stdout.write(" ".join(f"{key}={value}" for key, value in counts.items()))
+        if not counts.get("files"):
+            self.stdout.write(_("The demo already has observation files: nothing added."))
+            return
+        self.stdout.write(self.style.SUCCESS(_(
+            "Medical observation: %(files)d files with %(reports)d health reports; alerts raised: %(missed)d missed "
+            "reports, %(fever)d fevers, %(symptoms)d with symptoms, %(escalated)d escalated.") % {
+                key: counts.get(key, 0) for key in ("files", "reports", "missed", "fever", "symptoms", "escalated")}))

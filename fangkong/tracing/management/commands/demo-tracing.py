@@ -4,6 +4,7 @@ for some demo cases, through the tracing services (once: skipped when investigat
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from fangkong.tracing.demo import build_demo_tracing
 
@@ -16,4 +17,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, seed: int, **options) -> None:
         counts = build_demo_tracing(seed)
-        self.stdout.write(", ".join(f"{key}={value}" for key, value in sorted(counts.items())) or "tracing demo data exists already")
+        if not counts:
+            self.stdout.write(_("The demo already has contact tracing: nothing added."))
+            return
+        self.stdout.write(self.style.SUCCESS(_(
+            "Contact tracing: %(investigations)d investigations, %(contacts)d contacts, %(links)d infection links, "
+            "%(tasks_done)d disinfection tasks done.") % {key: counts.get(key, 0) for key in
+                                                        ("investigations", "contacts", "links", "tasks_done")}))

@@ -1,0 +1,56 @@
+"""The area import screen (统计用区划代码): upload, result with the first errors, the error report."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy
+
+from fangkong.people.import_views import UploadForm, batch_or_404, render_result, visible_batches
+from fangkong.people.importing.areas import AREAS, can_import_areas, import_areas
+from fangkong.people.importing.reading import ImportFileError
+
+
+class AreaUploadForm(UploadForm):
+    create_housing = None  # an area list holds no housing
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].label = gettext_lazy("Area code list (XLSX or CSV)")
+
+
+def require_area_importer(user) -> None:
+    if not can_import_areas(user):
+        raise PermissionDenied
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    require_area_importer(request.user)
+    form = AreaUploadForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = import_areas(upload, filename=upload.name, user=request.user)
+            except ImportFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                return redirect("imports:areas_result", batch_id=result.batch_id)
+    recent = visible_batches(request.user).filter(kind=AREAS).select_related("user")[:10]
+    return render(request, "imports/areas.html", {
+        "form": form, "recent": recent, "max_size": settings.IMPORT_MAX_UPLOAD_BYTES,
+    }, status=status)
+
+
+@login_required
+def result(request: HttpRequest, batch_id: int) -> HttpResponse:
+    require_area_importer(request.user)
+    batch = batch_or_404(request.user, batch_id)
+    return render_result(request, batch, reverse("imports:areas"), template="imports/areas_result.html")
