@@ -29,7 +29,7 @@ def _household_codes(building: Building) -> set[str]:
 
 
 def _day_list_buildings(user, code: str) -> set[str]:
-    return {group.building.name for group in day_list(user, code, dt.date(2020, 2, 1))}
+    return {group.building.name for group in day_list(user, code, dt.date(2020, 2, 1)).groups}
 
 
 # --- Creating and naming ---------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def test_moving_a_building_to_another_grid_moves_its_people_and_their_cases(city
     case.refresh_from_db()
     assert case.area_code == grid_b.code
     assert _day_list_buildings(city.users["grid_b"], grid_b.code) == {"1栋", "2栋"}
-    assert not day_list(city.users["grid_a"], grid_a.code, dt.date(2020, 2, 1))
+    assert day_list(city.users["grid_a"], grid_a.code, dt.date(2020, 2, 1)).total == 0
     entry = AuditLog.objects.get(object_type="areas.building", object_id=str(a1.pk))
     assert entry.changes == {"grid": ["第一网格", "第二网格"]}
 
