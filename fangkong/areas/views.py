@@ -159,5 +159,8 @@ def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "building": building,
         "crumbs": crumbs_for(user, building.compound.area_code),
         "page": page,
+        # Where the building's grid is changed: its grid's page, or the community's grids when it has none.
+        "grid_manage_code": (building.grid.code if building.grid_id else building.compound.area_code)
+        if grids.can_manage_grids(user, building.grid or building.compound.community) else "",
     }
     return render(request, "areas/building_detail.html", context)

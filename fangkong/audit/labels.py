@@ -9,6 +9,7 @@ the catalogs at display time, so they speak the reader's language too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 EMPTY = "∅"
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class Data(str):
+    """A stored value shown as it is (a file name, a free-text reason): data, not UI text."""
+
+    is_data = True
 # Keys of `changes` that are notes about an entry rather than fields of its model.
 NOTES = {
     "revealed": _("Fields shown"), "_note": _("Reason"), "file": _("File"), "files": _("Files"),
@@ -30,7 +38,7 @@ NOTES = {
     "issued": _("Issued"), "via": _("Via"), "user": _("User"), "people": _("People"), "placed": _("Placed"),
     "released": _("Released"), "total_km": _("Total distance (km)"), "window": _("Report window"),
     "flag_dismissed": _("Flag dismissed"), "follow_up": _("Follow-up"), "outside_registry": _("Outside the registry"),
-    "reason": _("Reason"), "note": _("Note"), "evidence": _("Evidence"), "kind": _("Kind"), "status": _("Status"),
+    "q": _("Search"), "reason": _("Reason"), "note": _("Note"), "evidence": _("Evidence"), "kind": _("Kind"), "status": _("Status"),
 }
 # Values written by the code as words rather than choices.
 WORDS = {
@@ -177,4 +185,6 @@ def value_label(model: type[models.Model] | None, key: str, value: Any, mask=Non
             return str(WORDS[value])
         if field is None and (words := _choice_words(model, value, key)):
             return words
+        if not IDENTIFIER.fullmatch(value):  # a code left unnamed stays visible to the catalog checks
+            return Data(value)
     return value

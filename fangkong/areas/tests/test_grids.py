@@ -29,7 +29,7 @@ def _household_codes(building: Building) -> set[str]:
 
 
 def _day_list_buildings(user, code: str) -> set[str]:
-    return {count.building.name for count in day_list(user, code, dt.date(2020, 2, 1)).buildings}
+    return {group.building.name for group in day_list(user, code, dt.date(2020, 2, 1)).groups}
 
 
 # --- Creating and naming ---------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def test_moving_a_building_to_another_grid_moves_its_people_and_their_cases(city
     case.refresh_from_db()
     assert case.area_code == grid_b.code
     assert _day_list_buildings(city.users["grid_b"], grid_b.code) == {"1栋", "2栋"}
-    assert not day_list(city.users["grid_a"], grid_a.code, dt.date(2020, 2, 1)).total
+    assert day_list(city.users["grid_a"], grid_a.code, dt.date(2020, 2, 1)).total == 0
     entry = AuditLog.objects.get(object_type="areas.building", object_id=str(a1.pk))
     assert entry.changes == {"grid": ["第一网格", "第二网格"]}
 
@@ -280,3 +280,13 @@ def test_a_code_taken_at_the_same_moment_is_retried_with_the_next_one(city, monk
     grid = grids.create_grid(city.users["community"], city.areas["qinghe"], "第三网格")
     assert grid.code == "420102001001003" and len(calls) == 2
     assert AuditLog.objects.filter(action=Action.CREATE, object_type="areas.area").count() == 1
+
+
+def test_the_building_page_links_to_where_its_grid_is_changed(city, login):
+    a1, z1 = city.buildings["a1"], city.buildings["z1"]
+    page = login(city.users["community"]).get(reverse("areas:building", args=[a1.pk])).content.decode()
+    assert reverse("areas:grid_manage", args=["420102001001001"]) in page
+    page = login(city.users["other_community"]).get(reverse("areas:building", args=[z1.pk])).content.decode()
+    assert reverse("areas:grids", args=["420106001001"]) in page  # no grid yet: the community's grids
+    page = login(city.users["grid_a"]).get(reverse("areas:building", args=[a1.pk])).content.decode()
+    assert 'id="change-grid"' not in page

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -98,6 +99,7 @@ def test_the_chinese_audit_page_shows_model_field_and_choice_names_and_no_identi
     _log_changes_of_several_kinds(city)
     response = login(city.users["district"]).get("/audit/", HTTP_ACCEPT_LANGUAGE="zh-CN")
     table = response.content.decode().split('<table class="list audit">')[1].split("</table>")[0]
+    table = re.sub(r"<span[^>]*>|</span>", "", table)  # the words, whatever marks the data among them
     for identifier in IDENTIFIERS:
         assert identifier not in table, identifier
     for words in ("病例", "密切接触者 → 疑似病例", "计划结束日期", "2020-02-10 → 2020-02-14", "延长", "是", "同事",
