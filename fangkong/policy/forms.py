@@ -46,7 +46,7 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("close_contact_lookback_days", gettext_lazy("Contacts count from this many days before onset"), gettext_lazy("days")),
         FieldInfo("close_contact_unprotected", gettext_lazy("A contact is close with this protection")),
         FieldInfo("observation_days", gettext_lazy("Medical observation period"), gettext_lazy("days")),
-        FieldInfo("observation_centralised", gettext_lazy("Observation in centralised isolation")),
+        FieldInfo("observation_centralised", gettext_lazy("Close contacts observed in centralised isolation (else at home)")),
         FieldInfo("observation_release_negative_tests", gettext_lazy("Negative tests needed for release"), gettext_lazy("tests")),
         FieldInfo("observation_release_test_days", gettext_lazy("Sampled in the last days of the period"), gettext_lazy("days")),
     ]),
