@@ -375,3 +375,23 @@ class Appointment(models.Model):
         if scope.area_code:
             return Q(area_code__startswith=scope.area_code)
         return NOTHING
+
+
+class FacilityImport(models.Model):
+    """One import of facilities and their beds: who, which file, the counts and the per-row error report (XLSX)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    filename = models.CharField(_("file name"), max_length=255)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    error_rows = models.PositiveIntegerField(_("rows with errors"), default=0)
+    area_code = models.CharField(max_length=15, blank=True, db_index=True)  # the importer's scope
+    report = models.BinaryField(_("error report"), blank=True, default=b"")
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.filename

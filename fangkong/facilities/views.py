@@ -6,15 +6,20 @@ Lookups go through `get_visible_or_404`; every change goes through the services.
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
+from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +30,7 @@ from fangkong.areas.models import Area, Level
 from fangkong.cases.models import Case, Placement
 from fangkong.cases.services import can_manage_cases, cure_check
 from fangkong.core.redirects import safe_next
-from fangkong.facilities import appointments, services
+from fangkong.facilities import appointments, importing, services
 from fangkong.facilities.models import (
     ACTIVE_STAYS,
     TRANSFER_STEPS,
@@ -36,6 +41,7 @@ from fangkong.facilities.models import (
     BedPool,
     EndReason,
     Facility,
+    FacilityImport,
     FacilityKind,
     PlacementRun,
     Proposal,
@@ -47,11 +53,14 @@ from fangkong.facilities.models import (
     TransferStatus,
 )
 from fangkong.facilities.routing import options
+from fangkong.people.import_views import first_errors
+from fangkong.people.importing.reading import ImportFileError
 from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import current_policy
 
 _l = gettext_lazy
 PAGE_SIZE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PEOPLE_RELATED = ("case__resident__household__compound", "case__resident__household__building", "case__resident__household__unit")
 
 
@@ -490,3 +499,76 @@ def transfer_step(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Transfer updated."))
     return redirect(safe_next(request, reverse("facilities:transfers")))
+
+
+# --- Importing facilities ------------------------------------------------------------------------
+
+class FacilityFileForm(forms.Form):
+    file = forms.FileField(label=_l("Facility file (XLSX or CSV)"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in (".xlsx", ".csv"):
+            raise forms.ValidationError(_("Only .xlsx and .csv files can be imported."))
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(limit)s.") % {"limit": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)})
+        return upload
+
+
+def _require_registrar(user) -> None:
+    if not services.can_register_facilities(user):
+        raise PermissionDenied
+
+
+def _visible_imports(user):
+    if user.scope.everything:
+        return FacilityImport.objects.all()
+    condition = Q(user=user)
+    if user.scope.area_code:
+        condition |= Q(area_code__startswith=user.scope.area_code)
+    return FacilityImport.objects.filter(condition)
+
+
+@login_required
+def import_upload(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_registrar(user)
+    form = FacilityFileForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            outcome = importing.import_facilities(upload, filename=upload.name, user=user)
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("facilities:import_result", batch_id=outcome.batch_id)
+    return render(request, "facilities/import.html", {"form": form, "recent": _visible_imports(user).select_related("user")[:10]})
+
+
+def _batch(request: HttpRequest, batch_id: int) -> FacilityImport:
+    _require_registrar(request.user)
+    batch = _visible_imports(request.user).filter(pk=batch_id).first()
+    if batch is None:
+        raise Http404
+    return batch
+
+
+@login_required
+def import_result(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(request, batch_id)
+    return render(request, "facilities/import_result.html", {"batch": batch, "errors": first_errors(bytes(batch.report or b""))})
+
+
+@login_required
+def import_report(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(request, batch_id)
+    if not batch.report:
+        raise Http404
+    return FileResponse(io.BytesIO(bytes(batch.report)), as_attachment=True, filename=f"收治场所导入错误报告-{batch.pk}.xlsx",
+                        content_type=XLSX)
+
+
+@login_required
+def import_template(request: HttpRequest) -> HttpResponse:
+    _require_registrar(request.user)
+    return FileResponse(io.BytesIO(importing.template_bytes()), as_attachment=True, filename="收治场所模板.xlsx", content_type=XLSX)

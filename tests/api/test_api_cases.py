@@ -5,7 +5,9 @@ import io
 import pytest
 from openpyxl import Workbook
 
+from fangkong.cases import services as cases
 from fangkong.cases.models import Case, NucleicAcidTest
+from fangkong.facilities import services as facilities
 from fangkong.facilities.models import BedPool
 
 
@@ -109,9 +111,6 @@ def test_facility_staff_see_their_facility_only(city, api):
 
 
 def test_a_discharge_through_the_api_states_its_outcome_and_a_cure_needs_the_tests(city, api, error_fields):
-    from fangkong.cases import services as cases
-    from fangkong.facilities import services as facilities
-
     case = cases.open_case(city.users["community"], city.residents["zhangwei"], "confirmed", "确诊", severity="severe")
     stay = facilities.admit(city.users["district"], facilities.place(city.users["district"], case, city.facilities["hospital"], "ordinary"))
     staff = api("facility")

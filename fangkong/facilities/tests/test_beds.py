@@ -1,15 +1,20 @@
 """Beds: booking, admission, discharge, closing for cleaning, and never over-booking."""
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from fangkong.cases import services as cases
-from fangkong.cases.models import Placement, Status
+from fangkong.cases.models import Case, Placement, Status
 from fangkong.facilities import services
 from fangkong.facilities.models import BedPool, Stay, StayStatus, Transfer, TransferStatus
+from fangkong.people.models import Resident, SpecialGroup
 from fangkong.people.validation import FieldErrors
+from fangkong.policy.services import change_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -162,14 +167,6 @@ def test_a_facility_page_names_only_the_patients_the_viewer_may_see(city, login)
 
 
 def test_the_engine_serves_a_pregnant_woman_and_an_infant_first_as_the_policy_says(city):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from fangkong.cases.models import Case
-    from fangkong.people.models import Resident, SpecialGroup
-    from fangkong.policy.services import change_policy
-
     BedPool.objects.filter(facility=city.facilities["shelter"]).update(capacity=1)
     long_wait = waiting(city, "zhangwei")
     pregnant = waiting(city, "lina")

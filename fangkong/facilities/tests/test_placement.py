@@ -1,8 +1,10 @@
 """The placement engine: rules, priority, waiting time, distance and capacity, on small exact cases."""
 
+import datetime as dt
+
 import pytest
 
-from fangkong.facilities.placement import Person, Pool, greedy, place, total_km
+from fangkong.facilities.placement import Person, Pool, greedy, is_priority, place, total_km
 from fangkong.facilities.routing import fits
 from fangkong.policy.schema import Policy
 
@@ -107,8 +109,6 @@ def test_the_bed_kind_order_is_a_preference_inside_a_facility():
 
 
 def test_pregnant_women_and_infants_are_served_first_within_their_tier_as_the_policy_says():
-    from fangkong.facilities.placement import is_priority
-
     # One shelter bed, two mild patients: the one with priority (孕产妇 or an infant) gets it though she waited less.
     people = [person(1, "mild", waited=600), Person(2, "mild", 114.30, 30.60, 30, priority=True)]
     assert by_case(place(people, [WEST], POLICY))[2].facility_id == 1
@@ -118,8 +118,6 @@ def test_pregnant_women_and_infants_are_served_first_within_their_tier_as_the_po
     assert by_case(place([Person(1, "critical", 114.3, 30.6, 1), Person(2, "critical", 114.3, 30.6, 900, priority=False),
                           Person(3, "severe", 114.3, 30.6, 5, priority=True)], [icu], POLICY))[2].facility_id == 1
     # Who has priority is the policy's: the tag and the age limit, each switched on or off.
-    import datetime as dt
-
     pregnant, today = 16, dt.date(2020, 2, 20)
     baby, toddler = dt.date(2019, 6, 1), dt.date(2018, 6, 1)
     assert is_priority(POLICY, pregnant, dt.date(1990, 1, 1), today)
