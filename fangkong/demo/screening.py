@@ -171,9 +171,10 @@ def _follow_ups(rng: random.Random, flagged: list[tuple], now: dt.datetime) -> l
     open_now: dict[int, list] = {}
     for resident_id, visit_id, check_id, flags, code, moment, back in flagged:
         row = open_now.get(resident_id)
-        if row is not None:
-            row[4] |= flags
-            row[3] = Flag.primary(row[4])
+        if row is not None:  # as the service does: a new reason joins the open item, which points at its check
+            if flags & ~row[4]:
+                row[1], row[2], row[4] = visit_id, check_id, row[4] | flags
+                row[3] = Flag.primary(row[4])
             continue
         status = "open" if back <= 1 or rng.random() < 0.2 else rng.choice(("taken", "taken", "dismissed"))
         handled = _db_time(min(moment + dt.timedelta(hours=3), now)) if status != "open" else None
