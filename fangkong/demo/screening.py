@@ -24,11 +24,12 @@ from fangkong.core.bulk import copy_rows, is_postgres, next_ids, reset_sequence
 from fangkong.people.models import Resident
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import Campaign, Flag, FollowUp, PersonCheck, Symptom, Visit
+from fangkong.screening.readings import ambient_range
 
 VISIT_FIELDS = ("id", "client_id", "household_id", "area_code", "date", "visited_at", "method", "outcome", "flags",
                 "persons_present", "note", "recorded_by_id", "created_at")
 CHECK_FIELDS = ("id", "visit_id", "resident_id", "area_code", "date", "present", "temperature", "symptoms",
-                "travel_14d", "contact_14d", "flags", "temperature_method")
+                "travel_14d", "contact_14d", "flags", "temperature_method", "outdoors", "ambient_c", "reading_unreliable")
 FOLLOW_UP_FIELDS = ("resident_id", "visit_id", "person_check_id", "reason", "reasons", "area_code", "status", "created_at",
                     "handled_by_id", "handled_at", "note")
 METHODS = (("door", 55), ("phone", 25), ("online", 15), ("neighbour", 5))
@@ -37,6 +38,7 @@ DAILY_MISSED = 0.06
 NOBODY_HOME = 0.05
 VACANT = 0.02
 AWAY = 0.06
+OUTDOOR_EVERY = 97
 
 
 @dataclass
@@ -102,8 +104,8 @@ def build_screening_history(days: int = 7, seed: int = 2020, now: dt.datetime | 
     with transaction.atomic():  # ids are reserved under a table lock, inside the writing transaction
         visit_ids = iter(next_ids(Visit, len(households) * days * 2))
         check_ids = iter(next_ids(PersonCheck, sum(len(v) for v in people.values()) * days))
-        visits, checks, flagged = _plan(rng, households, people, vacant, days, today, now, threshold, visit_ids,
-                                        check_ids)
+        limits = (threshold, *ambient_range(policy))
+        visits, checks, flagged = _plan(rng, households, people, vacant, days, today, now, limits, visit_ids, check_ids)
         summary.visits = copy_rows(Visit, VISIT_FIELDS, visits)
         summary.checks = copy_rows(PersonCheck, CHECK_FIELDS, checks)
         summary.follow_ups = copy_rows(FollowUp, FOLLOW_UP_FIELDS, _follow_ups(rng, flagged, now))
@@ -113,8 +115,9 @@ def build_screening_history(days: int = 7, seed: int = 2020, now: dt.datetime | 
     return summary
 
 
-def _plan(rng, households, people, vacant, days, today, now, threshold, visit_ids, check_ids):
+def _plan(rng, households, people, vacant, days, today, now, limits, visit_ids, check_ids):
     """The rows of every visit and person check, and the flags that open follow-up items."""
+    threshold, ambient_low, ambient_high = limits  # the policy's fever threshold and forehead ambient range
     methods, weights = zip(*METHODS, strict=True)
     visits: list[tuple] = []
     checks: list[tuple] = []
@@ -153,8 +156,13 @@ def _plan(rng, households, people, vacant, days, today, now, threshold, visit_id
                 check_id = next(check_ids)
                 # At the door a forehead thermometer; by phone or online the household's own (armpit) one.
                 reading = "" if temperature is None else ("forehead" if method == "door" else "armpit")
+                # Now and then a door-step reading outdoors in the winter cold: kept, marked unreliable. (From the
+                # check id, not the generator, so the rest of the demo stays as it was.)
+                outdoors = reading == "forehead" and check_id % OUTDOOR_EVERY == 0
+                ambient = Decimal(2 + check_id % 9) if outdoors else None
+                unreliable = outdoors and not ambient_low <= ambient <= ambient_high
                 checks.append((check_id, visit_id, resident_id, code, day, present, temperature, symptoms, travel, contact,
-                               check_flags, reading))
+                               check_flags, reading, outdoors, ambient, unreliable))
                 if check_flags:
                     flagged.append((resident_id, visit_id, check_id, check_flags, code, moment, back))
                 flags |= check_flags
@@ -171,9 +179,10 @@ def _follow_ups(rng: random.Random, flagged: list[tuple], now: dt.datetime) -> l
     open_now: dict[int, list] = {}
     for resident_id, visit_id, check_id, flags, code, moment, back in flagged:
         row = open_now.get(resident_id)
-        if row is not None:
-            row[4] |= flags
-            row[3] = Flag.primary(row[4])
+        if row is not None:  # as the service does: a new reason joins the open item, which points at its check
+            if flags & ~row[4]:
+                row[1], row[2], row[4] = visit_id, check_id, row[4] | flags
+                row[3] = Flag.primary(row[4])
             continue
         status = "open" if back <= 1 or rng.random() < 0.2 else rng.choice(("taken", "taken", "dismissed"))
         handled = _db_time(min(moment + dt.timedelta(hours=3), now)) if status != "open" else None

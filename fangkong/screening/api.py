@@ -20,7 +20,7 @@ from fangkong.people.api import Text10, Text20, Text30, Text50, Text200
 from fangkong.people.validation import FieldErrors
 from fangkong.screening import coverage as cov
 from fangkong.screening import services
-from fangkong.screening.daylist import DAY_LIST_LIMIT, entries, households_for_day
+from fangkong.screening.daylist import DAY_LIST_LIMIT, QUERY_LENGTH, entries, households_for_day, search_q
 from fangkong.screening.models import FollowUp, FollowUpStatus, Method, Outcome, Symptom, Visit
 from fangkong.screening.readings import TemperatureMethod
 
@@ -236,7 +236,11 @@ class HandleIn(Schema):
 @paginate(Pagination)
 def day_list(request: HttpRequest,
              area: str | None = Query(None, pattern=AREA_CODE_PATTERN),
-             date: Day | None = DAY_QUERY):
+             date: Day | None = DAY_QUERY,
+             todo: bool = Query(False, description="Only households not yet screened that day"),
+             q: str = Query("", max_length=QUERY_LENGTH, pattern=TEXT_PATTERN,
+                            description="Building / room search, e.g. '3栋 201'"),
+             building_id: int | None = Query(None, ge=1, le=MAX_ID)):
     user = _screener(request)
     if area:
         code = Area.objects.get_visible_or_404(user, code=area).code
@@ -245,7 +249,14 @@ def day_list(request: HttpRequest,
         if home is None or not user.scope.covers_area_code(home.code):
             raise PermissionDenied
         code = home.code
-    households = list(households_for_day(user, code, date or services.local_today())[:DAY_LIST_LIMIT])
+    households = households_for_day(user, code, date or services.local_today())
+    if todo:
+        households = households.filter(done=False)
+    if q:
+        households = households.filter(search_q(q))
+    if building_id is not None:
+        households = households.filter(building_id=building_id)
+    households = list(households[:DAY_LIST_LIMIT])
     return [{
         "id": e.household.pk, "address": e.household.address, "building_id": e.household.building_id,
         "building": f"{e.household.compound.name} {e.household.building.name}", "unit": e.household.unit.name,

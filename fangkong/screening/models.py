@@ -222,7 +222,7 @@ class FollowUp(models.Model):
 
     At most one item is open per person: a fever reported on three days in a row is one open item
     (its source is the first visit), and a cough found the next day joins that item as a second
-    reason. `reasons` holds the Flag bits; `reason` is the most pressing of them (fever, symptoms,
+    reason (its source becomes that visit, whose readings are the latest evidence). `reasons` holds the Flag bits; `reason` is the most pressing of them (fever, symptoms,
     possible contact), kept as a column for the API and the lists. Later work (the four-categories
     pipeline) takes items up through `services.take_follow_up`.
     """

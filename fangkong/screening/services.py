@@ -318,13 +318,16 @@ def _open_follow_ups(visit: Visit, checks: list[PersonCheck]) -> int:
     ]
     # A concurrent visit may open the same item first: the partial unique constraint keeps one.
     FollowUp.objects.bulk_create(items, ignore_conflicts=True)
+    # An item that gains a reason points at the check that raised it (the latest readings are the
+    # evidence when it is taken up); it keeps the time it was first flagged.
     grown = []
     for resident_id, item in open_items.items():
-        mask = item.reasons | flagged[resident_id].flags
+        check = flagged[resident_id]
+        mask = item.reasons | check.flags
         if mask != item.reasons:
-            item.reasons, item.reason = mask, Flag.primary(mask)
+            item.reasons, item.reason, item.visit, item.person_check = mask, Flag.primary(mask), visit, check
             grown.append(item)
-    FollowUp.objects.bulk_update(grown, ["reasons", "reason"])
+    FollowUp.objects.bulk_update(grown, ["reasons", "reason", "visit", "person_check"])
     return len(items)
 
 

@@ -36,6 +36,10 @@ def test_the_day_list_of_a_grid_worker(city, api):
     api("grid_a").post("/api/screening/visits", visit_body(city))
     first = api("grid_a").get("/api/screening/day-list").json()["items"][0]
     assert first["done"] and first["last_visit"]["outcome"] == "reached" and first["last_visit"]["flags"] == []
+    todo = api("grid_a").get("/api/screening/day-list", {"todo": "true"}).json()
+    assert [h["room"] for h in todo["items"]] == ["102"]
+    found = api("grid_a").get("/api/screening/day-list", {"q": "1栋102"}).json()
+    assert [h["room"] for h in found["items"]] == ["102"]
 
 
 def test_a_visit_is_recorded_once_per_client_id(city, api):

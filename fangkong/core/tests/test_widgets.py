@@ -48,3 +48,14 @@ def test_every_date_field_of_every_form_renders_iso_in_chinese_zh():
 def test_the_temperature_input_shows_no_sample_reading():
     html = TemperatureInput().render("temperature", None)
     assert "36.5" not in html and 'inputmode="decimal"' in html
+
+
+def test_every_datetime_picker_renders_iso_in_chinese_zh():
+    moment = dt.datetime(2026, 12, 4, 9, 30)
+    pickers = [(cls, name, f) for cls in _form_classes() for name, f in cls.base_fields.items()
+               if isinstance(f, forms.DateTimeField) and f.widget.attrs.get("type", getattr(f.widget, "input_type", ""))
+               == "datetime-local"]
+    assert pickers  # e.g. the lab result time
+    with translation.override("zh-hans"):
+        for cls, name, field in pickers:
+            assert 'value="2026-12-04T09:30"' in field.widget.render(name, moment), f"{cls.__name__}.{name}"

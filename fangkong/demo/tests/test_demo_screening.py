@@ -48,6 +48,7 @@ def test_each_person_has_at_most_one_open_item(history):
     # Every reading says how it was taken (forehead at the door, the household's own thermometer otherwise).
     assert not PersonCheck.objects.filter(temperature__isnull=False, temperature_method="").exists()
     assert PersonCheck.objects.filter(temperature_method="forehead").exists()
+    assert PersonCheck.objects.filter(outdoors=True, reading_unreliable=True, temperature_method="forehead").exists()
     assert not FollowUp.objects.exclude(person_check__visit=F("visit")).exists()
 
 

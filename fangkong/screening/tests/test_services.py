@@ -118,10 +118,12 @@ def test_a_flagged_person_gets_one_follow_up_item_with_all_reasons(city):
 
 def test_an_open_item_gains_the_reasons_found_later(city):
     zhang = city.residents["zhangwei"]
-    record(city, reached(zhang, symptoms=["dry_cough"]))
-    record(city, reached(zhang, temperature="38.3"))
+    first = record(city, reached(zhang, symptoms=["dry_cough"], visited_at=at(0, 8))).visit
+    fever = record(city, reached(zhang, temperature="38.3")).visit
     item = FollowUp.objects.get()
     assert (item.reason, item.reason_codes) == ("fever", ["fever", "symptoms"])
+    assert item.visit == fever and item.person_check.temperature == Decimal("38.3")  # the latest evidence
+    assert item.created_at == first.visited_at  # flagged since the first visit
     assert services.take_up_categories(item) == ["fever", "suspected"]
     record(city, reached(zhang, contact_14d=True))
     item.refresh_from_db()

@@ -361,6 +361,8 @@ def test_a_cold_forehead_reading_outdoors_is_kept_and_a_retake_is_asked_for(city
     assert "marked unreliable: 张伟" in html and "ear or armpit" in html
     ok = client.post(url, visit_post(city, **{f"r{zhang.pk}-temperature_method": "ear"}))
     assert ok["Location"].endswith(f"#h{city.households['a101'].pk}")
+    history = client.get(reverse("people:household", args=[city.households["a101"].pk])).content.decode()
+    assert history.count("Unreliable reading") == 1  # the first visit's reading, not the re-take
 
 
 def _policy_post(**changes) -> dict:
