@@ -44,6 +44,9 @@ NOTES = {
 WORDS = {
     "reset": _("reset"), "changed": _("changed"), "cleared": _("cleared"), "xlsx": "XLSX", "csv": "CSV",
     "screening coverage": _("Screening coverage"), "cross-check to-dos": _("Finding the hidden"),
+    "facility import": _("Facility import"), "import": _("Import"), "name": _("Full name"), "phone": _("Phone"),
+    "open": _("Open"), "all": _("All"), "meter": _("Electricity meter readings"), "lit_windows": _("Lit-window counts"),
+    "returnees": _("Returnee lists"),
 }
 
 
@@ -121,6 +124,8 @@ def field_label(model: type[models.Model] | None, key: str) -> str:
         return registered
     if key in NOTES:
         return str(NOTES[key])
+    if key in WORDS:
+        return str(WORDS[key])
     prefix, _sep, rest = key.partition("_")  # beds_icu, closed_ordinary: a note about one choice
     if rest and (words := _choice_words(model, rest)):
         return f"{gettext(str(NOTES.get(prefix, prefix)))} · {words}"
@@ -173,6 +178,8 @@ def value_label(model: type[models.Model] | None, key: str, value: Any, mask=Non
     if field is not None and field.is_relation and isinstance(value, int):
         return f"#{value}"
     if isinstance(value, str):
+        if field is None and value in WORDS:  # a note's word (the fields a reveal showed: name, phone)
+            return str(WORDS[value])
         if mask is not None:
             return mask(value)
         if field is not None and field.flatchoices:

@@ -337,6 +337,8 @@ def refresh_placement(case: Case, *, policy: Policy | None = None, now: dt.datet
         state = Placement.PLACED
     elif booked is not None:
         state = Placement.BOOKED
+    elif category == "close_contact" and not policy.observation_centralised:
+        state = Placement.NONE  # observed at home, as the policy says: no isolation-site bed to wait for
     else:
         state = Placement.WAITING
     if state == Placement.WAITING:

@@ -32,7 +32,7 @@ LATIN_ALLOWED = {
     "xlsx", "csv", "api", "qr", "icu", "pdf", "svg", "id", "ct", "pcr", "excel", "wechat", "gb", "openapi",
     "http", "https", "www", "token", "bearer", "json", "utf", "gbk", "ip", "url", "sms", "app", "ok", "png", "wgs", "mb", "kb", "kwh",
 }
-LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_]*(?:\.[A-Za-z_]+)*")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:[.-][A-Za-z0-9_]+)*")
 URL = re.compile(r"(?:https?://|/)[\w./?=&%#:+-]*")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -140,10 +140,16 @@ class CrawlResult:
 
 
 def english_words(texts: Iterable[str], data_words: frozenset[str] = frozenset()) -> list[str]:
-    """Latin words in a Chinese page's UI text that are not allowed there (`data_words`, e.g. usernames, are)."""
+    """Latin words in a Chinese page's UI text that are not allowed there (`data_words`, e.g. usernames and
+    uploaded file names, are)."""
     found = []
     for text in texts:
         for word in LATIN_WORD.findall(URL.sub(" ", text)):
+            if word in data_words:
+                continue
+            word = re.sub(r"[-\d]+$", "", word)
+            if not word:
+                continue
             if (word.lower() not in LATIN_ALLOWED and word not in data_words
                     and not re.fullmatch(r"[A-Z]\d*", word)):
                 found.append(word)

@@ -18,6 +18,7 @@ from django.test import Client
 from fangkong.accounts.models import User
 from fangkong.areas.models import Household
 from fangkong.observation.models import ObservationFile
+from fangkong.people.models import ImportBatch
 from fangkong.screening import services as screening
 
 from .crawler import Crawler, CrawlResult
@@ -61,7 +62,9 @@ def _log_in(username: str, language: str) -> Client:
 
 def run_crawl(roles: tuple[str, ...] = DEMO_ROLES, *, english: bool = True, residents: bool = True) -> CrawlResult:
     chinese = _chinese_ui_strings()
-    usernames = frozenset(User.objects.values_list("username", flat=True))  # data, not UI text
+    # Data, not UI text: usernames and the names of uploaded files.
+    usernames = frozenset([*User.objects.values_list("username", flat=True),
+                           *ImportBatch.objects.values_list("filename", flat=True)])
     result = CrawlResult()
     for username in roles:
         # The administrator sees every object of the demo; the roles, every kind of page they can reach.

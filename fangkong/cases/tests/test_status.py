@@ -117,3 +117,15 @@ def test_the_transition_table_names_every_status_and_only_known_ones():
     assert set(TRANSITIONS) - {None} == known
     for targets in TRANSITIONS.values():
         assert targets <= known
+
+
+def test_a_close_contact_waits_for_no_bed_when_the_policy_observes_close_contacts_at_home(city):
+    from fangkong.cases import services
+    from fangkong.cases.models import Placement, Status
+    from fangkong.policy.services import change_policy
+
+    case = services.open_case(city.users["community"], city.residents["zhangwei"], Status.CLOSE_CONTACT, "密接")
+    assert case.placement == Placement.WAITING
+    change_policy(city.users["city"], {"observation_centralised": False}, note="居家观察")
+    case.refresh_from_db()
+    assert services.refresh_placement(case).placement == Placement.NONE
