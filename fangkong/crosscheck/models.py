@@ -98,7 +98,7 @@ class Returnee(models.Model):
     `area_code` is the household's code, else the community's, else the importer's scope.
     """
 
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     doc_type = models.CharField(_("document type"), max_length=16, choices=DocumentType.choices, default=DocumentType.ID_CARD)
     doc_number = models.CharField(_("document number"), max_length=20)
     phone = models.CharField(_("phone"), max_length=11, blank=True)

@@ -93,7 +93,7 @@ class ResidentQuerySet(ScopedQuerySet):
 
 class Resident(models.Model):
     household = models.ForeignKey(Household, models.PROTECT, related_name="residents")
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
     doc_type = models.CharField(_("document type"), max_length=16, choices=DocumentType.choices, default=DocumentType.ID_CARD)

@@ -98,7 +98,7 @@ class Contact(models.Model):
 
     investigation = models.ForeignKey(Investigation, models.CASCADE, related_name="contacts")
     kind = models.CharField(_("kind of contact"), max_length=12, choices=ContactKind.choices)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     doc_type = models.CharField(_("document type"), max_length=16, choices=DocumentType.choices, default=DocumentType.ID_CARD)
     doc_number = models.CharField(_("document number"), max_length=20, blank=True)
     phone = models.CharField(_("phone"), max_length=11, blank=True)
