@@ -8,7 +8,7 @@ DEMO_RESIDENTS ?= 20000
 DEMO_SEED ?= 2020
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/fangkong
 
-.PHONY: demo test install install-test system-test-deps messages lint bench serve
+.PHONY: demo test quicktest install install-test system-test-deps messages lint bench serve
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -47,8 +47,7 @@ demo: install
 	@echo "Fangkong is serving on http://127.0.0.1:8000  (Ctrl-C stops it)"
 	$(FK) demo-serve 127.0.0.1:8000
 
-test: install-test
-	$(VENV)/bin/ruff check .
+test: install-test lint
 	@echo "== test suite on SQLite =="
 	DATABASE_URL=sqlite:///$(CURDIR)/.test-sqlite.sqlite3 $(VENV)/bin/pytest -q
 	@echo "== test suite on PostgreSQL =="
@@ -60,8 +59,13 @@ test: install-test
 		echo "WARNING: PostgreSQL is unreachable; the PostgreSQL run was SKIPPED (it is required in CI)." >&2; \
 	fi
 
+# The quick loop while working: lint, then the suite on SQLite without the slow tests.
+quicktest: install-test lint
+	DATABASE_URL=sqlite:///$(CURDIR)/.test-sqlite.sqlite3 $(VENV)/bin/pytest -q -m "not slow"
+
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: install-test
 	$(PY) bench/registry.py

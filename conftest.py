@@ -1,6 +1,6 @@
 import pytest
 
-from fangkong.core.testing import PASSWORD, build_small_city
+from fangkong.testing import PASSWORD, build_small_city
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +19,7 @@ def _english_messages_in_unit_tests(request, settings):
 
 @pytest.fixture
 def city(db):
-    """The small fixed city with its personas (see fangkong/core/testing.py)."""
+    """The small fixed city with its personas (see fangkong/testing.py)."""
     return build_small_city()
 
 
@@ -37,3 +37,10 @@ def login(client):
         return client
 
     return _login
+
+
+def pytest_collection_modifyitems(items):
+    """The browser tests and the crawl are slow by nature: `pytest -m "not slow"` leaves them out."""
+    for item in items:
+        if "tests/e2e/" in item.nodeid or "tests/crawl/" in item.nodeid:
+            item.add_marker(pytest.mark.slow)

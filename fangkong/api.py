@@ -16,16 +16,16 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError as NinjaValidationError
 
 from fangkong.accounts.api import router as accounts_router
+from fangkong.accounts.api_auth import API_AUTH
 from fangkong.areas.api import router as areas_router
 from fangkong.audit.api import router as audit_router
 from fangkong.cases.api import router as cases_router
-from fangkong.core.api_auth import API_AUTH
+from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck.api import router as crosscheck_router
 from fangkong.facilities.api import router as facilities_router
 from fangkong.observation.api import router as observation_router
 from fangkong.people.api import router as people_router
 from fangkong.people.importer import ImportFileError
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.api import router as policy_router
 from fangkong.screening.api import router as screening_router
 from fangkong.tracing.api import router as tracing_router

@@ -127,7 +127,7 @@ AXES_VERBOSE = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-CSRF_FAILURE_VIEW = "fangkong.core.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "fangkong.core.error_pages.csrf_failure"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -29,7 +29,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
-handler400 = "fangkong.core.errors.bad_request"
-handler403 = "fangkong.core.errors.permission_denied"
-handler404 = "fangkong.core.errors.page_not_found"
-handler500 = "fangkong.core.errors.server_error"
+handler400 = "fangkong.core.error_pages.bad_request"
+handler403 = "fangkong.core.error_pages.permission_denied"
+handler404 = "fangkong.core.error_pages.page_not_found"
+handler500 = "fangkong.core.error_pages.server_error"

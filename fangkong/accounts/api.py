@@ -15,8 +15,9 @@ from ninja.pagination import paginate
 
 from fangkong.accounts import services
 from fangkong.accounts.models import Role, User
+from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
-from fangkong.people.validation import FieldErrors
+from fangkong.core.errors import FieldErrors
 
 router = Router(tags=["accounts"])
 
@@ -63,9 +64,9 @@ def me(request: HttpRequest):
             "compound_id": scope.compound_id, "facility_id": scope.facility_id,
         },
         "permissions": {
-            "reveal": user.can_reveal, "edit_residents": user.can_edit_residents,
-            "import_residents": user.can_import, "browse_audit": user.can_browse_audit,
-            "change_policy": user.can_change_policy, "manage_accounts": user.can_manage_accounts,
+            "reveal": permissions.can_reveal(user), "edit_residents": permissions.can_edit_residents(user),
+            "import_residents": permissions.can_import(user), "browse_audit": permissions.can_browse_audit(user),
+            "change_policy": permissions.can_change_policy(user), "manage_accounts": permissions.can_manage_accounts(user),
         },
     }
 
@@ -161,7 +162,7 @@ def _request_field_names() -> Iterator[None]:
 
 def _manager(request: HttpRequest) -> User:
     user = acting_user(request)
-    if not user.can_manage_accounts:
+    if not permissions.can_manage_accounts(user):
         raise PermissionDenied
     return user
 

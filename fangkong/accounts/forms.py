@@ -9,10 +9,11 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext, gettext_lazy
 
 from fangkong.accounts import services
-from fangkong.accounts.models import ROLE_AREA_LEVEL, Role, User
+from fangkong.accounts.models import ROLE_AREA_LEVEL, Role, User, facilities_in_scope
 from fangkong.areas.models import CODE_LENGTH, LEVEL_ORDER, Area, Level
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_phone
-from fangkong.people.validation import FieldErrors
 
 
 class LoginForm(AuthenticationForm):
@@ -91,7 +92,7 @@ class AccountForm(forms.Form):
                 "facility_id": account.facility_id,
             })
         super().__init__(*args, **kwargs)
-        roles = manager.grantable_roles
+        roles = permissions.grantable_roles(manager)
         self.fields["role"].choices = [("", "—"), *((r.value, r.label) for r in roles)]
         self.fields["role"].help_text = _role_levels(roles)
         if any(r in ROLE_AREA_LEVEL for r in roles):
@@ -99,9 +100,7 @@ class AccountForm(forms.Form):
         if Role.GATE_GUARD in roles:
             self.fields["compound"] = _compound_field(manager)
         if Role.FACILITY_STAFF in roles:
-            from fangkong.facilities.models import Facility
-
-            facilities = Facility.objects.restrict(manager).order_by("area_code", "name").values_list("id", "name")
+            facilities = facilities_in_scope(manager).order_by("area_code", "name").values_list("id", "name")
             self.fields["facility_id"] = forms.TypedChoiceField(
                 label=gettext_lazy("Facility"), required=False, coerce=int, empty_value=None,
                 choices=[("", "—"), *facilities], help_text=gettext_lazy("For facility staff only."))
@@ -155,7 +154,7 @@ class AccountFilterForm(forms.Form):
 
     def __init__(self, *args, manager: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [("", gettext_lazy("All roles")), *((r.value, r.label) for r in manager.grantable_roles)]
+        self.fields["role"].choices = [("", gettext_lazy("All roles")), *((r.value, r.label) for r in permissions.grantable_roles(manager))]
         self.fields["area"] = area_field(manager, required=False, label=gettext_lazy("Area"))
         self.order_fields(["q", "role", "area", "active"])
 

@@ -31,9 +31,10 @@ from fangkong.accounts.models import ROLE_AREA_LEVEL, Role, User
 from fangkong.areas.models import Area, Compound
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_phone
-from fangkong.people.importing.reading import ColumnSet, ImportFileError, cell_text, iter_file_rows
-from fangkong.people.validation import FieldErrors
+from fangkong.core.tabular import ColumnSet, ImportFileError, cell_text, iter_file_rows
 
 COLUMNS: list[tuple[str, str]] = [
     ("username", "用户名"), ("full_name", "姓名"), ("phone", "手机"), ("role", "角色"),
@@ -163,7 +164,7 @@ def _input(manager: User, values: dict[str, str], roles: dict[str, str]) -> tupl
         errors["role"] = _("Unknown role %(role)s. Write one of: %(roles)s.") % {
             "role": values["role"], "roles": "、".join(str(r.label) for r in Role)}
     area_code, compound_id, facility_id = "", None, None
-    if role not in manager.grantable_roles:  # clean_account says so; the scope cannot be read for it
+    if role not in permissions.grantable_roles(manager):  # clean_account says so; the scope cannot be read for it
         role_only = services.AccountInput(username=values.get("username", ""), full_name=values.get("full_name", ""),
                                           phone=values.get("phone", ""), role=role)
         return role_only, errors
@@ -207,7 +208,7 @@ def _scope_label(account: User) -> str:
 def import_accounts(manager: User, source: str | Path | IO[bytes], *, filename: str,
                     max_rows: int | None = None) -> AccountImportResult:
     """Import the file's accounts as `manager`; raises ImportFileError when the file cannot be read."""
-    if not manager.can_manage_accounts:
+    if not permissions.can_manage_accounts(manager):
         raise ImportFileError(_("You may not manage accounts."))
     rows = iter_file_rows(source, filename)
     header = next(rows, None)

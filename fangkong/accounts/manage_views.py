@@ -28,8 +28,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from fangkong.accounts import importer, services
 from fangkong.accounts.forms import REQUIRED, AccountFilterForm, AccountForm
 from fangkong.accounts.models import User
-from fangkong.people.importing.reading import ImportFileError
-from fangkong.people.validation import FieldErrors
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
+from fangkong.core.tabular import ImportFileError
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -37,7 +38,7 @@ SHOWN_ERRORS = 100
 
 
 def _manager(request: HttpRequest) -> User:
-    if not request.user.can_manage_accounts:
+    if not permissions.can_manage_accounts(request.user):
         raise PermissionDenied
     return request.user
 

@@ -19,19 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.areas.models import Area, Compound, Level
 from fangkong.core.masking import mask_phone
+from fangkong.core.permissions import Role
 from fangkong.core.scope import Scope
-
-
-class Role(models.TextChoices):
-    CITY_COMMANDER = "city_commander", _("City commander")
-    DISTRICT_COMMANDER = "district_commander", _("District commander")
-    STREET_COMMANDER = "street_commander", _("Street commander")
-    COMMUNITY_WORKER = "community_worker", _("Community worker")
-    GRID_WORKER = "grid_worker", _("Grid worker")
-    FACILITY_STAFF = "facility_staff", _("Facility staff")
-    GATE_GUARD = "gate_guard", _("Gate guard")
-    VOLUNTEER = "volunteer", _("Volunteer")
-
 
 # The area level each area-scoped role is bound to.
 ROLE_AREA_LEVEL = {
@@ -41,23 +30,6 @@ ROLE_AREA_LEVEL = {
     Role.COMMUNITY_WORKER: Level.COMMUNITY,
     Role.GRID_WORKER: Level.GRID,
     Role.VOLUNTEER: Level.COMMUNITY,
-}
-COMMANDERS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER, Role.STREET_COMMANDER}
-# Roles that may reveal full ID numbers and phones of people in their scope, and edit residents.
-REVEALERS = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
-IMPORTERS = COMMANDERS | {Role.COMMUNITY_WORKER}
-# Roles that split their communities into grids (areas.grids checks the community lies in their scope).
-GRID_MANAGERS = COMMANDERS | {Role.COMMUNITY_WORKER}
-# The roles each role may grant to accounts it manages: strictly below its own, written out (no numeric
-# levels to compare). Facility staff: city commanders only for now, as facilities have no place in the
-# area tree yet. Superusers grant every role; nobody grants superuser here (that stays in /admin/).
-GRANTABLE_ROLES: dict[str, tuple[Role, ...]] = {
-    Role.CITY_COMMANDER: (Role.DISTRICT_COMMANDER, Role.STREET_COMMANDER, Role.COMMUNITY_WORKER, Role.GRID_WORKER,
-                          Role.VOLUNTEER, Role.GATE_GUARD, Role.FACILITY_STAFF),
-    Role.DISTRICT_COMMANDER: (Role.STREET_COMMANDER, Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.VOLUNTEER,
-                              Role.GATE_GUARD),
-    Role.STREET_COMMANDER: (Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.VOLUNTEER, Role.GATE_GUARD),
-    Role.COMMUNITY_WORKER: (Role.GRID_WORKER, Role.VOLUNTEER, Role.GATE_GUARD),
 }
 
 
@@ -104,54 +76,6 @@ class User(AbstractUser):
         return mask_phone(self.phone)
 
     @property
-    def is_commander(self) -> bool:
-        return self.is_superuser or self.role in COMMANDERS
-
-    @property
-    def can_reveal(self) -> bool:
-        return self.is_superuser or self.role in REVEALERS
-
-    @property
-    def can_edit_residents(self) -> bool:
-        return self.can_reveal
-
-    @property
-    def can_import(self) -> bool:
-        return self.is_superuser or self.role in IMPORTERS
-
-    @property
-    def can_manage_grids(self) -> bool:
-        return self.is_superuser or self.role in GRID_MANAGERS
-
-    @property
-    def can_browse_audit(self) -> bool:
-        return self.is_commander
-
-    @property
-    def can_see_cases(self) -> bool:
-        """The four-category board and the facility board (the rule lives with the cases)."""
-        from fangkong.cases.services import can_manage_cases
-
-        return can_manage_cases(self)
-
-    @property
-    def can_change_policy(self) -> bool:
-        return self.is_superuser or self.role == Role.CITY_COMMANDER
-
-    @property
-    def grantable_roles(self) -> tuple[Role, ...]:
-        """The roles this account may give to the accounts it manages (none: it manages no accounts)."""
-        if self.is_superuser:
-            return tuple(Role)
-        if not self.scope.area_code:  # a manager needs an area to manage accounts in
-            return ()
-        return GRANTABLE_ROLES.get(self.role, ())
-
-    @property
-    def can_manage_accounts(self) -> bool:
-        return bool(self.grantable_roles)
-
-    @property
     def home_area(self) -> Area | None:
         """The area a user's navigation starts from."""
         if self.is_superuser:
@@ -159,6 +83,12 @@ class User(AbstractUser):
         if self.role == Role.GATE_GUARD and self.compound_id:
             return self.compound.community
         return self.area
+
+
+def facilities_in_scope(user: User):
+    """The facilities `user` may bind staff accounts to. Facilities lie above accounts: the model is
+    reached through the User's foreign key (which names it) instead of being imported."""
+    return User._meta.get_field("facility").related_model.objects.restrict(user)
 
 
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)

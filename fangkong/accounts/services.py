@@ -28,12 +28,13 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.accounts.models import ROLE_AREA_LEVEL, Role, User
+from fangkong.accounts.models import ROLE_AREA_LEVEL, Role, User, facilities_in_scope
 from fangkong.areas.models import CODE_LENGTH, Area, Compound, Level
 from fangkong.audit.models import Action
 from fangkong.audit.services import diff, record
-from fangkong.people.identity import IdentityError, normalize_phone
-from fangkong.people.validation import FieldErrors
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
+from fangkong.core.identity import IdentityError, normalize_phone
 
 MAX_NAME_LENGTH = 150  # first_name's length; the full name is kept there (Chinese names are not split)
 MAX_FACILITY_ID = 2**53
@@ -65,7 +66,7 @@ def managed_accounts(manager: User) -> QuerySet[User]:
         return accounts.none()
     if manager.is_superuser:
         return accounts.filter(is_superuser=False)
-    roles = manager.grantable_roles
+    roles = permissions.grantable_roles(manager)
     code = manager.scope.area_code
     if not roles or not code:
         return accounts.none()
@@ -88,18 +89,18 @@ def managed_account_or_404(manager: User, pk: Any) -> User:
 
 def assignable_areas(manager: User) -> QuerySet[Area]:
     """Areas in the manager's scope at a level some grantable role is bound to."""
-    levels = {ROLE_AREA_LEVEL[r] for r in manager.grantable_roles if r in ROLE_AREA_LEVEL}
+    levels = {ROLE_AREA_LEVEL[r] for r in permissions.grantable_roles(manager) if r in ROLE_AREA_LEVEL}
     return Area.objects.restrict(manager).filter(level__in=levels).order_by("code")
 
 
 def assignable_compounds(manager: User) -> QuerySet[Compound]:
-    if Role.GATE_GUARD not in manager.grantable_roles:
+    if Role.GATE_GUARD not in permissions.grantable_roles(manager):
         return Compound.objects.none()
     return Compound.objects.restrict(manager).select_related("community").order_by("area_code", "name")
 
 
 def _require_manager(manager: User, account: User | None = None) -> None:
-    if not manager.can_manage_accounts:
+    if not permissions.can_manage_accounts(manager):
         raise PermissionDenied
     if account is not None and not managed_accounts(manager).filter(pk=account.pk).exists():
         raise PermissionDenied
@@ -130,7 +131,7 @@ def _clean_scope(manager: User, data: AccountInput, errors: dict[str, str]) -> d
     if not data.role:
         errors["role"] = _("Choose a role.")
         return out
-    if data.role not in manager.grantable_roles:
+    if data.role not in permissions.grantable_roles(manager):
         errors["role"] = _("You may not grant this role.")
         return out
     role = Role(data.role)
@@ -155,12 +156,10 @@ def _clean_scope(manager: User, data: AccountInput, errors: dict[str, str]) -> d
             errors["compound"] = _("No such compound in your scope.")
         out["compound"] = compound
     elif role == Role.FACILITY_STAFF:
-        from fangkong.facilities.models import Facility
-
         if data.facility_id is None:
             errors["facility_id"] = _("Facility staff must be bound to a facility.")
         elif not (1 <= data.facility_id <= MAX_FACILITY_ID
-                  and Facility.objects.restrict(manager).filter(pk=data.facility_id).exists()):
+                  and facilities_in_scope(manager).filter(pk=data.facility_id).exists()):
             errors["facility_id"] = _("No such facility in your scope.")
         out["facility_id"] = data.facility_id
     return out

@@ -4,7 +4,7 @@ community into grids, assigns buildings to them, names each grid's worker, merge
 Every operation takes the acting user and validated input, runs in one transaction, and writes the
 audit log. A building's grid is its households' and residents' scoping key (`area_code`), so a move
 rewrites those codes set-based; the rows other apps keep under a resident's code follow through
-`people`'s residents-moved hooks, and apps that key rows by household register `on_buildings_moved`.
+`people`'s residents-moved hooks, and apps that key rows by household register `BUILDINGS_MOVED`.
 
 Accounts live above areas: who may be named a grid's worker, naming one and moving a merged grid's
 accounts are provided by `accounts` through `register_worker_directory` (called in its AppConfig.ready).
@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from fangkong.areas.models import CODE_LENGTH, Area, Building, Household, Level
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import record
+from fangkong.core import permissions
+from fangkong.core.hooks import Hook
 
 GRID_DIGITS = CODE_LENGTH[Level.GRID] - CODE_LENGTH[Level.COMMUNITY]
 MAX_GRID_NUMBER = 10**GRID_DIGITS - 1
@@ -37,7 +39,7 @@ ALLOCATION_ATTEMPTS = 5
 def can_manage_grids(user, area: Area) -> bool:
     """Community workers and the commanders above them, for a community (or a grid of one) in their
     scope. The role rule is the user's (`can_manage_grids`, decided by accounts)."""
-    if area.level not in (Level.COMMUNITY, Level.GRID) or not getattr(user, "can_manage_grids", False):
+    if area.level not in (Level.COMMUNITY, Level.GRID) or not permissions.can_manage_grids(user):
         return False
     community_code = area.code[:CODE_LENGTH[Level.COMMUNITY]]
     return user.scope.covers_area_code(community_code)
@@ -50,14 +52,9 @@ def _require(user, area: Area) -> None:
 
 # --- Hooks for the apps above ----------------------------------------------------------------------
 
-_MOVED_HOOKS: list[Callable[[Sequence[int]], None]] = []
-
-
-def on_buildings_moved(hook: Callable[[Sequence[int]], None]) -> None:
-    """Register a set-based hook taking the ids of buildings whose grid (area code) has just changed;
-    called inside the move's transaction, after the buildings' and households' codes were rewritten."""
-    if hook not in _MOVED_HOOKS:
-        _MOVED_HOOKS.append(hook)
+# Set-based receivers taking the ids of buildings whose grid (area code) has just changed; fired inside
+# the move's transaction, after the buildings' and households' codes were rewritten.
+BUILDINGS_MOVED: Hook[[Sequence[int]]] = Hook("areas.buildings_moved")
 
 
 @dataclass(frozen=True)
@@ -221,8 +218,7 @@ def _move(user, buildings: list[Building], target: Area, community: Area) -> int
     ids = [b.pk for b in moving]
     Building.objects.filter(pk__in=ids).update(grid=target, area_code=target.code)
     Household.objects.filter(building_id__in=ids).update(area_code=target.code)
-    for hook in _MOVED_HOOKS:
-        hook(ids)
+    BUILDINGS_MOVED.fire(ids)
     for building in moving:
         old = building.grid.name if building.grid_id else None
         record(user, Action.UPDATE, building, area_code=community.code, object_repr=str(building)[:200],

@@ -23,6 +23,7 @@ from fangkong.areas.models import CODE_LENGTH, Area, Building, Compound, Househo
 from fangkong.areas.services import tree_counts
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.core import permissions
 from fangkong.core.landing import landing_for
 from fangkong.people.models import Resident, SpecialGroup
 
@@ -83,7 +84,7 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
         "crumbs": crumbs_for(user, area.code, include_self=False),
         "counts": counts,
         "groups": groups,
-        "can_export": user.can_reveal,
+        "can_export": permissions.can_reveal(user),
         "can_manage_grids": grids.can_manage_grids(user, area),
     }
     if area.child_level:
@@ -117,7 +118,7 @@ def area_export(request: HttpRequest, code: str) -> HttpResponse:
 
     user = request.user
     area = Area.objects.get_visible_or_404(user, code=code)
-    if not user.can_reveal:
+    if not permissions.can_reveal(user):
         raise PermissionDenied
     residents = Resident.objects.within(user, area.code)
     limit = getattr(settings, "EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)

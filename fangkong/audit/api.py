@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
 from fangkong.audit.models import Action, AuditLog
+from fangkong.core import permissions
 from fangkong.core.api_auth import MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.core.masking import mask_document, mask_phone
 
@@ -58,7 +59,7 @@ def audit_list(
     user_id: int | None = Query(None, ge=1, le=MAX_ID),
 ):
     user = acting_user(request)
-    if not user.can_browse_audit:
+    if not permissions.can_browse_audit(user):
         raise PermissionDenied
     entries = AuditLog.objects.restrict(user)
     if action:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.audit import labels
 from fangkong.audit.models import Action, AuditLog
+from fangkong.core import permissions
 from fangkong.core.masking import mask_document, mask_phone
 from fangkong.core.widgets import DateInput
 
@@ -82,7 +83,7 @@ def change_lines(changes: dict[str, Any], object_type: str = "") -> list[tuple[s
 
 @login_required
 def audit_list(request: HttpRequest) -> HttpResponse:
-    if not request.user.can_browse_audit:
+    if not permissions.can_browse_audit(request.user):
         raise PermissionDenied
     form = AuditFilterForm(request.GET or None)
     entries = AuditLog.objects.restrict(request.user)

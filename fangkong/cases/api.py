@@ -21,9 +21,10 @@ from fangkong.cases import services
 from fangkong.cases.labimport import import_results
 from fangkong.cases.models import Case, NucleicAcidTest, Status
 from fangkong.cases.targets import area_counts
+from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
+from fangkong.core.errors import FieldErrors
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors
 
 router = Router(tags=["cases"])
 
@@ -177,7 +178,7 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
 
 
 def _case(user, pk: int) -> Case:
-    if not services.can_manage_cases(user):
+    if not permissions.can_manage_cases(user):
         raise PermissionDenied
     return Case.objects.select_related("resident").get_visible_or_404(user, pk=pk)
 
@@ -188,7 +189,7 @@ def case_list(request: HttpRequest, status: StatusName | None = None,
               placement: Literal["none", "waiting", "booked", "placed", "to_leave"] | None = None,
               area: str | None = Query(None, pattern=AREA_CODE_PATTERN)):
     user = acting_user(request)
-    if not services.can_manage_cases(user):
+    if not permissions.can_manage_cases(user):
         raise PermissionDenied
     cases = Case.objects.restrict(user).select_related("resident")
     if status:
@@ -208,7 +209,7 @@ def case_detail(request: HttpRequest, id: int = Id):
 @router.post("/residents/{id}/case", response={201: CaseDetailOut}, summary="Take a resident into a category")
 def case_open(request: HttpRequest, payload: OpenCaseIn, id: int = Id):
     user = acting_user(request)
-    if not services.can_open_cases(user):
+    if not permissions.can_open_cases(user):
         raise PermissionDenied
     resident = Resident.objects.get_visible_or_404(user, pk=id)
     case = services.open_case(user, resident, payload.status, payload.reason, severity=payload.severity or "",
@@ -240,7 +241,7 @@ def test_order(request: HttpRequest, payload: OrderTestIn, id: int = Id):
 
 
 def _test(user, pk: int) -> NucleicAcidTest:
-    if not services.can_manage_cases(user):
+    if not permissions.can_manage_cases(user):
         raise PermissionDenied
     return NucleicAcidTest.objects.get_visible_or_404(user, pk=pk)
 
@@ -264,7 +265,7 @@ def test_result(request: HttpRequest, payload: ResultIn, id: int = Id):
 @router.post("/imports/lab-results", response=LabImportOut, summary="Import a lab's results (XLSX or CSV)")
 def lab_results_import(request: HttpRequest, file: UploadedFile = LAB_FILE):
     user = acting_user(request)
-    if not services.can_manage_cases(user):
+    if not permissions.can_manage_cases(user):
         raise PermissionDenied
     if file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
         raise FieldErrors({"file": _("The file is larger than %(limit)s.") % {"limit": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)}})
@@ -278,7 +279,7 @@ def lab_results_import(request: HttpRequest, file: UploadedFile = LAB_FILE):
 @router.get("/targets/{code}", response=TargetsOut, summary="三清零 and the 100% targets of an area, per sub-area")
 def targets(request: HttpRequest, code: str = Path(..., pattern=AREA_CODE_PATTERN)):
     user = acting_user(request)
-    if not services.can_manage_cases(user):
+    if not permissions.can_manage_cases(user):
         raise PermissionDenied
     area = Area.objects.get_visible_or_404(user, code=code)
     width = CODE_LENGTH[Level(area.child_level)] if area.child_level else None

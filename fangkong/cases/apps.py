@@ -8,6 +8,6 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from fangkong.cases.services import follow_moved_residents
-        from fangkong.people.moves import on_residents_moved
+        from fangkong.people.moves import RESIDENTS_MOVED
 
-        on_residents_moved(follow_moved_residents)
+        RESIDENTS_MOVED.register(follow_moved_residents)

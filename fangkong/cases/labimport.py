@@ -22,11 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.cases.models import NucleicAcidTest, Result, ResultImport
-from fangkong.cases.services import can_manage_cases, record_result
+from fangkong.cases.services import record_result
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
+from fangkong.core.tabular import ColumnSet, ImportFileError, iter_file_rows
 from fangkong.people.importer import RowError
-from fangkong.people.importing.reading import ColumnSet, ImportFileError, iter_file_rows
 from fangkong.people.importing.report import error_report_bytes
-from fangkong.people.validation import FieldErrors
 
 COLUMNS: list[tuple[str, str]] = [("sample_number", "样本编号"), ("doc_number", "证件号码"), ("result", "检测结果"),
                                   ("result_at", "报告时间"), ("lab", "检测机构")]
@@ -115,7 +116,7 @@ def template_bytes() -> bytes:
 
 
 def import_results(source: str | Path | IO[bytes], *, filename: str, user) -> LabImportResult:
-    if not can_manage_cases(user):
+    if not permissions.can_manage_cases(user):
         raise PermissionDenied
     rows = iter(iter_file_rows(source, filename))
     header = next(rows, None)

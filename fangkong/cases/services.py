@@ -20,7 +20,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.accounts.models import COMMANDERS, Role
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.cases.models import (
@@ -34,14 +33,13 @@ from fangkong.cases.models import (
     StatusChange,
 )
 from fangkong.cases.transitions import CLOSED, allowed, is_allowed, routing_category
+from fangkong.core import permissions
+from fangkong.core.errors import FieldError, FieldErrors
 from fangkong.people.models import Resident
 from fangkong.people.moves import id_chunks
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 
-# Roles that work with the four categories in their area; facility staff for the people in their facility.
-AREA_CASE_ROLES = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
 
@@ -66,27 +64,14 @@ def _status_changed(user, case: Case, before_status: str, now: dt.datetime) -> N
         hook(user, case, before_status, now)
 
 
-class TransitionRefused(FieldErrors):
+class TransitionRefused(FieldError):
     """An illegal status change; str() is the user-facing message, `errors` names the field."""
 
-    def __init__(self, message: str, field: str = "to_status"):
-        super().__init__({field: message})
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def can_open_cases(user) -> bool:
-    return bool(user.is_superuser or user.role in AREA_CASE_ROLES)
-
-
-def can_manage_cases(user) -> bool:
-    return bool(user.is_superuser or user.role in AREA_CASE_ROLES or user.role == Role.FACILITY_STAFF)
+    field = "to_status"
 
 
 def _require_case(user, case: Case) -> None:
-    if not can_manage_cases(user) or not Case.objects.restrict(user).filter(pk=case.pk).exists():
+    if not permissions.can_manage_cases(user) or not Case.objects.restrict(user).filter(pk=case.pk).exists():
         raise PermissionDenied
 
 
@@ -154,7 +139,7 @@ def open_case(user, resident: Resident, status: str, reason: str, *, severity: s
               now: dt.datetime | None = None) -> Case:
     """Take a person into a category. A person with a case already moves along the transition table
     (taking up the same status again changes nothing)."""
-    if not can_open_cases(user) or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
+    if not permissions.can_open_cases(user) or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
         raise PermissionDenied
     reason = _reason(reason)
     evidence = _evidence(evidence)
@@ -198,7 +183,7 @@ def open_case_from_flag(user, resident: Resident, reason: str, *, source: str = 
 
 def dismiss_flag(user, resident: Resident, reason: str, *, source_ref: str = "") -> None:
     """Record that a follow-up item was dismissed, and why (the audit log keeps it on the person)."""
-    if not can_open_cases(user) or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
+    if not permissions.can_open_cases(user) or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
         raise PermissionDenied
     reason = _reason(reason)
     record(user, Action.UPDATE, resident, object_type="people.resident", object_repr=resident.name,
@@ -382,7 +367,7 @@ def order_test(user, case: Case, *, sample_number: str = "", now: dt.datetime | 
 
 
 def _require_test(user, test: NucleicAcidTest) -> None:
-    if not can_manage_cases(user) or not NucleicAcidTest.objects.restrict(user).filter(pk=test.pk).exists():
+    if not permissions.can_manage_cases(user) or not NucleicAcidTest.objects.restrict(user).filter(pk=test.pk).exists():
         raise PermissionDenied
 
 

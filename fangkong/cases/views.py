@@ -40,10 +40,11 @@ from fangkong.cases.labimport import import_results, template_bytes
 from fangkong.cases.models import Case, NucleicAcidTest, Placement, ResultImport, Status
 from fangkong.cases.targets import LINKS, area_counts, area_links, person_links, zero_lists
 from fangkong.cases.transitions import BOARD_ORDER, allowed
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
-from fangkong.people.importing.reading import ImportFileError
+from fangkong.core.tabular import ImportFileError
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -51,7 +52,7 @@ RESIDENT_RELATED = ("resident__household__compound", "resident__household__build
 
 
 def _require_viewer(user) -> None:
-    if not services.can_manage_cases(user):
+    if not permissions.can_manage_cases(user):
         raise PermissionDenied
 
 
@@ -91,7 +92,7 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
         "statuses": [(s, Status(s).label) for s in BOARD_ORDER], "lists": zero_lists(user, area.code),
         "links": links.medians(), "link_labels": [label for _key, label in LINKS],
         "child_links": [(child, links_by_prefix.get(child.code)) for child, _c in children if child is not None],
-        "now": timezone.now(), "can_place": user.is_commander,
+        "now": timezone.now(), "can_place": permissions.is_commander(user),
         "post_discharge_due": services.post_discharge(user, area.code, due_only=True).count(),
     }
     if request.GET.get("fragment") == "targets":
@@ -284,7 +285,7 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
 def open_case(request: HttpRequest, resident_pk: int) -> HttpResponse:
     """Take a resident into the four categories (from the resident's page or a screening follow-up)."""
     user = request.user
-    if not services.can_open_cases(user):
+    if not permissions.can_open_cases(user):
         raise PermissionDenied
     resident = Resident.objects.select_related("household__compound", "household__building", "household__unit").get_visible_or_404(
         user, pk=resident_pk)
@@ -326,7 +327,7 @@ def _visible_imports(user):
     if scope.everything:
         return ResultImport.objects.all()
     condition = Q(user=user)
-    if user.is_commander and scope.area_code:
+    if permissions.is_commander(user) and scope.area_code:
         condition |= Q(area_code__startswith=scope.area_code)
     return ResultImport.objects.filter(condition)
 

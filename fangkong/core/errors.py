@@ -1,77 +1,64 @@
-"""Error pages in the site's layout and the user's language: what happened and what to do.
+"""The errors every layer shares, and the two small helpers that raise or pass them on.
 
-Django's defaults are bare English pages; residents on a renewed QR link, grid workers on a phone and
-commanders alike get these instead (403, 404, 400, 429 and 500; a failed CSRF check is a 403 too).
+A domain operation refuses bad input with `FieldErrors`: one message per field, in the user's language,
+that a form attaches to its fields, the API returns as JSON and an import writes into its row report.
+A refusal about one thing (an illegal status change, no free bed) is a `FieldError`: the same, with one
+field and a message that str() gives back, so a view can show it as a banner.
+
+`clean_text` is the one way free text from a person is tidied (whitespace collapsed, length capped,
+required or not); `actor` turns "nobody logged in" (an anonymous user, a job) into None for the
+audit log and the `created_by` columns.
 """
 
 from __future__ import annotations
 
-import logging
+from typing import Any, TypeVar
 
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-logger = logging.getLogger(__name__)
 
-# The public token links (household self-report, observation self-report): no log-in, opened from a QR code.
-TOKEN_LINK_PREFIXES = ("/r/", "/o/")
+class FieldErrors(ValueError):
+    """Bad input: `errors` maps a field name to its message ("__all__" for the whole form)."""
 
-
-def _is_token_link(request: HttpRequest) -> bool:
-    return request.path.startswith(TOKEN_LINK_PREFIXES)
-
-
-def error_page(request: HttpRequest, status: int, title: str, message: str, advice: str) -> HttpResponse:
-    return render(request, "errors/error.html", {
-        "status": status, "title": title, "message": message, "advice": advice,
-        "token_link": _is_token_link(request),
-    }, status=status)
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_page(request, 400, _("The request could not be understood"),
-                      _("Something in the request was malformed, perhaps a link cut short."),
-                      _("Go back, reload the page and try again."))
+class FieldError(FieldErrors):
+    """A refusal on one field; str() is the user-facing message. Subclasses name their usual field."""
+
+    field = "__all__"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__({field or self.field: message})
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_page(request, 403, _("You may not do this"),
-                      _("Your role or your area does not cover this page or this action."),
-                      _("If you need it for your work, ask whoever manages your account to extend your role or area."))
+def clean_text(value: Any, field: str, *, limit: int, required: bool = False,
+               errors: dict[str, str] | None = None) -> str:
+    """Free text with its whitespace collapsed. Empty when required, or longer than `limit`, is a field
+    error: raised as FieldErrors, or — given an `errors` dict — written there (a form checking all its
+    fields at once) while the text is returned."""
+    text = " ".join(str(value if value is not None else "").split())
+    message = ""
+    if required and not text:
+        message = _("Give a reason.") if field == "reason" else _("This field is required.")
+    elif len(text) > limit:
+        message = _("Longer than %(n)d characters.") % {"n": limit}
+    if message:
+        if errors is None:
+            raise FieldErrors({field: message})
+        errors[field] = message
+    return text
 
 
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return error_page(request, 403, _("The form had expired"),
-                      _("The page was open too long or cookies are blocked, so the form could not be accepted."),
-                      _("Reload the page and send the form again; nothing was saved."))
+UserT = TypeVar("UserT")
 
 
-def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_token_link(request):
-        return error_page(request, 404, _("This link is no longer valid"),
-                          _("The link or QR code you opened is not known: it may have been renewed or mistyped."),
-                          _("Ask your grid worker for the new link or QR code."))
-    return error_page(request, 404, _("Page not found"),
-                      _("There is no such page, or it lies outside the area you may see."),
-                      _("Check the address, or start again from the home page."))
-
-
-def too_many_requests(request: HttpRequest, retry_after_s: int = 600) -> HttpResponse:
-    response = error_page(request, 429, _("Too many requests"),
-                          _("This address has sent more requests than allowed in a short time."),
-                          _("Please wait a few minutes and try again."))
-    response["Retry-After"] = str(retry_after_s)
-    return response
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    # The error may come from the database itself: render without touching it (no user, no session), and
-    # fall back to a fixed bilingual page if even that fails.
-    try:
-        return render(request, "errors/500.html", status=500)
-    except Exception:  # noqa: BLE001 - the last resort must not raise
-        logger.exception("The 500 page could not be rendered")
-        return HttpResponseServerError(
-            "<!doctype html><meta charset='utf-8'><title>系统错误 Server error</title>"
-            "<h1>系统出错，请稍后再试 · Server error, please try again later</h1>")
+def actor(user: UserT | None) -> UserT | None:
+    """The user to record as having acted: None for an anonymous user or a user not saved (jobs, links)."""
+    return user if getattr(user, "pk", None) else None

@@ -9,14 +9,12 @@ search all call `Model.objects.restrict(user)` (NetBox's RestrictedQuerySet idea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar, cast
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
-
-if TYPE_CHECKING:
-    from fangkong.accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -37,22 +35,35 @@ class Scope:
 NOTHING = Q(pk__in=[])
 
 
-def scope_of(user: User | None) -> Scope:
+class ScopedUser(Protocol):
+    """What scoping needs of an account (accounts.models.User, which lies above core)."""
+
+    is_authenticated: bool
+    is_active: bool
+
+    @property
+    def scope(self) -> Scope: ...
+
+
+def scope_of(user: ScopedUser | None) -> Scope:
     if user is None or not user.is_authenticated or not user.is_active:
         return Scope()
     return user.scope
 
 
-class ScopedQuerySet(models.QuerySet):
-    def restrict(self, user: User | None) -> ScopedQuerySet:
+M = TypeVar("M", bound=models.Model)
+
+
+class ScopedQuerySet(models.QuerySet[M]):
+    def restrict(self, user: ScopedUser | None) -> ScopedQuerySet[M]:
         scope = scope_of(user)
         if scope.everything:
             return self
         if scope.is_empty:
             return self.none()
-        return self.filter(self.model.scope_q(scope))
+        return self.filter(cast(Any, self.model).scope_q(scope))  # each scoped model defines scope_q
 
-    def within(self, user: User | None, code: str) -> ScopedQuerySet:
+    def within(self, user: ScopedUser | None, code: str) -> ScopedQuerySet[M]:
         """What the user may see under the area `code` (objects carrying `area_code`). When the user's
         scope covers that area the prefix is the only condition: restrict() would add a second prefix,
         implied by the first, that PostgreSQL's planner multiplies in, expecting a handful of rows and
@@ -61,9 +72,9 @@ class ScopedQuerySet(models.QuerySet):
             return self.filter(area_code__startswith=code)
         return self.restrict(user).filter(area_code__startswith=code)
 
-    def get_visible_or_404(self, user: User | None, **lookup):
+    def get_visible_or_404(self, user: ScopedUser | None, **lookup: Any) -> M:
         """Out-of-scope objects answer 404, exactly like objects that do not exist."""
         try:
             return self.restrict(user).get(**lookup)
-        except (self.model.DoesNotExist, ValueError, TypeError) as exc:
+        except (ObjectDoesNotExist, ValueError, TypeError) as exc:
             raise Http404 from exc

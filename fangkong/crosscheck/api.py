@@ -17,12 +17,13 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from fangkong.areas.models import Area
+from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
+from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck import services
 from fangkong.crosscheck.importer import import_evidence
 from fangkong.crosscheck.models import EvidenceKind, Kind, Outcome, Status, ToDo
 from fangkong.people.api import SHOWN_IMPORT_ERRORS, RowErrorOut
-from fangkong.people.validation import FieldErrors
 
 router = Router(tags=["crosscheck"])
 
@@ -38,7 +39,7 @@ EVIDENCE_FILE = File(..., description="XLSX or CSV with the columns of the kind'
 
 def _worker(request: HttpRequest):
     user = acting_user(request)
-    if not services.can_handle(user):
+    if not permissions.can_handle_todos(user):
         raise PermissionDenied
     return user
 
@@ -145,7 +146,7 @@ def todo_close(request: HttpRequest, payload: CloseIn, id: int = Path(..., ge=1,
              summary="Import evidence (XLSX or CSV, as the templates); the cross-check runs afterwards")
 def evidence_import(request: HttpRequest, kind: EvidenceName = EVIDENCE_PATH, file: UploadedFile = EVIDENCE_FILE):
     user = acting_user(request)
-    if not user.can_import:
+    if not permissions.can_import(user):
         raise PermissionDenied
     if file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
         raise FieldErrors({"file": _("The file is larger than %(limit)s.") % {"limit": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)}})

@@ -17,10 +17,10 @@ import random
 from django.utils import timezone
 
 from fangkong.areas.models import Area, Building, Household, Level
+from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.evidence import LIT_COLUMNS, METER_COLUMNS, RETURNEE_COLUMNS
 from fangkong.crosscheck.importer import EvidenceResult, import_evidence
 from fangkong.crosscheck.models import EvidenceKind
-from fangkong.people.identity import make_id_number
 from fangkong.people.models import Resident
 
 DAYS = 7

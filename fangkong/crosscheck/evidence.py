@@ -16,17 +16,18 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from fangkong.crosscheck.models import EvidenceKind
-from fangkong.people.identity import (
+from fangkong.core.errors import FieldErrors
+from fangkong.core.identity import (
     DocType,
     IdentityError,
     make_id_number,
     normalize_cell_document,
     normalize_phone,
 )
-from fangkong.people.importing.reading import PERSON_ALIASES, PLACE_ALIASES, ColumnSet, cell_text
+from fangkong.core.tabular import PERSON_ALIASES, PLACE_ALIASES, ColumnSet, cell_text
+from fangkong.crosscheck.models import EvidenceKind
 from fangkong.people.importing.report import place_help, template_workbook
-from fangkong.people.validation import DOC_TYPE_LABEL, DOC_TYPE_WORDS, FieldErrors, parse_date
+from fangkong.people.validation import DOC_TYPE_LABEL, DOC_TYPE_WORDS, parse_date
 
 PLACE_COLUMNS = [("district", "区"), ("street", "街道"), ("community", "社区"), ("compound", "小区"), ("building", "楼栋"),
                  ("unit", "单元"), ("room", "房号")]

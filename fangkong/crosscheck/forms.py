@@ -8,11 +8,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck.models import EvidenceKind, Kind, Outcome, ToDo
 from fangkong.people.forms import ResidentForm
 from fangkong.people.import_views import UploadForm
 from fangkong.people.models import Relation, Sex
-from fangkong.people.validation import FieldErrors
 
 # How an outcome reads on the close form, where it differs by kind.
 OUTCOME_LABELS = {

@@ -28,15 +28,16 @@ from django.utils.translation import gettext as _
 from fangkong.areas.notation import normalise_place
 from fangkong.audit.models import Action
 from fangkong.audit.services import build_entry
+from fangkong.core import permissions
 from fangkong.core.bulk import upsert_rows
+from fangkong.core.errors import FieldErrors
+from fangkong.core.tabular import ImportFileError, cell_text, iter_file_rows, read_source
 from fangkong.crosscheck.evidence import AREA_KEYS, DWELLING_KEYS, PLACE_MAX, SPECS, Spec
 from fangkong.crosscheck.models import EvidenceKind, LitCount, MeterReading, Returnee
 from fangkong.people.importer import PLACE_KINDS, ImportResult, RowError, report_source
 from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_buildings, resolve_households
-from fangkong.people.importing.reading import ImportFileError, cell_text, iter_file_rows, read_source
 from fangkong.people.importing.report import error_report_bytes
 from fangkong.people.models import ImportBatch
-from fangkong.people.validation import FieldErrors
 
 __all__ = ["EvidenceResult", "ImportFileError", "import_evidence"]
 
@@ -68,7 +69,7 @@ def import_evidence(kind: str, source: str | Path | IO[bytes], *, filename: str,
     a missing room of an existing unit is created (the dwelling the roster lacks)."""
     if kind not in SPECS:
         raise ValueError(f"unknown evidence kind {kind!r}")
-    if user is not None and not getattr(user, "can_import", False):
+    if user is not None and not permissions.can_import(user):
         raise PermissionDenied
     with translation.override("zh-hans"):
         result = _import(SPECS[kind], source, filename=filename, user=user, progress=progress,

@@ -23,11 +23,12 @@ from fangkong.areas.models import Household
 from fangkong.areas.services import set_vacancy
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry, record
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck import rules
 from fangkong.crosscheck.models import OUTCOMES, Kind, Outcome, Status, ToDo
 from fangkong.people.models import Resident
 from fangkong.people.services import create_resident
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import PersonCheck
@@ -39,11 +40,6 @@ RELATED = ("household__unit", "household__building", "household__compound", "bui
 
 class ToDoClosed(ValueError):
     """The to-do was closed already."""
-
-
-def can_handle(user) -> bool:
-    """Grid and community workers and commanders (the roles that handle personal data)."""
-    return bool(getattr(user, "can_reveal", False))
 
 
 # ---------------------------------------------------------------- the cross-check
@@ -117,7 +113,7 @@ def kind_counts(user, area_code: str, status: str = Status.OPEN) -> dict[str, in
 # ---------------------------------------------------------------- registering and closing
 
 def _require(user, todo: ToDo) -> None:
-    if not can_handle(user) or not ToDo.objects.restrict(user).filter(pk=todo.pk).exists():
+    if not permissions.can_handle_todos(user) or not ToDo.objects.restrict(user).filter(pk=todo.pk).exists():
         raise PermissionDenied
 
 

@@ -24,6 +24,8 @@ from fangkong.areas.models import Area, Household
 from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck import services
 from fangkong.crosscheck.evidence import SPECS, evidence_template
 from fangkong.crosscheck.exports import todos_workbook
@@ -32,7 +34,6 @@ from fangkong.crosscheck.importer import ImportFileError, import_evidence
 from fangkong.crosscheck.models import EvidenceKind, Kind, LitCount, MeterReading, Status, ToDo
 from fangkong.people.import_views import XLSX, batch_or_404, render_result, require_importer, visible_batches
 from fangkong.people.models import ImportBatch, Resident
-from fangkong.people.validation import FieldErrors
 from fangkong.screening.models import PersonCheck
 
 TODOS_PER_PAGE = 50
@@ -41,7 +42,7 @@ HOUSEHOLDS_SHOWN = 200
 
 
 def _worker(request: HttpRequest):
-    if not services.can_handle(request.user):
+    if not permissions.can_handle_todos(request.user):
         raise PermissionDenied
     return request.user
 
@@ -80,7 +81,7 @@ def todo_list(request: HttpRequest) -> HttpResponse:
     return render(request, "crosscheck/todos.html", {
         "area": area, "page": page, **filters, "counts": [(kind, label, counts[kind]) for kind, label in Kind.choices],
         "total": sum(counts.values()), "statuses": [*Status.choices, ("all", _("All"))],
-        "crumbs": crumbs_for(user, area.code, include_self=False), "can_import": user.can_import,
+        "crumbs": crumbs_for(user, area.code, include_self=False), "can_import": permissions.can_import(user),
     })
 
 
@@ -113,7 +114,7 @@ def _building_households(user, todo: ToDo) -> list[Household]:
 
 
 def _register_form(request: HttpRequest, todo: ToDo, data=None):
-    if not todo.is_open or not request.user.can_edit_residents:
+    if not todo.is_open or not permissions.can_edit_residents(request.user):
         return None
     if todo.kind == Kind.POWERED:
         return OccupantForm(data)
@@ -247,7 +248,7 @@ def evidence_result(request: HttpRequest, batch_id: int) -> HttpResponse:
         raise Http404
     area = user.home_area
     open_counts = None
-    if area is not None and user.scope.covers_area_code(area.code) and services.can_handle(user):
+    if area is not None and user.scope.covers_area_code(area.code) and permissions.can_handle_todos(user):
         open_counts = sum(services.kind_counts(user, area.code).values())
     return render_result(request, batch, reverse("crosscheck:import"), template="crosscheck/result.html", extra={
         "kind_label": EvidenceKind(batch.kind).label, "open_counts": open_counts, "home_area": area})

@@ -16,8 +16,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from fangkong.core.identity import make_id_number
 from fangkong.demo import names
-from fangkong.people.identity import make_id_number
 from fangkong.people.models import Relation, SpecialGroup
 from fangkong.people.validation import RELATION_LABEL, SPECIAL_GROUP_LABEL
 

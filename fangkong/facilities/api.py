@@ -12,7 +12,7 @@ from ninja import Field, Path, Router, Schema
 from ninja.pagination import paginate
 
 from fangkong.cases.models import Case
-from fangkong.cases.services import can_manage_cases
+from fangkong.core import permissions
 from fangkong.core.api_auth import MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.facilities import services
 from fangkong.facilities.models import Facility, PlacementRun, Proposal, Stay, Transfer
@@ -154,14 +154,14 @@ class TransferStepIn(Schema):
 
 def _viewer(request: HttpRequest):
     user = acting_user(request)
-    if not can_manage_cases(user):
+    if not permissions.can_manage_cases(user):
         raise PermissionDenied
     return user
 
 
 def _commander(request: HttpRequest):
     user = acting_user(request)
-    if not services.can_place(user):
+    if not permissions.can_place(user):
         raise PermissionDenied
     return user
 

@@ -23,10 +23,10 @@ from django.utils.translation import gettext as _
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.cases.models import Case
-from fangkong.cases.services import can_manage_cases
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.facilities.models import Appointment, AppointmentSlot, AppointmentStatus, Facility, FacilityKind
 from fangkong.facilities.services import can_work_in
-from fangkong.people.validation import FieldErrors
 
 MAX_PLACES = 500
 # Categories a fever-clinic appointment is for: fever patients (tested or not yet).
@@ -43,7 +43,7 @@ def can_open_slots(user, facility: Facility) -> bool:
 
 def can_book_for(user, case: Case) -> bool:
     """Book a fever-clinic appointment for this person: whoever works with the case, while it is a fever patient."""
-    return (can_manage_cases(user) and case.category in APPOINTMENT_CATEGORIES
+    return (permissions.can_manage_cases(user) and case.category in APPOINTMENT_CATEGORIES
             and Case.objects.restrict(user).filter(pk=case.pk).exists())
 
 
@@ -108,7 +108,7 @@ def book(user, case: Case, slot: AppointmentSlot, *, now: dt.datetime | None = N
 
 def cancel(user, appointment: Appointment, *, now: dt.datetime | None = None) -> Appointment:
     case = Case.objects.get(pk=appointment.case_id)
-    if not (can_manage_cases(user) and Case.objects.restrict(user).filter(pk=case.pk).exists()) \
+    if not (permissions.can_manage_cases(user) and Case.objects.restrict(user).filter(pk=case.pk).exists()) \
             and not can_work_in(user, appointment.slot.facility):
         raise PermissionDenied
     now = now or timezone.now()

@@ -27,10 +27,10 @@ from openpyxl.styles import Font
 from fangkong.areas.models import Area, Level
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.core import permissions
+from fangkong.core.tabular import ColumnSet, ImportFileError, cell_text, iter_file_rows
 from fangkong.facilities.models import BedPool, Facility, FacilityImport, FacilityKind
-from fangkong.facilities.services import can_register_facilities
 from fangkong.people.importer import RowError
-from fangkong.people.importing.reading import ColumnSet, ImportFileError, cell_text, iter_file_rows
 from fangkong.people.importing.report import error_report_bytes
 
 BED_COLUMNS = {"icu": "重症监护床位", "ordinary": "普通床位", "single_room": "单间"}
@@ -209,7 +209,7 @@ class _RowRefused(Exception):
 
 def import_facilities(source: str | Path | IO[bytes], *, filename: str, user=None) -> FacilityImportResult:
     """Import the file; `user=None` is the operator's command (full rights), otherwise the user's scope applies."""
-    if user is not None and not can_register_facilities(user):
+    if user is not None and not permissions.can_register_facilities(user):
         raise PermissionDenied
     rows = iter(iter_file_rows(source, filename))
     header = next(rows, None)

@@ -24,10 +24,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.accounts.models import COMMANDERS, Role
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.cases.models import Case, Placement, Status
+from fangkong.core import permissions
+from fangkong.core.errors import FieldError, FieldErrors
+from fangkong.core.permissions import COMMANDERS, Role
 from fangkong.facilities.models import (
     ACTIVE_STAYS,
     TRANSFER_STEPS,
@@ -43,31 +45,16 @@ from fangkong.facilities.models import (
     Vehicle,
 )
 from fangkong.facilities.routing import fits
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import current_policy
 
 
-class BedUnavailable(FieldErrors):
+class BedUnavailable(FieldError):
     """No free bed of the kind is left; str() is the user-facing refusal."""
 
-    def __init__(self, message: str):
-        super().__init__({"facility": message})
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+    field = "facility"
 
 
 # --- Who may do what -----------------------------------------------------------------------------
-
-def can_register_facilities(user) -> bool:
-    return bool(user.is_superuser or user.role in (Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER))
-
-
-def can_place(user) -> bool:
-    """Run the placement engine, confirm placements and dispatch transfers: commanders."""
-    return bool(user.is_superuser or user.role in COMMANDERS)
-
 
 def can_work_in(user, facility: Facility) -> bool:
     """Keep a facility's occupancy true: its own staff, and the commanders whose scope covers it."""
@@ -94,7 +81,7 @@ def bed_label(kind: str) -> str:
 def save_facility(user, values: dict[str, Any], facility: Facility | None = None,
                   beds: dict[str, int] | None = None) -> Facility:
     """Create or change a facility and its bed capacities. A capacity can't drop below the beds in use."""
-    if not can_register_facilities(user):
+    if not permissions.can_register_facilities(user):
         raise PermissionDenied
     area = values.get("area")
     if area is None or len(area.code) < 6 or not user.scope.covers_area_code(area.code):
@@ -178,7 +165,7 @@ def _free_pool(pool_filter: dict, field: str) -> None:
 def place(user, case: Case, facility: Facility, bed_kind: str, *, vehicle: str | None = None,
           distance_km: float | None = None, now: dt.datetime | None = None, checked: bool = False) -> Stay:
     """Confirm one placement: book the bed (or refuse) and order the transfer (转运)."""
-    if not checked and not (can_place(user) and Case.objects.restrict(user).filter(pk=case.pk).exists()
+    if not checked and not (permissions.can_place(user) and Case.objects.restrict(user).filter(pk=case.pk).exists()
                             and Facility.objects.restrict(user).filter(pk=facility.pk).exists()):
         raise PermissionDenied
     now = now or timezone.now()
@@ -370,7 +357,7 @@ def advance_transfer(user, transfer: Transfer, to_status: str, *, vehicle_label:
 
 
 def cancel_transfer(user, transfer: Transfer, reason: str, *, now: dt.datetime | None = None) -> Transfer:
-    if not (can_track_transfer(user, transfer) and can_place(user)):
+    if not (can_track_transfer(user, transfer) and permissions.can_place(user)):
         raise PermissionDenied
     text = " ".join((reason or "").split())
     if not text:
@@ -408,7 +395,7 @@ def run_placement(user, *, now: dt.datetime | None = None):
     from fangkong.facilities.models import PlacementRun, Proposal, ProposalState
     from fangkong.policy.services import current_version
 
-    if not can_place(user):
+    if not permissions.can_place(user):
         raise PermissionDenied
     now = now or timezone.now()
     policy = current_policy()
@@ -454,7 +441,7 @@ def adjust_proposal(user, proposal, facility: Facility | None, bed_kind: str = "
     from fangkong.facilities import placement as engine
     from fangkong.facilities.models import PlacementRun, ProposalState, RunStatus
 
-    if not can_place(user) or not PlacementRun.objects.restrict(user).filter(pk=proposal.run_id).exists():
+    if not permissions.can_place(user) or not PlacementRun.objects.restrict(user).filter(pk=proposal.run_id).exists():
         raise PermissionDenied
     if proposal.run.status != RunStatus.DRAFT or proposal.state not in (ProposalState.PROPOSED, ProposalState.SKIPPED):
         raise FieldErrors({"proposal": _("This plan has been confirmed or discarded already.")})
@@ -488,7 +475,7 @@ def confirm_run(user, run, proposal_ids: list[int] | None = None, *, now: dt.dat
     from fangkong.audit.services import build_entry
     from fangkong.facilities.models import PlacementRun, Proposal, ProposalState, RunStatus
 
-    if not can_place(user) or not PlacementRun.objects.restrict(user).filter(pk=run.pk).exists():
+    if not permissions.can_place(user) or not PlacementRun.objects.restrict(user).filter(pk=run.pk).exists():
         raise PermissionDenied
     now = now or timezone.now()
     policy = current_policy()
@@ -577,6 +564,6 @@ def confirm_run(user, run, proposal_ids: list[int] | None = None, *, now: dt.dat
 def discard_run(user, run) -> None:
     from fangkong.facilities.models import PlacementRun, RunStatus
 
-    if not can_place(user) or not PlacementRun.objects.restrict(user).filter(pk=run.pk).exists():
+    if not permissions.can_place(user) or not PlacementRun.objects.restrict(user).filter(pk=run.pk).exists():
         raise PermissionDenied
     PlacementRun.objects.filter(pk=run.pk, status=RunStatus.DRAFT).update(status=RunStatus.DISCARDED)

@@ -28,8 +28,11 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area, Level
 from fangkong.cases.models import Case, Placement
-from fangkong.cases.services import can_manage_cases, cure_check
+from fangkong.cases.services import cure_check
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
+from fangkong.core.tabular import ImportFileError
 from fangkong.facilities import appointments, importing, services
 from fangkong.facilities.models import (
     ACTIVE_STAYS,
@@ -54,8 +57,6 @@ from fangkong.facilities.models import (
 )
 from fangkong.facilities.routing import options
 from fangkong.people.import_views import first_errors
-from fangkong.people.importing.reading import ImportFileError
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import current_policy
 
 _l = gettext_lazy
@@ -65,12 +66,12 @@ PEOPLE_RELATED = ("case__resident__household__compound", "case__resident__househ
 
 
 def _require_viewer(user) -> None:
-    if not can_manage_cases(user):
+    if not permissions.can_manage_cases(user):
         raise PermissionDenied
 
 
 def _require_commander(user) -> None:
-    if not services.can_place(user):
+    if not permissions.can_place(user):
         raise PermissionDenied
 
 
@@ -102,8 +103,8 @@ def board(request: HttpRequest) -> HttpResponse:
         facilities = [f for f in facilities if f.kind == kind]
     return render(request, "facilities/board.html", {
         "rows": [(f, beds.get(f.pk, [])) for f in facilities], "totals": [(BedKind(k).label, t) for k, t in sorted(totals.items())],
-        "kinds": FacilityKind.choices, "kind": kind, "can_register": services.can_register_facilities(user),
-        "can_place": services.can_place(user),
+        "kinds": FacilityKind.choices, "kind": kind, "can_register": permissions.can_register_facilities(user),
+        "can_place": permissions.can_place(user),
     })
 
 
@@ -135,7 +136,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "facility": facility, "beds": BedPool.objects.filter(facility=facility).order_by("kind"),
         "incoming": sorted(incoming, key=lambda s: s.booked_at), "present": sorted(present, key=lambda s: s.admitted_at),
         "can_work": services.can_work_in(user, facility), "close_form": CloseBedsForm(),
-        "can_register": services.can_register_facilities(user), "now": timezone.now(),
+        "can_register": permissions.can_register_facilities(user), "now": timezone.now(),
         "is_clinic": facility.kind == FacilityKind.FEVER_CLINIC,
         "slots": _clinic_slots(facility) if facility.kind == FacilityKind.FEVER_CLINIC else [],
         "can_open_slots": appointments.can_open_slots(user, facility), "slot_form": SlotForm(),
@@ -316,7 +317,7 @@ class FacilityForm(forms.ModelForm):
 @login_required
 def edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = request.user
-    if not services.can_register_facilities(user):
+    if not permissions.can_register_facilities(user):
         raise PermissionDenied
     facility = Facility.objects.get_visible_or_404(user, pk=pk) if pk else None
     form = FacilityForm(request.POST or None, instance=facility, user=user)
@@ -516,7 +517,7 @@ class FacilityFileForm(forms.Form):
 
 
 def _require_registrar(user) -> None:
-    if not services.can_register_facilities(user):
+    if not permissions.can_register_facilities(user):
         raise PermissionDenied
 
 

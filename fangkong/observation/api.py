@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
+from fangkong.core import permissions
 from fangkong.core.api_auth import MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.core.masking import mask_name
 from fangkong.observation import services
@@ -110,7 +111,7 @@ class HandleIn(Schema):
 
 def _observer(request: HttpRequest):
     user = acting_user(request)
-    if not services.can_observe(user):
+    if not permissions.can_observe(user):
         raise PermissionDenied
     return user
 

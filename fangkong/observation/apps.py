@@ -10,7 +10,7 @@ class ObservationConfig(AppConfig):
     def ready(self) -> None:
         from fangkong.facilities.services import on_admitted
         from fangkong.observation.services import follow_admission, follow_moved_residents
-        from fangkong.people.moves import on_residents_moved
+        from fangkong.people.moves import RESIDENTS_MOVED
 
-        on_residents_moved(follow_moved_residents)
+        RESIDENTS_MOVED.register(follow_moved_residents)
         on_admitted(follow_admission)

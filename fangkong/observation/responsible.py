@@ -19,18 +19,14 @@ from django.utils.translation import gettext as _
 from fangkong.accounts.models import Role, User
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_name, mask_phone
 from fangkong.observation.models import FileStatus, ObservationFile
-from fangkong.observation.services import _check_responsible, _require_file, can_observe
-from fangkong.people.validation import FieldErrors
+from fangkong.observation.services import _check_responsible, _require_file
 
 # The roles that follow people up day by day (commanders oversee; they are not anybody's 包保责任人).
 RESPONSIBLE_ROLES = (Role.GRID_WORKER, Role.COMMUNITY_WORKER)
-
-
-def can_assign(user) -> bool:
-    """Assigning responsible workers is the area's work: commanders, community and grid workers."""
-    return can_observe(user)
 
 
 def can_see_contact(user, file: ObservationFile) -> bool:
@@ -39,7 +35,7 @@ def can_see_contact(user, file: ObservationFile) -> bool:
         return False
     if file.responsible_id is not None and file.responsible_id == user.pk:
         return True
-    return bool(user.can_reveal and user.scope.covers_area_code(file.area_code))
+    return bool(permissions.can_reveal(user) and user.scope.covers_area_code(file.area_code))
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,7 @@ def _name(worker: User | None) -> str:
 
 def assign(user, file: ObservationFile, worker_id) -> ObservationFile:
     """Make a worker (or nobody, for an empty choice) the file's responsible worker."""
-    if not can_assign(user):
+    if not permissions.can_assign_responsible(user):
         raise PermissionDenied
     _require_file(user, file)
     worker = _candidate(user, file.area_code, worker_id)
@@ -127,7 +123,7 @@ def assign_in_area(user, area_code: str, worker_id, *, file_ids: Iterable[int] =
     """Assign one worker to many open files of an area at once: the ticked ones (`file_ids`) or, with
     `unassigned`, every open file without a responsible worker. Files outside the worker's own area are
     skipped (a grid worker follows up their grid). One UPDATE, one audit entry naming the files."""
-    if not can_assign(user) or not user.scope.covers_area_code(area_code):
+    if not permissions.can_assign_responsible(user) or not user.scope.covers_area_code(area_code):
         raise PermissionDenied
     worker = _candidate(user, area_code, worker_id)
     if worker is None:

@@ -11,11 +11,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_name
 from fangkong.observation import services
 from fangkong.observation.forms import ReportForm, add_field_errors
 from fangkong.observation.models import HealthReport
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import current_policy
 from fangkong.screening.selfreport import allow, too_many
 

@@ -43,10 +43,12 @@ from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.accounts.models import COMMANDERS, Role, User
+from fangkong.accounts.models import User
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.cases.models import Case, NucleicAcidTest, Result, Source, Status
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.observation.models import (
     Alert,
     AlertKind,
@@ -63,7 +65,6 @@ from fangkong.observation.models import (
 )
 from fangkong.people.models import Resident
 from fangkong.people.moves import id_chunks
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.forms import WINDOW_NAME_LABELS
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
@@ -72,23 +73,18 @@ from fangkong.screening.readings import TemperatureMethod, clean_how_taken
 from fangkong.screening.services import parse_temperature
 
 # Roles that keep observation files in their area (the same as the four categories).
-OBSERVER_ROLES = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
 SYSTEM_USERNAME = "fangkong-system"
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 ALL_SYMPTOMS = sum(Symptom.LABELS)
 
 
-def can_observe(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and (user.is_superuser or user.role in OBSERVER_ROLES))
-
-
 def _require_resident(user, resident: Resident) -> None:
-    if not can_observe(user) or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
+    if not permissions.can_observe(user) or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
         raise PermissionDenied
 
 
 def _require_file(user, file: ObservationFile) -> None:
-    if not can_observe(user) or not ObservationFile.objects.restrict(user).filter(pk=file.pk).exists():
+    if not permissions.can_observe(user) or not ObservationFile.objects.restrict(user).filter(pk=file.pk).exists():
         raise PermissionDenied
 
 
@@ -187,7 +183,7 @@ def _decision(user, file: ObservationFile, kind: str, reason: str, now: dt.datet
 
 
 def _check_responsible(responsible, resident: Resident) -> None:
-    if responsible is not None and not (can_observe(responsible) and responsible.scope.covers_area_code(resident.area_code)):
+    if responsible is not None and not (permissions.can_observe(responsible) and responsible.scope.covers_area_code(resident.area_code)):
         raise FieldErrors({"responsible": _("The responsible worker must work in the person's area.")})
 
 
@@ -469,7 +465,7 @@ def escalate(user, file: ObservationFile, reason: str, *, now: dt.datetime | Non
     from fangkong.cases import services as cases
 
     now = now or timezone.now()
-    acting = user if can_observe(user) else system_user()
+    acting = user if permissions.can_observe(user) else system_user()
     with transaction.atomic():
         locked = ObservationFile.objects.select_for_update().select_related("resident").get(pk=file.pk)
         if locked.status != FileStatus.OPEN:
@@ -537,7 +533,7 @@ def record_violation(user, file: ObservationFile, note: str) -> Alert:
 
 
 def handle_alert(user, alert: Alert, note: str = "") -> Alert:
-    if not can_observe(user) or not Alert.objects.restrict(user).filter(pk=alert.pk).exists():
+    if not permissions.can_observe(user) or not Alert.objects.restrict(user).filter(pk=alert.pk).exists():
         raise PermissionDenied
     note = _text(note, "note", 200, required=False)
     with transaction.atomic():
@@ -692,7 +688,7 @@ def release_eligible(user, area_code: str) -> int:
     """Release every eligible file of an area in one transaction: the files in one UPDATE, their
     decisions in one INSERT; close-contact cases through the pipeline's transition (one area's day
     of releases: tens to hundreds of people, each needing history and bed bookings freed)."""
-    if not can_observe(user) or not user.scope.covers_area_code(area_code):
+    if not permissions.can_observe(user) or not user.scope.covers_area_code(area_code):
         raise PermissionDenied
     now = timezone.now()
     today = local_today(now)

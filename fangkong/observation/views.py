@@ -20,6 +20,8 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area
 from fangkong.areas.views import crumbs_for
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.observation import responsible, services
 from fangkong.observation.board import area_board
@@ -36,7 +38,6 @@ from fangkong.observation.forms import (
 )
 from fangkong.observation.models import Alert, FileStatus, ObservationFile
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import current_policy
 
 FILE_RELATED = ("resident__household__compound", "resident__household__building", "resident__household__unit",
@@ -44,7 +45,7 @@ FILE_RELATED = ("resident__household__compound", "resident__household__building"
 
 
 def _observer(request: HttpRequest):
-    if not services.can_observe(request.user):
+    if not permissions.can_observe(request.user):
         raise PermissionDenied
     return request.user
 
@@ -64,7 +65,7 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
     area = Area.objects.get_visible_or_404(user, code=code)
     context = area_board(user, area.code)
     context.update({"area": area, "crumbs": crumbs_for(user, area.code, include_self=False),
-                    "can_assign": responsible.can_assign(user)})
+                    "can_assign": permissions.can_assign_responsible(user)})
     return render(request, "observation/board.html", context)
 
 
@@ -79,7 +80,7 @@ def _workers(user, area_code: str) -> list[tuple]:
 def assign_responsible(request: HttpRequest, code: str) -> HttpResponse:
     """Assign a responsible worker to many open files of an area: the ticked ones, or all without one."""
     user = _observer(request)
-    if not responsible.can_assign(user):
+    if not permissions.can_assign_responsible(user):
         raise PermissionDenied
     area = Area.objects.get_visible_or_404(user, code=code)
     form = ResponsibleForm(request.POST or None, workers=_workers(user, area.code), required=True)
@@ -162,7 +163,7 @@ def _render_file(request: HttpRequest, file: ObservationFile, status: int = 200,
         "violation_form": forms.get("violation_form") or ViolationForm(),
         "eligible": services.eligible_for_release(ObservationFile.objects.filter(pk=file.pk), today).exists(),
         "contact": contact,
-        "can_assign": responsible.can_assign(request.user) and file.status == FileStatus.OPEN,
+        "can_assign": permissions.can_assign_responsible(request.user) and file.status == FileStatus.OPEN,
         "responsible_form": forms.get("responsible_form") or ResponsibleForm(
             workers=_workers(request.user, file.area_code), initial={"responsible": file.responsible_id}),
         "threshold": policy.fever_threshold_c,
@@ -240,7 +241,7 @@ def violation(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def set_responsible(request: HttpRequest, pk: int) -> HttpResponse:
     file = _file(request, pk)
-    if not responsible.can_assign(request.user):
+    if not permissions.can_assign_responsible(request.user):
         raise PermissionDenied
     form = ResponsibleForm(request.POST, workers=_workers(request.user, file.area_code))
     if form.is_valid():

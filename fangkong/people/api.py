@@ -20,12 +20,14 @@ from ninja.pagination import paginate
 
 from fangkong.areas.api import HouseholdOut, households_of
 from fangkong.areas.models import Household
+from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
+from fangkong.core.errors import FieldErrors
+from fangkong.core.identity import DocType
 from fangkong.people import services
-from fangkong.people.identity import DocType
 from fangkong.people.importer import import_roster
 from fangkong.people.models import Resident, SpecialGroup
-from fangkong.people.validation import DOC_TYPE_WORDS, FieldErrors
+from fangkong.people.validation import DOC_TYPE_WORDS
 
 router = Router(tags=["people"])
 
@@ -233,7 +235,7 @@ def import_residents(request: HttpRequest, file: UploadedFile = ROSTER_FILE,
                      create_housing: bool = Query(False, description="Create missing compounds, buildings and units "
                                                   "(else each is a row error with the nearest existing name)")):
     user = acting_user(request)
-    if not user.can_import:
+    if not permissions.can_import(user):
         raise PermissionDenied
     if file.size > settings.IMPORT_MAX_UPLOAD_BYTES:
         raise FieldErrors({"file": _("The file is larger than %(limit)s.") % {"limit": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)}})

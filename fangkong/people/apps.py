@@ -7,7 +7,7 @@ class PeopleConfig(AppConfig):
     verbose_name = _("People")
 
     def ready(self) -> None:
-        from fangkong.areas.grids import on_buildings_moved
+        from fangkong.areas.grids import BUILDINGS_MOVED
         from fangkong.people.services import follow_moved_buildings
 
-        on_buildings_moved(follow_moved_buildings)
+        BUILDINGS_MOVED.register(follow_moved_buildings)

@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
+from fangkong.core.tabular import ImportFileError
 from fangkong.people.import_views import UploadForm, batch_or_404, render_result, visible_batches
 from fangkong.people.importing.areas import AREAS, can_import_areas, import_areas
-from fangkong.people.importing.reading import ImportFileError
 
 
 class AreaUploadForm(UploadForm):

@@ -8,8 +8,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.errors import FieldErrors
 from fangkong.people.models import DocumentType, Relation, Resident, Sex, SpecialGroup
-from fangkong.people.validation import FieldErrors
 
 FIELDS = ("name", "sex", "birth_date", "doc_type", "doc_number", "phone", "relation",
           "registered_address", "special_groups", "note")

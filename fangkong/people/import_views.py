@@ -19,9 +19,10 @@ from django.utils.translation import gettext_lazy
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.core import permissions
+from fangkong.core.tabular import COLUMNS, REQUIRED
 from fangkong.people.importer import ImportFileError, import_roster, roster_template
 from fangkong.people.importing.areas import can_import_areas
-from fangkong.people.importing.reading import COLUMNS, REQUIRED
 from fangkong.people.importing.report import masked_report, shown_errors
 from fangkong.people.models import ImportBatch
 
@@ -50,7 +51,7 @@ class UploadForm(forms.Form):
 
 
 def require_importer(user) -> None:
-    if not user.can_import:
+    if not permissions.can_import(user):
         raise PermissionDenied
 
 
@@ -60,7 +61,7 @@ def visible_batches(user) -> QuerySet[ImportBatch]:
     if scope.everything:
         return ImportBatch.objects.all()
     condition = Q(user=user)
-    if user.is_commander and scope.area_code:
+    if permissions.is_commander(user) and scope.area_code:
         condition |= ImportBatch.scope_q(scope)
     return ImportBatch.objects.filter(condition)
 

@@ -31,16 +31,18 @@ from django.utils.translation import gettext as _
 from fangkong.areas.notation import clean_text, normalise_place
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
+from fangkong.core import permissions
 from fangkong.core.bulk import is_postgres
-from fangkong.people.importing.places import AreaMiss, AreaResolver, GridResolver, resolve_households
-from fangkong.people.importing.reading import (
+from fangkong.core.errors import FieldErrors
+from fangkong.core.tabular import (
     HEADER_LABEL,
     ImportFileError,
     iter_file_rows,
     map_header,
     read_source,
 )
-from fangkong.people.importing.reading import cell_text as _cell_text
+from fangkong.core.tabular import cell_text as _cell_text
+from fangkong.people.importing.places import AreaMiss, AreaResolver, GridResolver, resolve_households
 from fangkong.people.importing.report import (
     ReportSource,
     error_report_bytes,
@@ -50,7 +52,7 @@ from fangkong.people.importing.report import (
 from fangkong.people.importing.residents import VALUE_FIELDS, insert_new, load_existing, update_changed
 from fangkong.people.models import ImportBatch
 from fangkong.people.moves import residents_moved
-from fangkong.people.validation import FieldErrors, clean_resident
+from fangkong.people.validation import clean_resident
 
 __all__ = ["ImportFileError", "ImportResult", "RowError", "import_roster", "roster_template", "write_error_report"]
 
@@ -219,7 +221,7 @@ def import_roster(source: str | Path | IO[bytes], *, filename: str, user=None, c
     existing name) unless `create_housing` (implied by `create_areas`); a new room of an existing
     unit is always created. `progress`, if given, receives short status lines."""
     if user is not None:
-        if not getattr(user, "can_import", False):
+        if not permissions.can_import(user):
             raise PermissionDenied
         create_areas = False
     with translation.override("zh-hans"):

@@ -6,21 +6,17 @@ AppConfig.ready(); the roster import and resident edits call `residents_moved` i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
-_HOOKS: list[Callable[[Sequence[int]], None]] = []
+from fangkong.core.hooks import Hook
 
-
-def on_residents_moved(hook: Callable[[Sequence[int]], None]) -> None:
-    """Register a set-based hook taking the ids of residents whose area code has just changed."""
-    if hook not in _HOOKS:
-        _HOOKS.append(hook)
+# Set-based receivers taking the ids of residents whose area code has just changed.
+RESIDENTS_MOVED: Hook[[Sequence[int]]] = Hook("people.residents_moved")
 
 
 def residents_moved(resident_ids: Sequence[int]) -> None:
     if resident_ids:
-        for hook in _HOOKS:
-            hook(resident_ids)
+        RESIDENTS_MOVED.fire(resident_ids)
 
 
 def id_chunks(resident_ids: Sequence[int], size: int = 900) -> Iterator[tuple[list[int], str]]:

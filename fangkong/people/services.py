@@ -18,14 +18,16 @@ from fangkong.areas.models import Household
 from fangkong.areas.services import set_vacancy
 from fangkong.audit.models import Action
 from fangkong.audit.services import diff, record, record_reveal, snapshot
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.people.models import Resident
 from fangkong.people.moves import residents_moved
-from fangkong.people.validation import FieldErrors, clean_resident
+from fangkong.people.validation import clean_resident
 
 
 def reveal(user, resident: Resident) -> dict[str, str]:
     """Full document number and phone of a resident in the user's scope; audit-logged."""
-    if not user.can_reveal or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
+    if not permissions.can_reveal(user) or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
         raise PermissionDenied
     record_reveal(user, resident, ["doc_number", "phone"])
     return {"doc_number": resident.doc_number, "phone": resident.phone}
@@ -50,7 +52,7 @@ def _check_unique_document(values: dict[str, Any], exclude_pk: int | None = None
 
 
 def create_resident(user, household: Household, raw: dict[str, Any], *, is_new_occupant: bool = False) -> Resident:
-    if not user.can_edit_residents or not Household.objects.restrict(user).filter(pk=household.pk).exists():
+    if not permissions.can_edit_residents(user) or not Household.objects.restrict(user).filter(pk=household.pk).exists():
         raise PermissionDenied
     values = clean_resident(raw)
     try:
@@ -68,7 +70,7 @@ def create_resident(user, household: Household, raw: dict[str, Any], *, is_new_o
 def update_resident(user, resident: Resident, raw: dict[str, Any], household: Household | None = None) -> Resident:
     """Apply changed fields; `raw` holds the full set of editable fields (as from a form)."""
     visible = Resident.objects.restrict(user)
-    if not user.can_edit_residents or not visible.filter(pk=resident.pk).exists():
+    if not permissions.can_edit_residents(user) or not visible.filter(pk=resident.pk).exists():
         raise PermissionDenied
     if household is not None and not Household.objects.restrict(user).filter(pk=household.pk).exists():
         raise PermissionDenied

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from fangkong.people.identity import (
+from fangkong.core.errors import FieldErrors
+from fangkong.core.identity import (
     DocType,
     IdentityError,
     id_card_birth_date,
@@ -23,13 +24,6 @@ from fangkong.people.identity import (
     normalize_phone,
 )
 from fangkong.people.models import DocumentType, Relation, Sex, SpecialGroup
-
-
-class FieldErrors(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
-
 
 # Words accepted for each coded value, in Chinese and English (lower-cased for matching).
 SEX_WORDS = {"男": Sex.MALE, "m": Sex.MALE, "male": Sex.MALE, "女": Sex.FEMALE, "f": Sex.FEMALE, "female": Sex.FEMALE}

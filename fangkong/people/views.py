@@ -14,10 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from fangkong.areas.models import Household
 from fangkong.areas.views import crumbs_for
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.people import services
 from fangkong.people.forms import ResidentEditForm, ResidentForm
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors
 
 SEARCH_PAGE_SIZE = 50
 SEARCH_MIN_LENGTH = 2
@@ -38,7 +39,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     household = _household(request, pk)
     form = None
-    if user.can_edit_residents:
+    if permissions.can_edit_residents(user):
         form = ResidentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -92,7 +93,7 @@ def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     resident = _resident(request, pk)
-    if not user.can_edit_residents:
+    if not permissions.can_edit_residents(user):
         raise PermissionDenied
     form = ResidentEditForm(request.POST or None, resident=resident)
     status = 200

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import diff, record
+from fangkong.core import permissions
 from fangkong.policy.models import PolicyVersion
 from fangkong.policy.schema import Policy
 
@@ -32,7 +33,7 @@ def _first_city_code() -> str:
 def change_policy(user, new_values: dict[str, Any], note: str = "") -> PolicyVersion | None:
     """Validate and store a new version. Raises pydantic.ValidationError on bad values. Values equal to
     the policy in force store nothing (no version, no audit entry) and return None."""
-    if not getattr(user, "can_change_policy", False):
+    if not permissions.can_change_policy(user):
         raise PermissionDenied
     merged = {**current_policy().model_dump(), **new_values}
     policy = Policy.model_validate(merged)

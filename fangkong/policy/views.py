@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
+from fangkong.core import permissions
 from fangkong.policy.forms import (
     BED_KIND_LABELS,
     CATEGORY_LABELS,
@@ -63,13 +64,13 @@ def detail(request: HttpRequest) -> HttpResponse:
         "placement_labels": [BED_KIND_LABELS[k] for k in BED_KINDS] + list(PLACEMENT_FLAGS.values()),
         "version": current_version(),
         "history": history,
-        "can_edit": request.user.can_change_policy,
+        "can_edit": permissions.can_change_policy(request.user),
     })
 
 
 @login_required
 def edit(request: HttpRequest) -> HttpResponse:
-    if not request.user.can_change_policy:
+    if not permissions.can_change_policy(request.user):
         raise PermissionDenied
     policy = current_policy()
     form = PolicyForm(request.POST or None, policy=policy)

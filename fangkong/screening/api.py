@@ -15,9 +15,10 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import paginate
 
 from fangkong.areas.models import Area, Household
+from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
+from fangkong.core.errors import FieldErrors
 from fangkong.people.api import Text10, Text20, Text30, Text50, Text200
-from fangkong.people.validation import FieldErrors
 from fangkong.screening import coverage as cov
 from fangkong.screening import services
 from fangkong.screening.daylist import DAY_LIST_LIMIT, QUERY_LENGTH, entries, households_for_day, search_q
@@ -35,7 +36,7 @@ SymptomCode = Literal[tuple(Symptom.CODES)]  # type: ignore[valid-type]
 
 def _screener(request: HttpRequest):
     user = acting_user(request)
-    if not services.can_record(user):
+    if not permissions.can_record(user):
         raise PermissionDenied
     return user
 

@@ -9,9 +9,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.errors import FieldErrors
 from fangkong.core.widgets import DateInput, TemperatureInput
 from fangkong.people.models import DocumentType, Relation, Resident, Sex
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import Method, Outcome, Symptom
 from fangkong.screening.readings import TemperatureMethod, ambient_range

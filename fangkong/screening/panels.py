@@ -7,15 +7,15 @@ from typing import Any
 
 from django.urls import reverse
 
+from fangkong.core import permissions
 from fangkong.screening.models import Visit
-from fangkong.screening.services import can_record
 
 HISTORY_LENGTH = 14  # two weeks of daily visits
 
 
 def household_visits(user, household) -> dict[str, Any] | None:
     """The household's latest visits, for those who screen (others see no panel)."""
-    if not can_record(user):
+    if not permissions.can_record(user):
         return None
     visits = list(Visit.objects.restrict(user).filter(household=household).select_related("recorded_by")
                   .prefetch_related("checks")[:HISTORY_LENGTH + 1])
@@ -23,4 +23,4 @@ def household_visits(user, household) -> dict[str, Any] | None:
 
 
 def day_list_start(user) -> str | None:
-    return reverse("screening:today") if can_record(user) and user.home_area is not None else None
+    return reverse("screening:today") if permissions.can_record(user) and user.home_area is not None else None

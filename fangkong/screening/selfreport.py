@@ -18,10 +18,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from fangkong.core.errors import too_many_requests
+from fangkong.core.error_pages import too_many_requests
+from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_name
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors
 from fangkong.screening import services
 from fangkong.screening.forms import VisitForms
 from fangkong.screening.models import Visit

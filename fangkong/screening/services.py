@@ -21,14 +21,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.accounts.models import Role
 from fangkong.areas.models import Area, Household
 from fangkong.areas.services import set_vacancy
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.people.models import Resident
 from fangkong.people.services import create_resident
-from fangkong.people.validation import FieldErrors, clean_resident
+from fangkong.people.validation import clean_resident
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import (
@@ -53,23 +54,9 @@ MAX_PERSONS = 30
 MAX_CAMPAIGN_DAYS = 92
 NOTE_LENGTH = 200
 NEW_RESIDENT_FIELDS = ("name", "doc_type", "doc_number", "sex", "birth_date", "phone", "relation", "note")
-HANDLERS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER, Role.STREET_COMMANDER, Role.COMMUNITY_WORKER}
 
 
 # ---------------------------------------------------------------- who may do what
-
-def can_record(user) -> bool:
-    """Grid and community workers and commanders screen (the roles that handle personal data)."""
-    return bool(getattr(user, "can_reveal", False))
-
-
-def can_handle_follow_ups(user) -> bool:
-    return bool(getattr(user, "is_superuser", False) or getattr(user, "role", "") in HANDLERS)
-
-
-def can_manage_campaigns(user) -> bool:
-    return bool(getattr(user, "is_commander", False))
-
 
 def local_today() -> dt.date:
     return timezone.localdate()
@@ -384,7 +371,7 @@ def _record(user, household: Household, data: VisitInput, *, allow_new: bool) ->
     if existing is not None:
         return _replay(existing, household)
     visited_at, rows = clean_visit(household, data, allow_new=allow_new)
-    if any(row.new_values is not None for row in rows) and not getattr(user, "can_edit_residents", False):
+    if any(row.new_values is not None for row in rows) and not permissions.can_edit_residents(user):
         raise PermissionDenied
     try:
         with transaction.atomic():
@@ -400,7 +387,7 @@ def _record(user, household: Household, data: VisitInput, *, allow_new: bool) ->
 def record_visit(user, household: Household, data: VisitInput) -> RecordResult:
     """A worker's visit to a household in their scope (callers look the household up with
     `get_visible_or_404`, so out-of-scope households answer 404 before they get here)."""
-    if not can_record(user) or not Household.objects.restrict(user).filter(pk=household.pk).exists():
+    if not permissions.can_record(user) or not Household.objects.restrict(user).filter(pk=household.pk).exists():
         raise PermissionDenied
     return _record(user, household, data, allow_new=True)
 
@@ -419,7 +406,7 @@ def unreliable_checks(visit: Visit) -> list[PersonCheck]:
 # ---------------------------------------------------------------- the follow-up queue
 
 def _handle(user, item: FollowUp, status: str, note: str) -> FollowUp:
-    if not can_handle_follow_ups(user) or not FollowUp.objects.restrict(user).filter(pk=item.pk).exists():
+    if not permissions.can_handle_follow_ups(user) or not FollowUp.objects.restrict(user).filter(pk=item.pk).exists():
         raise PermissionDenied
     with transaction.atomic():
         locked = FollowUp.objects.select_for_update().get(pk=item.pk)
@@ -486,7 +473,7 @@ def new_token() -> str:
 
 def link_for(user, household: Household) -> HouseholdLink:
     """The household's self-report link, made on first use."""
-    if not can_record(user) or not Household.objects.restrict(user).filter(pk=household.pk).exists():
+    if not permissions.can_record(user) or not Household.objects.restrict(user).filter(pk=household.pk).exists():
         raise PermissionDenied
     link = HouseholdLink.objects.filter(household=household).first()
     if link is None:
@@ -518,7 +505,7 @@ def link_by_token(token: str) -> HouseholdLink | None:
 # ---------------------------------------------------------------- campaigns
 
 def create_campaign(user, area: Area, name: str, start_date: dt.date, end_date: dt.date, note: str = "") -> Campaign:
-    if not can_manage_campaigns(user) or not Area.objects.restrict(user).filter(pk=area.pk).exists():
+    if not permissions.can_manage_campaigns(user) or not Area.objects.restrict(user).filter(pk=area.pk).exists():
         raise PermissionDenied
     errors: dict[str, str] = {}
     name = (name or "").strip()

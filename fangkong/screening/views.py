@@ -25,9 +25,10 @@ from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.cases.models import Status as CaseStatus
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import current_policy
 from fangkong.screening import coverage as cov
 from fangkong.screening import services
@@ -44,7 +45,7 @@ EARLIEST = dt.date(2000, 1, 1)
 
 
 def _screener(request: HttpRequest):
-    if not services.can_record(request.user):
+    if not permissions.can_record(request.user):
         raise PermissionDenied
     return request.user
 
@@ -146,7 +147,7 @@ def visit(request: HttpRequest, pk: int) -> HttpResponse:
         "household": household, "forms": forms, "last": last,
         "crumbs": crumbs_for(user, household.area_code),
         "next": request.POST.get("next") or request.GET.get("next") or "",
-        "can_add_residents": user.can_edit_residents,
+        "can_add_residents": permissions.can_edit_residents(user),
     }
     return render(request, "screening/visit.html", context, status=status)
 
@@ -242,7 +243,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
         item.take_choices = [(c, CaseStatus(c).label) for c in services.take_up_categories(item)]
     return render(request, "screening/follow_ups.html", {
         "area": area, "page": page, "status": status, "statuses": FollowUpStatus.choices,
-        "can_handle": services.can_handle_follow_ups(user), "crumbs": crumbs_for(user, area.code, include_self=False),
+        "can_handle": permissions.can_handle_follow_ups(user), "crumbs": crumbs_for(user, area.code, include_self=False),
     })
 
 
@@ -289,7 +290,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                                              min(campaign.end_date, today))
         rows.append((campaign, total))
     return render(request, "screening/campaigns.html", {
-        "page": page, "rows": rows, "today": today, "can_create": services.can_manage_campaigns(user)})
+        "page": page, "rows": rows, "today": today, "can_create": permissions.can_manage_campaigns(user)})
 
 
 def _campaign_areas(user) -> list[Area]:
@@ -306,7 +307,7 @@ def _campaign_areas(user) -> list[Area]:
 @require_http_methods(["GET", "POST"])
 def campaign_create(request: HttpRequest) -> HttpResponse:
     user = _screener(request)
-    if not services.can_manage_campaigns(user):
+    if not permissions.can_manage_campaigns(user):
         raise PermissionDenied
     today = services.local_today()
     form = CampaignForm(request.POST or None, areas=_campaign_areas(user),

@@ -12,6 +12,7 @@ from ninja.pagination import paginate
 
 from fangkong.areas.models import Area
 from fangkong.cases.models import Case
+from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.people.models import Resident
 from fangkong.tracing import chains, matching, services
@@ -152,7 +153,7 @@ class TaskDoneIn(Schema):
 
 def _user(request: HttpRequest):
     user = acting_user(request)
-    if not services.can_trace(user):
+    if not permissions.can_trace(user):
         raise PermissionDenied
     return user
 

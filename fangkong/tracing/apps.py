@@ -8,8 +8,8 @@ class TracingConfig(AppConfig):
 
     def ready(self) -> None:
         from fangkong.cases.services import on_status_changed
-        from fangkong.people.moves import on_residents_moved
+        from fangkong.people.moves import RESIDENTS_MOVED
         from fangkong.tracing.services import case_status_changed, follow_moved_residents
 
-        on_residents_moved(follow_moved_residents)
+        RESIDENTS_MOVED.register(follow_moved_residents)
         on_status_changed(case_status_changed)

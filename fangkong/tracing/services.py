@@ -26,10 +26,11 @@ from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Source, Status
-from fangkong.people.identity import IdentityError, normalize_document, normalize_phone
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
+from fangkong.core.identity import IdentityError, normalize_document, normalize_phone
 from fangkong.people.models import DocumentType, Resident
 from fangkong.people.moves import id_chunks
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 from fangkong.tracing import matching
@@ -57,13 +58,8 @@ MAX_PLACES = 30
 EARLIEST = dt.date(2000, 1, 1)
 
 
-def can_trace(user) -> bool:
-    """Tracing is area work: commanders, community and grid workers (not facility staff)."""
-    return cases.can_open_cases(user)
-
-
 def _require(user, model, pk: int) -> None:
-    if not can_trace(user) or not model.objects.restrict(user).filter(pk=pk).exists():
+    if not permissions.can_trace(user) or not model.objects.restrict(user).filter(pk=pk).exists():
         raise PermissionDenied
 
 

@@ -25,9 +25,10 @@ from fangkong.areas.models import Area, Household
 from fangkong.areas.views import crumbs_for
 from fangkong.cases.forms import add_field_errors
 from fangkong.cases.models import Case
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors
 from fangkong.tracing import chains, links, matching, services
 from fangkong.tracing.forms import ContactForm, InvestigationForm, LinkForm, RegisterForm, TaskDoneForm
 from fangkong.tracing.models import Contact, DisinfectionTask, Investigation, MatchState, TaskStatus
@@ -39,7 +40,7 @@ RESIDENT_RELATED = ("resident__household__compound", "resident__household__build
 
 
 def _require_tracer(user) -> None:
-    if not services.can_trace(user):
+    if not permissions.can_trace(user):
         raise PermissionDenied
 
 
@@ -180,7 +181,7 @@ def contact(request: HttpRequest, pk: int, register_form: RegisterForm | None = 
     found = [] if item.is_matched else matching.candidates(user, item.name, item.address, item.phone)
     return render(request, "tracing/contact.html", {
         "contact": item, "case": item.investigation.case, "candidates": found,
-        "crumbs": crumbs_for(user, item.area_code), "can_register": user.can_edit_residents,
+        "crumbs": crumbs_for(user, item.area_code), "can_register": permissions.can_edit_residents(user),
         "register_form": register_form or RegisterForm(households=_households(user, item)),
         "observation_file": links.observation_file_of(user, item.resident),
     }, status=400 if register_form is not None else 200)

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from fangkong.audit.models import Action, AuditLog
-from fangkong.people.identity import make_id_number
+from fangkong.core.identity import make_id_number
 from fangkong.people.models import Resident
 from fangkong.policy.models import PolicyVersion
 

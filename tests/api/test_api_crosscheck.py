@@ -4,11 +4,11 @@
 import pytest
 
 from fangkong.audit.models import AuditLog
+from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.models import Kind, ToDo
 from fangkong.crosscheck.services import run_crosscheck
 from fangkong.crosscheck.tests.conftest import csv_bytes, day, empty_household, lit, readings, returnee
 from fangkong.crosscheck.tests.test_importer import METER_HEADER, meter_row
-from fangkong.people.identity import make_id_number
 
 pytestmark = pytest.mark.django_db
 

@@ -74,6 +74,7 @@ def fuzz_operation(strategy, headers: dict[str, str], calls: Counter) -> None:
     fuzz()
 
 
+@pytest.mark.slow
 def test_no_generated_request_causes_a_server_error(city, wsgi_app):
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", wsgi_app)
     operations = [result.ok() for result in schema.get_all_operations()]

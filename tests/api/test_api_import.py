@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from fangkong.people.identity import make_id_number
+from fangkong.core.identity import make_id_number
 from fangkong.people.models import ImportBatch, Resident
 
 HEADER = ["姓名", "证件号码", "联系电话", "区", "街道", "社区", "小区", "楼栋", "单元", "房号"]

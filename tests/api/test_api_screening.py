@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from fangkong.people.identity import make_id_number
+from fangkong.core.identity import make_id_number
 from fangkong.policy.services import change_policy
 from fangkong.screening.models import FollowUp, PersonCheck, Visit
 

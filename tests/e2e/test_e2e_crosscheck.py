@@ -13,8 +13,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
+from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.models import ToDo
-from fangkong.people.identity import make_id_number
 from fangkong.people.models import Resident
 
 from .helpers import log_in, shoot

@@ -11,8 +11,8 @@ from openpyxl import Workbook, load_workbook
 from playwright.sync_api import Page, expect
 
 from fangkong.audit.models import Action, AuditLog
-from fangkong.people.identity import make_id_number
-from fangkong.people.importing.reading import COLUMNS
+from fangkong.core.identity import make_id_number
+from fangkong.core.tabular import COLUMNS
 from fangkong.people.models import Resident
 
 from .helpers import log_in, shoot

@@ -115,7 +115,7 @@ def test_the_error_report_carries_the_rows_as_written_with_phones_masked(city, l
 
 
 def test_an_unreadable_file_or_missing_columns_is_refused(city):
-    from fangkong.people.importing.reading import ImportFileError
+    from fangkong.core.tabular import ImportFileError
 
     with pytest.raises(ImportFileError):
         import_accounts(city.users["community"], io.BytesIO(b"name,phone\nx,y\n"), filename="a.csv")

@@ -1,6 +1,6 @@
 """Account management: who may manage whom, the screens, field errors, audit entries, lock-out unlock.
 
-Personas (fangkong/core/testing.py): the 大智街道 street commander manages the 青和居 community worker,
+Personas (fangkong/testing.py): the 大智街道 street commander manages the 青和居 community worker,
 grid workers, volunteer and gate guard, and must see nothing of 紫阳 (武昌区); grid workers manage nobody.
 """
 
@@ -14,7 +14,7 @@ from django.utils import translation
 from fangkong.accounts import services
 from fangkong.accounts.models import Role, User
 from fangkong.audit.models import Action, AuditLog
-from fangkong.people.validation import FieldErrors
+from fangkong.core.errors import FieldErrors
 
 pytestmark = pytest.mark.django_db
 

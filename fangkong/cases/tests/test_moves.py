@@ -5,8 +5,8 @@ import csv
 
 from fangkong.cases import services
 from fangkong.cases.models import Case, NucleicAcidTest, Status
+from fangkong.core.tabular import COLUMNS
 from fangkong.people.importer import import_roster
-from fangkong.people.importing.reading import COLUMNS
 from fangkong.people.services import update_resident
 from fangkong.people.validation import DOC_TYPE_LABEL, RELATION_LABEL, SEX_LABEL
 

@@ -7,7 +7,7 @@ from fangkong.audit.models import AuditLog
 from fangkong.cases import services
 from fangkong.cases.models import Case, Placement, Status, StatusChange
 from fangkong.cases.transitions import TRANSITIONS
-from fangkong.people.validation import FieldErrors
+from fangkong.core.errors import FieldErrors
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from openpyxl import Workbook, load_workbook
 from fangkong.cases import services
 from fangkong.cases.labimport import import_results
 from fangkong.cases.models import NucleicAcidTest, ResultImport, Status
-from fangkong.people.importing.reading import ImportFileError
-from fangkong.people.validation import FieldErrors
+from fangkong.core.errors import FieldErrors
+from fangkong.core.tabular import ImportFileError
 
 pytestmark = pytest.mark.django_db
 HOUR = dt.timedelta(hours=1)

@@ -11,7 +11,6 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from fangkong.core.panels import panels_for
-from fangkong.people.models import SpecialGroup
 
 register = template.Library()
 
@@ -23,16 +22,6 @@ def age(birth: dt.date | None) -> int | str:
         return ""
     today = timezone.localdate()
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
-@register.filter
-def group_labels(mask: int | None) -> list[str]:
-    return SpecialGroup.labels(mask or 0)
-
-
-@register.filter
-def group_label(bit: int) -> str:
-    return str(SpecialGroup.LABELS.get(bit, bit))
 
 
 @register.filter

@@ -1,5 +1,5 @@
 """Helpers for the cross-check tests: evidence written straight to the tables, dated relative to
-today (Asia/Shanghai), for the small city of fangkong/core/testing.py."""
+today (Asia/Shanghai), for the small city of fangkong/testing.py."""
 
 from __future__ import annotations
 

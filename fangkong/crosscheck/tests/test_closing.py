@@ -6,12 +6,12 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from fangkong.audit.models import Action, AuditLog
+from fangkong.core.errors import FieldErrors
+from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.models import Kind, ToDo
 from fangkong.crosscheck.services import ToDoClosed, close_todo, register_occupant, run_crosscheck
 from fangkong.crosscheck.tests.conftest import day, empty_household, lit, readings, returnee
-from fangkong.people.identity import make_id_number
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors
 from fangkong.screening import services as screening
 from fangkong.screening.testing import at, reached
 

@@ -15,11 +15,11 @@ from openpyxl import Workbook, load_workbook
 
 from fangkong.areas.models import Building, Household
 from fangkong.audit.models import Action, AuditLog
+from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.evidence import SPECS, evidence_template
 from fangkong.crosscheck.importer import ImportFileError, import_evidence
 from fangkong.crosscheck.models import Kind, LitCount, MeterReading, Returnee, ToDo
 from fangkong.crosscheck.tests.conftest import csv_bytes, day
-from fangkong.people.identity import make_id_number
 from fangkong.people.models import ImportBatch
 
 pytestmark = pytest.mark.django_db

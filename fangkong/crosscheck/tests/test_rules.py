@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from fangkong.areas.models import Household
+from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.models import Kind, ToDo
 from fangkong.crosscheck.services import close_todo, run_crosscheck
 from fangkong.crosscheck.tests.conftest import day, empty_household, lit, readings, returnee
-from fangkong.people.identity import make_id_number
 from fangkong.policy.services import change_policy
 from fangkong.screening import services as screening
 from fangkong.screening.testing import at, reached

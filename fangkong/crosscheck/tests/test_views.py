@@ -10,11 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
 from fangkong.audit.models import Action, AuditLog
+from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.models import Kind, ToDo
 from fangkong.crosscheck.services import run_crosscheck
 from fangkong.crosscheck.tests.conftest import csv_bytes, day, empty_household, lit, readings, returnee
 from fangkong.crosscheck.tests.test_importer import METER_HEADER, meter_row
-from fangkong.people.identity import make_id_number
 from fangkong.people.models import ImportBatch, Resident
 
 pytestmark = pytest.mark.django_db

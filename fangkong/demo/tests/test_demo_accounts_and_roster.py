@@ -5,11 +5,12 @@ from openpyxl import load_workbook
 
 from fangkong.accounts.models import Role, User
 from fangkong.areas.models import Area, Compound, Level
+from fangkong.core.errors import FieldErrors
 from fangkong.demo.accounts import DEMO_PASSWORD
 from fangkong.demo.city import build_city
 from fangkong.demo.generator import ROSTER_HEADERS, roster_rows
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors, clean_resident
+from fangkong.people.validation import clean_resident
 
 FIELDS = {"姓名": "name", "性别": "sex", "证件类型": "doc_type", "证件号码": "doc_number", "出生日期": "birth_date",
           "联系电话": "phone", "与户主关系": "relation", "特殊人群": "special_groups", "户籍地址": "registered_address",

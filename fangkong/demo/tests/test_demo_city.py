@@ -8,9 +8,9 @@ from django.db.models import Count, F
 from stdnum.cn import ric
 
 from fangkong.areas.models import Area, Building, Compound, Household, Level, Unit
+from fangkong.core.identity import normalize_id_card
 from fangkong.demo.city import build_city
 from fangkong.demo.generator import plan_city, roster_rows
-from fangkong.people.identity import normalize_id_card
 from fangkong.people.models import Relation, Resident, SpecialGroup
 
 RESIDENTS = 1500

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Status
+from fangkong.core.errors import FieldErrors
 from fangkong.facilities import appointments
 from fangkong.facilities.models import Appointment, AppointmentSlot
-from fangkong.people.validation import FieldErrors
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Placement, Status
+from fangkong.core.errors import FieldErrors
 from fangkong.facilities import services
 from fangkong.facilities.models import BedPool, Stay, StayStatus, Transfer, TransferStatus
 from fangkong.people.models import Resident, SpecialGroup
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import change_policy
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ from django.db import connection, connections, transaction
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Status
-from fangkong.core.testing import build_small_city
 from fangkong.facilities import services
 from fangkong.facilities.models import BedPool, PlacementRun, Proposal, Stay, StayStatus
+from fangkong.testing import build_small_city
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="real row-level concurrency needs PostgreSQL"),

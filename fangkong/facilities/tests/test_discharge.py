@@ -9,9 +9,9 @@ from django.utils import timezone
 from fangkong.audit.models import AuditLog
 from fangkong.cases import services as cases
 from fangkong.cases.models import Placement, Status
+from fangkong.core.errors import FieldErrors
 from fangkong.facilities import services
 from fangkong.facilities.models import BedPool, Stay, StayStatus
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import change_policy
 
 pytestmark = pytest.mark.django_db

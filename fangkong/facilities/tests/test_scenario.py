@@ -22,7 +22,7 @@ from fangkong.facilities.routing import fits
 from fangkong.people.models import Resident
 from fangkong.policy.services import current_policy
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 BACKLOG = {("confirmed", "critical"): 600, ("confirmed", "severe"): 2400, ("confirmed", "moderate"): 3000,
            ("confirmed", "mild"): 5000, ("suspected", ""): 1500, ("close_contact", ""): 2500}

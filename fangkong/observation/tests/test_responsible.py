@@ -10,9 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from fangkong.audit.models import Action, AuditLog
+from fangkong.core.errors import FieldErrors
 from fangkong.observation import responsible, services
 from fangkong.observation.models import Kind, ObservationFile
-from fangkong.people.validation import FieldErrors
 
 pytestmark = pytest.mark.django_db
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Placement, Source, Status
+from fangkong.core.errors import FieldErrors
 from fangkong.observation import services
 from fangkong.observation.models import (
     Alert,
@@ -22,7 +23,6 @@ from fangkong.observation.models import (
     Kind,
     ObservationFile,
 )
-from fangkong.people.validation import FieldErrors
 
 pytestmark = pytest.mark.django_db
 

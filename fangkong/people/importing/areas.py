@@ -31,14 +31,15 @@ from fangkong.areas.models import CODE_LENGTH, Area, Level
 from fangkong.areas.notation import clean_text
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
-from fangkong.people.importer import ImportResult, RowError
-from fangkong.people.importing.reading import (
+from fangkong.core import permissions
+from fangkong.core.tabular import (
     ColumnSet,
     ImportFileError,
     cell_text,
     iter_file_rows,
     read_source,
 )
+from fangkong.people.importer import ImportResult, RowError
 from fangkong.people.importing.report import ReportSource, error_report_bytes
 from fangkong.people.models import ImportBatch
 
@@ -55,12 +56,12 @@ NAME_MAX = 100
 
 
 def can_import_areas(user) -> bool:
-    """The area tree is a city's: the command line, an administrator, or a commander of a whole city."""
+    """The area tree is a city's: the command line (no user), an administrator, or a city's commander."""
     if user is None:
         return True
     if user.is_superuser:
         return True
-    return bool(getattr(user, "is_commander", False)) and len(user.scope.area_code or "") == CODE_LENGTH[Level.CITY]
+    return permissions.is_commander(user) and len(user.scope.area_code or "") == CODE_LENGTH[Level.CITY]
 
 
 def parse_code(value: Any) -> tuple[str, str] | None:

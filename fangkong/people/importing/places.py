@@ -17,7 +17,7 @@ from fangkong.areas.housing import default_grids
 from fangkong.areas.models import CODE_LENGTH, Area, Building, Compound, Household, Level, Unit
 from fangkong.areas.notation import building_name, nearest, normalise_place, room_name, unit_name
 from fangkong.core.bulk import copy_rows, next_ids
-from fangkong.people.importing.reading import ImportFileError
+from fangkong.core.tabular import ImportFileError
 from fangkong.people.models import Resident
 from fangkong.people.moves import residents_moved
 

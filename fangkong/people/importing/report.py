@@ -13,9 +13,9 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from fangkong.core.identity import make_id_number
 from fangkong.core.masking import mask_document, mask_phone
-from fangkong.people.identity import make_id_number
-from fangkong.people.importing.reading import ROSTER, ColumnSet, cell_text, iter_file_rows
+from fangkong.core.tabular import ROSTER, ColumnSet, cell_text, iter_file_rows
 from fangkong.people.validation import DOC_TYPE_LABEL, RELATION_LABEL, SPECIAL_GROUP_LABEL
 
 REPORT_HEADER = ("行号", "列", "原因")

@@ -16,9 +16,9 @@ from openpyxl import Workbook
 
 from fangkong.areas.models import Area, Building, Level
 from fangkong.audit.models import Action, AuditLog
-from fangkong.people.identity import make_id_number
+from fangkong.core.identity import make_id_number
+from fangkong.core.tabular import COLUMNS
 from fangkong.people.importing.areas import import_areas, parse_code
-from fangkong.people.importing.reading import COLUMNS
 from fangkong.people.models import ImportBatch, Resident
 
 pytestmark = pytest.mark.django_db

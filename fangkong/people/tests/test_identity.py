@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from stdnum.cn import ric
 
-from fangkong.people.identity import (
+from fangkong.core.identity import (
     IdentityError,
     id_card_birth_date,
     id_card_sex,

@@ -12,8 +12,8 @@ from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 
 from fangkong.audit.models import Action, AuditLog
-from fangkong.people.identity import make_id_number
-from fangkong.people.importing.reading import COLUMNS
+from fangkong.core.identity import make_id_number
+from fangkong.core.tabular import COLUMNS
 from fangkong.people.models import ImportBatch, Resident
 
 pytestmark = pytest.mark.django_db

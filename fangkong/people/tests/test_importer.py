@@ -16,9 +16,9 @@ from openpyxl import Workbook, load_workbook
 
 from fangkong.areas.models import Area, Building, Compound, Household, Unit
 from fangkong.audit.models import Action, AuditLog
-from fangkong.people.identity import make_id_number
+from fangkong.core.identity import make_id_number
+from fangkong.core.tabular import COLUMNS
 from fangkong.people.importer import ImportFileError, import_roster, roster_template, write_error_report
-from fangkong.people.importing.reading import COLUMNS
 from fangkong.people.models import ImportBatch, Resident
 
 HEADERS = [zh for _key, zh in COLUMNS]

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from fangkong.people.identity import make_id_number
-from fangkong.people.validation import FieldErrors, clean_resident, parse_date, parse_special_groups
+from fangkong.core.errors import FieldErrors
+from fangkong.core.identity import make_id_number
+from fangkong.people.validation import clean_resident, parse_date, parse_special_groups
 
 TODAY = dt.date(2020, 2, 1)
 NUMBER = make_id_number("420102", dt.date(1985, 3, 2), 11)

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from fangkong.audit.models import Action, AuditLog
-from fangkong.people.identity import make_id_number
+from fangkong.core.identity import make_id_number
 from fangkong.people.models import Resident, SpecialGroup
 
 pytestmark = pytest.mark.django_db

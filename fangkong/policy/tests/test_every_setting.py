@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Status
-from fangkong.core.testing import SmallCity
+from fangkong.core.errors import FieldErrors
+from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.models import Kind as CrossKind
 from fangkong.crosscheck.services import run_crosscheck
 from fangkong.crosscheck.tests.conftest import empty_household, readings, returnee
@@ -34,14 +35,13 @@ from fangkong.facilities import services as facilities
 from fangkong.facilities.models import Transfer
 from fangkong.observation import services as observation
 from fangkong.observation.models import Kind, ObservationFile
-from fangkong.people.identity import make_id_number
 from fangkong.people.models import SpecialGroup
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.forms import shown_fields
 from fangkong.policy.models import PolicyVersion
 from fangkong.policy.schema import NOT_YET_READ, Policy
 from fangkong.screening import services as screening
 from fangkong.screening.testing import reached
+from fangkong.testing import SmallCity
 from fangkong.tracing import chains, links
 from fangkong.tracing import services as tracing
 

@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from fangkong.audit.models import Action, AuditLog
-from fangkong.people.identity import make_id_number
+from fangkong.core.errors import FieldErrors
+from fangkong.core.identity import make_id_number
 from fangkong.people.models import Resident
-from fangkong.people.validation import FieldErrors
 from fangkong.policy.services import change_policy
 from fangkong.screening import services
 from fangkong.screening.models import Flag, FollowUp, PersonCheck, Symptom, Visit

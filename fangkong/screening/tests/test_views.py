@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from fangkong.areas.models import Building, Household, Unit
 from fangkong.audit.models import Action, AuditLog
-from fangkong.people.identity import make_id_number
+from fangkong.core.identity import make_id_number
 from fangkong.people.models import Resident
 from fangkong.policy.forms import PolicyForm
 from fangkong.policy.schema import Policy

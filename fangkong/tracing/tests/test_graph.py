@@ -10,7 +10,7 @@ import pytest
 from fangkong.areas.models import Household, Unit
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Status
-from fangkong.people.identity import make_id_number
+from fangkong.core.identity import make_id_number
 from fangkong.people.models import Resident
 from fangkong.tracing import chains, rings, services
 from fangkong.tracing.models import ContactEdge

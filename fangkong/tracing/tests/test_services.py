@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Placement, Source, Status
-from fangkong.people.validation import FieldErrors
+from fangkong.core.errors import FieldErrors
 from fangkong.policy.schema import Policy
 from fangkong.tracing import services
 from fangkong.tracing.models import ContactEdge, DisinfectionTask, Investigation, MatchState, TaskStatus
@@ -159,7 +159,7 @@ def test_the_neighbouring_grid_worker_cannot_touch_the_investigation(city, inves
 
 
 def test_an_unmatched_contact_is_added_to_the_registry_in_a_chosen_household(city, investigation):
-    from fangkong.people.identity import make_id_number
+    from fangkong.core.identity import make_id_number
 
     number = make_id_number("420102", dt.date(1992, 5, 5), 77)
     new, _ = services.record_contact(city.users["community"], investigation, contact(name="陈新", doc_number=number))

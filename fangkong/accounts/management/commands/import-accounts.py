@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from fangkong.accounts.importer import error_report, import_accounts
 from fangkong.accounts.models import User
-from fangkong.people.importing.reading import ImportFileError
+from fangkong.core.tabular import ImportFileError
 
 
 class Command(BaseCommand):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fangkong.core.tabular import ImportFileError
 from fangkong.people.importing.areas import import_areas
-from fangkong.people.importing.reading import ImportFileError
 from fangkong.people.importing.report import error_report_bytes
 
 

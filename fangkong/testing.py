@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from fangkong.accounts.models import Role, User
 from fangkong.areas.models import Area, Building, Compound, Household, Level, Unit
+from fangkong.core.identity import make_id_number
 from fangkong.facilities.models import BedPool, Facility
-from fangkong.people.identity import make_id_number
 from fangkong.people.models import Resident, SpecialGroup
 
 PASSWORD = "Fk-test-pass-2020"

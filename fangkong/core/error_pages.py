@@ -1,0 +1,77 @@
+"""Error pages in the site's layout and the user's language: what happened and what to do.
+
+Django's defaults are bare English pages; residents on a renewed QR link, grid workers on a phone and
+commanders alike get these instead (403, 404, 400, 429 and 500; a failed CSRF check is a 403 too).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+# The public token links (household self-report, observation self-report): no log-in, opened from a QR code.
+TOKEN_LINK_PREFIXES = ("/r/", "/o/")
+
+
+def _is_token_link(request: HttpRequest) -> bool:
+    return request.path.startswith(TOKEN_LINK_PREFIXES)
+
+
+def error_page(request: HttpRequest, status: int, title: str, message: str, advice: str) -> HttpResponse:
+    return render(request, "errors/error.html", {
+        "status": status, "title": title, "message": message, "advice": advice,
+        "token_link": _is_token_link(request),
+    }, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, 400, _("The request could not be understood"),
+                      _("Something in the request was malformed, perhaps a link cut short."),
+                      _("Go back, reload the page and try again."))
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, 403, _("You may not do this"),
+                      _("Your role or your area does not cover this page or this action."),
+                      _("If you need it for your work, ask whoever manages your account to extend your role or area."))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return error_page(request, 403, _("The form had expired"),
+                      _("The page was open too long or cookies are blocked, so the form could not be accepted."),
+                      _("Reload the page and send the form again; nothing was saved."))
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_token_link(request):
+        return error_page(request, 404, _("This link is no longer valid"),
+                          _("The link or QR code you opened is not known: it may have been renewed or mistyped."),
+                          _("Ask your grid worker for the new link or QR code."))
+    return error_page(request, 404, _("Page not found"),
+                      _("There is no such page, or it lies outside the area you may see."),
+                      _("Check the address, or start again from the home page."))
+
+
+def too_many_requests(request: HttpRequest, retry_after_s: int = 600) -> HttpResponse:
+    response = error_page(request, 429, _("Too many requests"),
+                          _("This address has sent more requests than allowed in a short time."),
+                          _("Please wait a few minutes and try again."))
+    response["Retry-After"] = str(retry_after_s)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # The error may come from the database itself: render without touching it (no user, no session), and
+    # fall back to a fixed bilingual page if even that fails.
+    try:
+        return render(request, "errors/500.html", status=500)
+    except Exception:  # noqa: BLE001 - the last resort must not raise
+        logger.exception("The 500 page could not be rendered")
+        return HttpResponseServerError(
+            "<!doctype html><meta charset='utf-8'><title>系统错误 Server error</title>"
+            "<h1>系统出错，请稍后再试 · Server error, please try again later</h1>")

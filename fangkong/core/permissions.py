@@ -1,0 +1,189 @@
+"""Who may do what: every role rule of Fangkong, in one place.
+
+The roles themselves are defined here, at the bottom of the house, so that every layer — the audit log's
+and the area tree's pages too, which lie below accounts — reads the same rules. Pure functions of the
+user's role and scope — no queries, no objects of the apps above. Views, the API,
+services, exports and templates (`{% load permissions %}` then `{% if user|can_trace %}`) all read these;
+whether a given object lies in the user's scope is the scoped querysets' business (core.scope), checked
+once by each app's access functions (`access_case(user, pk)` and siblings).
+
+An anonymous user, an inactive one, or an account without a role may do nothing here; a superuser may
+do everything. Roles are compared as sets, never as levels (CARE's weak spot).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CITY_COMMANDER = "city_commander", _("City commander")
+    DISTRICT_COMMANDER = "district_commander", _("District commander")
+    STREET_COMMANDER = "street_commander", _("Street commander")
+    COMMUNITY_WORKER = "community_worker", _("Community worker")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    FACILITY_STAFF = "facility_staff", _("Facility staff")
+    GATE_GUARD = "gate_guard", _("Gate guard")
+    VOLUNTEER = "volunteer", _("Volunteer")
+
+
+COMMANDERS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER, Role.STREET_COMMANDER}
+# The roles each role may grant to accounts it manages: strictly below its own, written out (no numeric
+# levels to compare). Facility staff: city commanders only for now, as facilities have no place in the
+# area tree yet. Superusers grant every role; nobody grants superuser here (that stays in /admin/).
+GRANTABLE_ROLES: dict[str, tuple[Role, ...]] = {
+    Role.CITY_COMMANDER: (Role.DISTRICT_COMMANDER, Role.STREET_COMMANDER, Role.COMMUNITY_WORKER, Role.GRID_WORKER,
+                          Role.VOLUNTEER, Role.GATE_GUARD, Role.FACILITY_STAFF),
+    Role.DISTRICT_COMMANDER: (Role.STREET_COMMANDER, Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.VOLUNTEER,
+                              Role.GATE_GUARD),
+    Role.STREET_COMMANDER: (Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.VOLUNTEER, Role.GATE_GUARD),
+    Role.COMMUNITY_WORKER: (Role.GRID_WORKER, Role.VOLUNTEER, Role.GATE_GUARD),
+}
+
+# Area work with personal data: they may reveal full ID numbers and phones of people in their scope,
+# edit residents, screen households and handle the cross-check's to-dos.
+REVEALERS = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
+IMPORTERS = COMMANDERS | {Role.COMMUNITY_WORKER}
+# Split communities into grids (areas.grids checks the community lies in their scope).
+GRID_MANAGERS = COMMANDERS | {Role.COMMUNITY_WORKER}
+# The four categories in their area; facility staff for the people in their facility.
+AREA_CASE_ROLES = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
+# Screening follow-up items are taken up (or dismissed) by community workers and commanders.
+FOLLOW_UP_HANDLERS = COMMANDERS | {Role.COMMUNITY_WORKER}
+# The facility register is kept by the city and district command.
+FACILITY_REGISTRARS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER}
+# Keep a facility's occupancy true: its own staff, and the city and district command above it.
+FACILITY_WORKERS = FACILITY_REGISTRARS | {Role.FACILITY_STAFF}
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def _has_role(user: Any, roles: set[Role] | frozenset[Role] | tuple[Role, ...]) -> bool:
+    return _active(user) and (user.is_superuser or user.role in roles)
+
+
+# --- The registry and accounts ----------------------------------------------------------------------
+
+def is_commander(user: Any) -> bool:
+    return _has_role(user, COMMANDERS)
+
+
+def can_reveal(user: Any) -> bool:
+    """Full ID numbers and phones of people in the user's scope (each reveal is audit-logged)."""
+    return _has_role(user, REVEALERS)
+
+
+def can_edit_residents(user: Any) -> bool:
+    return can_reveal(user)
+
+
+def can_import(user: Any) -> bool:
+    """Rosters, cross-check evidence and other files of the user's area."""
+    return _has_role(user, IMPORTERS)
+
+
+def can_manage_grids(user: Any) -> bool:
+    return _has_role(user, GRID_MANAGERS)
+
+
+def can_browse_audit(user: Any) -> bool:
+    return is_commander(user)
+
+
+def can_change_policy(user: Any) -> bool:
+    return _has_role(user, {Role.CITY_COMMANDER})
+
+
+def grantable_roles(user: Any) -> tuple[Role, ...]:
+    """The roles this account may give to the accounts it manages (none: it manages no accounts)."""
+    if not _active(user):
+        return ()
+    if user.is_superuser:
+        return tuple(Role)
+    if not user.scope.area_code:  # a manager needs an area to manage accounts in
+        return ()
+    return GRANTABLE_ROLES.get(user.role, ())
+
+
+def can_manage_accounts(user: Any) -> bool:
+    return bool(grantable_roles(user))
+
+
+# --- Screening and the cross-check -------------------------------------------------------------------
+
+def can_record(user: Any) -> bool:
+    """Screen households: the roles that handle personal data."""
+    return can_reveal(user)
+
+
+def can_handle_follow_ups(user: Any) -> bool:
+    return _has_role(user, FOLLOW_UP_HANDLERS)
+
+
+def can_manage_campaigns(user: Any) -> bool:
+    return is_commander(user)
+
+
+def can_handle_todos(user: Any) -> bool:
+    """The cross-check's to-dos: the roles that handle personal data."""
+    return can_reveal(user)
+
+
+# --- The four categories, facilities, observation and tracing ---------------------------------------
+
+def can_open_cases(user: Any) -> bool:
+    return _has_role(user, AREA_CASE_ROLES)
+
+
+def can_manage_cases(user: Any) -> bool:
+    """The four-category board and the case pages (facility staff: the people in their facility)."""
+    return _has_role(user, AREA_CASE_ROLES | {Role.FACILITY_STAFF})
+
+
+def can_see_cases(user: Any) -> bool:
+    """The four-category board and the facility board in the header."""
+    return can_manage_cases(user)
+
+
+def can_register_facilities(user: Any) -> bool:
+    return _has_role(user, FACILITY_REGISTRARS)
+
+
+def can_place(user: Any) -> bool:
+    """Run the placement engine, confirm placements and dispatch transfers: commanders."""
+    return is_commander(user)
+
+
+def can_work_in_facilities(user: Any) -> bool:
+    """Admit, discharge and keep beds (for the facilities in the user's scope)."""
+    return _has_role(user, FACILITY_WORKERS)
+
+
+def can_observe(user: Any) -> bool:
+    """Keep observation files: commanders, community and grid workers."""
+    return _has_role(user, AREA_CASE_ROLES)
+
+
+def can_assign_responsible(user: Any) -> bool:
+    """Name the worker responsible for an observed person (包保责任人): the area's work."""
+    return can_observe(user)
+
+
+def can_trace(user: Any) -> bool:
+    """Tracing is area work: commanders, community and grid workers (not facility staff)."""
+    return can_open_cases(user)
+
+
+def can_reveal_in(user: Any, area_code: str) -> bool:
+    """Reveal a person kept under `area_code`: a revealing role whose scope covers it."""
+    return can_reveal(user) and user.scope.covers_area_code(area_code)
+
+
+# Every rule above, for the template library (each becomes a filter of the same name).
+RULES = {name: value for name, value in dict(globals()).items()
+         if callable(value) and (name.startswith(("can_", "is_")) or name == "grantable_roles")}
