@@ -13,10 +13,12 @@ do everything. Roles are compared as sets, never as levels (CARE's weak spot).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol, TypeGuard
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.scope import Scope
 
 
 class Role(models.TextChoices):
@@ -59,47 +61,62 @@ FACILITY_REGISTRARS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER}
 FACILITY_WORKERS = FACILITY_REGISTRARS | {Role.FACILITY_STAFF}
 
 
-def _active(user: Any) -> bool:
+class Account(Protocol):
+    """What the rules read of an account (accounts.models.User, which lies above core)."""
+
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_superuser(self) -> bool: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def scope(self) -> Scope: ...
+
+
+def _active(user: Account | None) -> TypeGuard[Account]:
     return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
 
 
-def _has_role(user: Any, roles: set[Role] | frozenset[Role] | tuple[Role, ...]) -> bool:
+def _has_role(user: Account | None, roles: set[Role]) -> bool:
     return _active(user) and (user.is_superuser or user.role in roles)
 
 
 # --- The registry and accounts ----------------------------------------------------------------------
 
-def is_commander(user: Any) -> bool:
+def is_commander(user: Account | None) -> bool:
     return _has_role(user, COMMANDERS)
 
 
-def can_reveal(user: Any) -> bool:
+def can_reveal(user: Account | None) -> bool:
     """Full ID numbers and phones of people in the user's scope (each reveal is audit-logged)."""
     return _has_role(user, REVEALERS)
 
 
-def can_edit_residents(user: Any) -> bool:
+def can_edit_residents(user: Account | None) -> bool:
     return can_reveal(user)
 
 
-def can_import(user: Any) -> bool:
+def can_import(user: Account | None) -> bool:
     """Rosters, cross-check evidence and other files of the user's area."""
     return _has_role(user, IMPORTERS)
 
 
-def can_manage_grids(user: Any) -> bool:
+def can_manage_grids(user: Account | None) -> bool:
     return _has_role(user, GRID_MANAGERS)
 
 
-def can_browse_audit(user: Any) -> bool:
+def can_browse_audit(user: Account | None) -> bool:
     return is_commander(user)
 
 
-def can_change_policy(user: Any) -> bool:
+def can_change_policy(user: Account | None) -> bool:
     return _has_role(user, {Role.CITY_COMMANDER})
 
 
-def grantable_roles(user: Any) -> tuple[Role, ...]:
+def grantable_roles(user: Account | None) -> tuple[Role, ...]:
     """The roles this account may give to the accounts it manages (none: it manages no accounts)."""
     if not _active(user):
         return ()
@@ -110,78 +127,78 @@ def grantable_roles(user: Any) -> tuple[Role, ...]:
     return GRANTABLE_ROLES.get(user.role, ())
 
 
-def can_manage_accounts(user: Any) -> bool:
+def can_manage_accounts(user: Account | None) -> bool:
     return bool(grantable_roles(user))
 
 
 # --- Screening and the cross-check -------------------------------------------------------------------
 
-def can_record(user: Any) -> bool:
+def can_record(user: Account | None) -> bool:
     """Screen households: the roles that handle personal data."""
     return can_reveal(user)
 
 
-def can_handle_follow_ups(user: Any) -> bool:
+def can_handle_follow_ups(user: Account | None) -> bool:
     return _has_role(user, FOLLOW_UP_HANDLERS)
 
 
-def can_manage_campaigns(user: Any) -> bool:
+def can_manage_campaigns(user: Account | None) -> bool:
     return is_commander(user)
 
 
-def can_handle_todos(user: Any) -> bool:
+def can_handle_todos(user: Account | None) -> bool:
     """The cross-check's to-dos: the roles that handle personal data."""
     return can_reveal(user)
 
 
 # --- The four categories, facilities, observation and tracing ---------------------------------------
 
-def can_open_cases(user: Any) -> bool:
+def can_open_cases(user: Account | None) -> bool:
     return _has_role(user, AREA_CASE_ROLES)
 
 
-def can_manage_cases(user: Any) -> bool:
+def can_manage_cases(user: Account | None) -> bool:
     """The four-category board and the case pages (facility staff: the people in their facility)."""
     return _has_role(user, AREA_CASE_ROLES | {Role.FACILITY_STAFF})
 
 
-def can_see_cases(user: Any) -> bool:
+def can_see_cases(user: Account | None) -> bool:
     """The four-category board and the facility board in the header."""
     return can_manage_cases(user)
 
 
-def can_register_facilities(user: Any) -> bool:
+def can_register_facilities(user: Account | None) -> bool:
     return _has_role(user, FACILITY_REGISTRARS)
 
 
-def can_place(user: Any) -> bool:
+def can_place(user: Account | None) -> bool:
     """Run the placement engine, confirm placements and dispatch transfers: commanders."""
     return is_commander(user)
 
 
-def can_work_in_facilities(user: Any) -> bool:
+def can_work_in_facilities(user: Account | None) -> bool:
     """Admit, discharge and keep beds (for the facilities in the user's scope)."""
     return _has_role(user, FACILITY_WORKERS)
 
 
-def can_observe(user: Any) -> bool:
+def can_observe(user: Account | None) -> bool:
     """Keep observation files: commanders, community and grid workers."""
     return _has_role(user, AREA_CASE_ROLES)
 
 
-def can_assign_responsible(user: Any) -> bool:
+def can_assign_responsible(user: Account | None) -> bool:
     """Name the worker responsible for an observed person (包保责任人): the area's work."""
     return can_observe(user)
 
 
-def can_trace(user: Any) -> bool:
+def can_trace(user: Account | None) -> bool:
     """Tracing is area work: commanders, community and grid workers (not facility staff)."""
     return can_open_cases(user)
 
 
-def can_reveal_in(user: Any, area_code: str) -> bool:
+def can_reveal_in(user: Account | None, area_code: str) -> bool:
     """Reveal a person kept under `area_code`: a revealing role whose scope covers it."""
-    return can_reveal(user) and user.scope.covers_area_code(area_code)
+    return _active(user) and can_reveal(user) and user.scope.covers_area_code(area_code)
 
 
 # Every rule above, for the template library (each becomes a filter of the same name).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -38,9 +38,10 @@ NOTHING = Q(pk__in=[])
 class ScopedUser(Protocol):
     """What scoping needs of an account (accounts.models.User, which lies above core)."""
 
-    is_authenticated: bool
-    is_active: bool
-
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_active(self) -> bool: ...
     @property
     def scope(self) -> Scope: ...
 
@@ -78,3 +79,16 @@ class ScopedQuerySet(models.QuerySet[M]):
             return self.restrict(user).get(**lookup)
         except (ObjectDoesNotExist, ValueError, TypeError) as exc:
             raise Http404 from exc
+
+
+def fetch_for(user: ScopedUser | None, queryset: ScopedQuerySet[M], pk: object, *, allowed: bool,
+              lock: bool = False) -> M:
+    """The one shape of every access function (`access_case(user, pk)` and siblings): the role rule's
+    verdict (`allowed`: 403 when false), then the object if the user's scope covers it (404 for "missing"
+    and "not yours" alike), optionally locked for the write that follows (only its own row: PostgreSQL
+    refuses FOR UPDATE on the nullable side of an outer join)."""
+    if not allowed:
+        raise PermissionDenied
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.get_visible_or_404(user, pk=pk)
