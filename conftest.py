@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from fangkong.testing import PASSWORD, build_small_city
 
@@ -7,6 +8,14 @@ from fangkong.testing import PASSWORD, build_small_city
 def _fast_password_hashing(settings):
     # Production keeps Django's slow PBKDF2; tests create many accounts.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate-limit counters live in the cache: a test (the crawl raises the limits and visits every link)
+    # must not leave a client address over its limit for the next one.
+    cache.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)
