@@ -39,12 +39,12 @@ def allow(bucket: str, key: str) -> bool:
     limit, window = _limits()[bucket]
     cache_key = f"fk:rate:{bucket}:{key}:{int(time.time() // window)}"
     if cache.add(cache_key, 1, window):
-        return True
+        return limit >= 1
     try:
         return cache.incr(cache_key) <= limit
     except ValueError:  # expired between add and incr
         cache.set(cache_key, 1, window)
-        return True
+        return limit >= 1
 
 
 def too_many(request: HttpRequest) -> HttpResponse:
