@@ -34,6 +34,7 @@ from fangkong.core.errors import FieldErrors
 from fangkong.core.tabular import ImportFileError, cell_text, iter_file_rows, read_source
 from fangkong.crosscheck.evidence import AREA_KEYS, DWELLING_KEYS, PLACE_MAX, SPECS, Spec
 from fangkong.crosscheck.models import EvidenceKind, LitCount, MeterReading, Returnee
+from fangkong.crosscheck.services import run_crosscheck
 from fangkong.people.importer import PLACE_KINDS, ImportResult, RowError, report_source
 from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_buildings, resolve_households
 from fangkong.people.importing.report import error_report_bytes
@@ -75,8 +76,6 @@ def import_evidence(kind: str, source: str | Path | IO[bytes], *, filename: str,
         result = _import(SPECS[kind], source, filename=filename, user=user, progress=progress,
                          create_housing=create_housing)
     if crosscheck:
-        from fangkong.crosscheck.services import run_crosscheck
-
         scope_code = (user.scope.area_code or "") if user is not None else ""
         result.todos = run_crosscheck(area_code=scope_code)
     return result

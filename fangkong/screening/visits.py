@@ -27,7 +27,16 @@ from fangkong.areas.services import set_vacancy
 from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors, actor
 from fangkong.people.services import create_resident
-from fangkong.screening.models import Flag, FollowUp, FollowUpStatus, HouseholdLink, Method, Outcome, PersonCheck, Visit
+from fangkong.screening.models import (
+    Flag,
+    FollowUp,
+    FollowUpStatus,
+    HouseholdLink,
+    Method,
+    Outcome,
+    PersonCheck,
+    Visit,
+)
 from fangkong.screening.validation import PersonRow, VisitInput, clean_visit
 
 
@@ -78,14 +87,16 @@ def _open_follow_ups(visit: Visit, checks: list[PersonCheck]) -> int:
 
 def _save(user: User | None, household: Household, data: VisitInput, client_id: uuid.UUID, visited_at: dt.datetime,
           rows: list[PersonRow]) -> Visit:
+    resident_ids: list[int] = []
     for i, row in enumerate(rows):
-        if row.new_values is None:
-            continue
-        try:
-            resident = create_resident(user, household, row.new_values, is_new_occupant=True)  # audit-logged
-        except FieldErrors as exc:
-            raise FieldErrors({f"persons.{i}.new_resident.{k}": v for k, v in exc.errors.items()}) from exc
-        row.resident_id = resident.pk
+        if row.new_values is not None:
+            try:
+                resident = create_resident(user, household, row.new_values, is_new_occupant=True)  # audit-logged
+            except FieldErrors as exc:
+                raise FieldErrors({f"persons.{i}.new_resident.{k}": v for k, v in exc.errors.items()}) from exc
+            row.resident_id = resident.pk
+        assert row.resident_id is not None  # clean_visit: every row is a resident or a new occupant
+        resident_ids.append(row.resident_id)
     visit = Visit.objects.create(
         client_id=client_id, household=household, area_code=household.area_code,
         date=timezone.localdate(visited_at), visited_at=visited_at, method=data.method, outcome=data.outcome,
@@ -93,11 +104,11 @@ def _save(user: User | None, household: Household, data: VisitInput, client_id: 
         note=(data.note or "").strip(), recorded_by=actor(user),
     )
     checks = PersonCheck.objects.bulk_create([
-        PersonCheck(visit=visit, resident_id=row.resident_id, area_code=visit.area_code, date=visit.date,
+        PersonCheck(visit=visit, resident_id=resident_id, area_code=visit.area_code, date=visit.date,
                     present=row.present, temperature=row.temperature, temperature_method=row.temperature_method,
                     outdoors=row.outdoors, ambient_c=row.ambient_c, reading_unreliable=row.unreliable,
                     symptoms=row.symptoms, travel_14d=row.travel_14d, contact_14d=row.contact_14d, flags=row.flags)
-        for row in rows
+        for row, resident_id in zip(rows, resident_ids, strict=True)
     ])
     if not all(c.pk for c in checks):  # backends that do not return ids from bulk inserts
         checks = list(visit.checks.all())

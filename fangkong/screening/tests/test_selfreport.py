@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from fangkong.screening import selfreport
 from fangkong.screening.links import link_for, renew_link
 from fangkong.screening.models import FollowUp, Visit
 
@@ -124,9 +125,7 @@ def _redis_or_skip() -> str:
 
 
 def test_with_redis_every_worker_process_counts_against_the_same_limit(city, settings, monkeypatch):
-    from django.core.cache.backends.redis import RedisCache
-
-    from fangkong.screening import selfreport
+    from django.core.cache.backends.redis import RedisCache  # needs the redis client, only here
 
     url = _redis_or_skip()
     prefix = f"fk-test-{uuid.uuid4().hex}"

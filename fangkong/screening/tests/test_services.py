@@ -12,6 +12,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from fangkong.audit.models import Action, AuditLog
+from fangkong.cases.models import Case
+from fangkong.cases.services import open_case
 from fangkong.core.errors import FieldErrors
 from fangkong.core.identity import make_id_number
 from fangkong.people.models import Resident
@@ -319,8 +321,6 @@ def test_campaigns_are_created_by_commanders_in_their_scope(city):
 
 
 def test_taking_up_a_fever_item_opens_a_fever_case_from_the_flag_in_the_same_transaction(city):
-    from fangkong.cases.models import Case
-
     zhang = city.residents["zhangwei"]
     record(city, reached(zhang, temperature="38.3"))
     item = FollowUp.objects.get()
@@ -333,8 +333,6 @@ def test_taking_up_a_fever_item_opens_a_fever_case_from_the_flag_in_the_same_tra
 
 
 def test_a_possible_contact_is_taken_up_as_a_close_contact_or_as_suspected_and_nothing_else(city):
-    from fangkong.cases.models import Case
-
     li = city.residents["lina"]
     data = reached(li)
     data.persons[0].contact_14d = True
@@ -350,9 +348,6 @@ def test_a_possible_contact_is_taken_up_as_a_close_contact_or_as_suspected_and_n
 
 
 def test_a_take_up_the_state_machine_refuses_leaves_the_item_open(city):
-    from fangkong.cases.models import Case
-    from fangkong.cases.services import open_case
-
     zhang = city.residents["zhangwei"]
     open_case(city.users["community"], zhang, "confirmed", "确诊", severity="mild")
     record(city, reached(zhang, temperature="38.3"))
