@@ -35,5 +35,5 @@ def access_area(user: User, code: str = "") -> Area:
 
 def access_todo(user: User, pk: object, *, lock: bool = False) -> ToDo:
     """A to-do to show, register someone for or close."""
-    return fetch_for(user, ToDo.objects.select_related(*RELATED), pk, allowed=permissions.can_handle_todos(user),
-                     lock=lock)
+    return fetch_for(user, ToDo.objects.select_related(*RELATED), pk,
+                     allowed=permissions.can_handle_todos(user), lock=lock)

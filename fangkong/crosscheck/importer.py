@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.models import User
 from fangkong.areas.notation import normalise_place
 from fangkong.audit.models import Action
 from fangkong.audit.services import build_entry
@@ -62,8 +63,8 @@ class _Parsed:
     places: list[tuple[str, ...]] = field(default_factory=list)  # empty tuple: no place given (returnees)
 
 
-def import_evidence(kind: str, source: str | Path | IO[bytes], *, filename: str, user=None, progress=None,
-                    crosscheck: bool = True, create_housing: bool = False) -> EvidenceResult:
+def import_evidence(kind: str, source: str | Path | IO[bytes], *, filename: str, user: User | None = None,
+                    progress=None, crosscheck: bool = True, create_housing: bool = False) -> EvidenceResult:
     """Import one file of evidence. `user=None` is the command line (full rights); a web or API user
     needs `can_import` and may only import into communities in their scope. A compound, building or
     unit that does not exist is a row error with the nearest existing name, unless `create_housing`;
@@ -167,7 +168,8 @@ def _key_column(spec: Spec) -> str:
     return {EvidenceKind.METER: "date", EvidenceKind.LIT: "date", EvidenceKind.RETURNEES: "doc_number"}[spec.kind]
 
 
-def _import(spec: Spec, source, *, filename: str, user, progress, create_housing: bool) -> EvidenceResult:
+def _import(spec: Spec, source, *, filename: str, user: User | None, progress,
+            create_housing: bool) -> EvidenceResult:
     data = read_source(source)
     rows = iter(iter_file_rows(io.BytesIO(data), filename))
     header = next(rows, None)

@@ -86,7 +86,8 @@ def _close_resolved(now: dt.datetime, today: dt.date, prefix: str) -> int:
 
 # ---------------------------------------------------------------- lists
 
-def todos_in(user: User, area_code: str, *, kind: str = "", status: str = Status.OPEN, q: str = "") -> QuerySet[ToDo]:
+def todos_in(user: User, area_code: str, *, kind: str = "", status: str = Status.OPEN,
+             q: str = "") -> QuerySet[ToDo]:
     """The to-dos under an area that the user may see, filtered by kind, status ('all') and text."""
     todos = ToDo.objects.within(user, area_code).select_related(*RELATED)
     if kind in Kind.values:
@@ -113,7 +114,8 @@ def kind_counts(user: User, area_code: str, status: str = Status.OPEN) -> dict[s
 
 # ---------------------------------------------------------------- registering and closing
 
-def register_occupant(user: User, todo: ToDo, raw: dict[str, Any], household: Household | None = None) -> Resident:
+def register_occupant(user: User, todo: ToDo, raw: dict[str, Any],
+                      household: Household | None = None) -> Resident:
     """Add someone found living there to the roster as a new occupant (validated by
     `clean_resident`, audit-logged). Power: the to-do's household. Lit windows: a household of the
     building (`household`). Returnee not on the roster: the returnee, in the located household,

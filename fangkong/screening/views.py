@@ -312,7 +312,8 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         area = access_campaign_area(user, data["area"])
         try:
-            campaign = create_campaign(user, area, data["name"], data["start_date"], data["end_date"], data["note"])
+            campaign = create_campaign(user, area, data["name"], data["start_date"], data["end_date"],
+                                       data["note"])
         except FieldErrors as exc:
             form.add_field_errors(exc)
         else:

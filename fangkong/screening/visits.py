@@ -85,8 +85,8 @@ def _open_follow_ups(visit: Visit, checks: list[PersonCheck]) -> int:
     return len(items)
 
 
-def _save(user: User | None, household: Household, data: VisitInput, client_id: uuid.UUID, visited_at: dt.datetime,
-          rows: list[PersonRow]) -> Visit:
+def _save(user: User | None, household: Household, data: VisitInput, client_id: uuid.UUID,
+          visited_at: dt.datetime, rows: list[PersonRow]) -> Visit:
     resident_ids: list[int] = []
     for i, row in enumerate(rows):
         if row.new_values is not None:
