@@ -242,7 +242,7 @@ def main() -> None:
     from fangkong.areas.models import Area, Level
     from fangkong.screening.coverage import coverage
     from fangkong.screening.daylist import day_list
-    from fangkong.screening.services import local_today
+    from fangkong.screening.visits import local_today
 
     today = local_today()
     city = Area.objects.get(level=Level.CITY)

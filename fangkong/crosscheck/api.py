@@ -1,7 +1,7 @@
 """API: the cross-check's to-dos (list, one, close) and the evidence import. Same scoping as the
 pages (out of scope is 404); returnees' document numbers and phones masked; bad input is a 422 with
-the field's location, a to-do closed already a 409."""
-
+the field's location, a to-do closed already a 409. To-dos are reached through crosscheck.access,
+like the pages."""
 
 import datetime as dt
 from typing import Literal
@@ -16,11 +16,11 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from fangkong.areas.models import Area
 from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck import services
+from fangkong.crosscheck.access import access_area, access_todo
 from fangkong.crosscheck.importer import import_evidence
 from fangkong.crosscheck.models import EvidenceKind, Kind, Outcome, Status, ToDo
 from fangkong.people.api import SHOWN_IMPORT_ERRORS, RowErrorOut
@@ -35,13 +35,6 @@ KIND_QUERY = Query(None)
 STATUS_QUERY = Query(Status.OPEN.value)
 EVIDENCE_PATH = Path(...)
 EVIDENCE_FILE = File(..., description="XLSX or CSV with the columns of the kind's template")
-
-
-def _worker(request: HttpRequest):
-    user = acting_user(request)
-    if not permissions.can_handle_todos(user):
-        raise PermissionDenied
-    return user
 
 
 class ReturneeOut(Schema):
@@ -102,10 +95,6 @@ class EvidenceImportOut(Schema):
     todos: dict[str, int] = Field(description="What the cross-check run after the import opened and closed")
 
 
-def _todo(user, pk: int) -> ToDo:
-    return ToDo.objects.select_related(*services.RELATED).get_visible_or_404(user, pk=pk)
-
-
 @router.get("/crosscheck/todos", response=list[ToDoOut], summary="To-dos of an area (default: the caller's)")
 @paginate(Pagination)
 def todo_list(request: HttpRequest,
@@ -114,28 +103,21 @@ def todo_list(request: HttpRequest,
               status: StatusName = STATUS_QUERY,
               q: str | None = Query(None, min_length=1, max_length=50, pattern=TEXT_PATTERN,
                                     description="Compound, room, returnee's name, or the last 4+ digits of a document or phone")):
-    user = _worker(request)
-    if area:
-        code = Area.objects.get_visible_or_404(user, code=area).code
-    else:
-        home = user.home_area
-        if home is None or not user.scope.covers_area_code(home.code):
-            raise PermissionDenied
-        code = home.code
+    user = acting_user(request)
+    code = access_area(user, area or "").code
     return services.todos_in(user, code, kind=kind or "", status=status, q=q or "")
 
 
 @router.get("/crosscheck/todos/{id}", response=ToDoOut, summary="One to-do")
 def todo_detail(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)):
-    user = _worker(request)
-    return _todo(user, id)
+    return access_todo(acting_user(request), id)
 
 
 @router.post("/crosscheck/todos/{id}/close", response=ToDoOut,
              summary="Close a to-do with an outcome (audit-logged; 409 if closed already)")
 def todo_close(request: HttpRequest, payload: CloseIn, id: int = Path(..., ge=1, le=MAX_ID)):
-    user = _worker(request)
-    todo = _todo(user, id)
+    user = acting_user(request)
+    todo = access_todo(user, id)
     try:
         return services.close_todo(user, todo, payload.outcome, payload.note)
     except services.ToDoClosed as exc:

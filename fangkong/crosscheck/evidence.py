@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from fangkong.core.errors import FieldErrors
+from fangkong.core.errors import FieldErrors, clean_text
 from fangkong.core.identity import (
     DocType,
     IdentityError,
@@ -140,19 +140,15 @@ def clean_lit(raw: dict[str, Any], today: dt.date) -> tuple:
     return day, lit
 
 
-def _text(raw: dict[str, Any], key: str) -> str:
-    return cell_text(raw.get(key))
-
-
 def clean_returnee(raw: dict[str, Any], today: dt.date) -> tuple:
     """(doc_type, doc_number, arrival_date, name, phone, origin, address), checked like the roster's."""
     errors: dict[str, str] = {}
-    name = _text(raw, "name")
+    name = cell_text(raw.get("name"))
     if not name:
         errors["name"] = _("The name is required.")
     elif len(name) > 50:
         errors["name"] = _("The name is longer than 50 characters.")
-    doc_type_raw = _text(raw, "doc_type")
+    doc_type_raw = cell_text(raw.get("doc_type"))
     doc_type = DocType.ID_CARD
     if doc_type_raw:
         key = unicodedata.normalize("NFKC", doc_type_raw).strip().lower()
@@ -160,7 +156,7 @@ def clean_returnee(raw: dict[str, Any], today: dt.date) -> tuple:
         if doc_type is None:
             errors["doc_type"] = _("Unknown document type: %(value)s.") % {"value": doc_type_raw}
     doc_number = ""
-    doc_raw = _text(raw, "doc_number")
+    doc_raw = cell_text(raw.get("doc_number"))
     if not doc_raw:
         errors["doc_number"] = _("The document number is required.")
     elif doc_type is not None:
@@ -169,24 +165,22 @@ def clean_returnee(raw: dict[str, Any], today: dt.date) -> tuple:
         except IdentityError as exc:
             errors["doc_number"] = str(exc)
     phone = ""
-    phone_raw = _text(raw, "phone")
+    phone_raw = cell_text(raw.get("phone"))
     if phone_raw:
         try:
             phone = normalize_phone(phone_raw)
         except IdentityError as exc:
             errors["phone"] = str(exc)
     arrival = None
-    if raw.get("arrival_date") in (None, "") or not _text(raw, "arrival_date"):
+    if raw.get("arrival_date") in (None, "") or not cell_text(raw.get("arrival_date")):
         errors["arrival_date"] = _("This column is required.")
     else:
         try:
             arrival = _date(raw["arrival_date"], today)
         except ValueError as exc:
             errors["arrival_date"] = str(exc)
-    origin, address = _text(raw, "origin"), _text(raw, "address")
-    for key, value, limit in (("origin", origin, 100), ("address", address, 200)):
-        if len(value) > limit:
-            errors[key] = _("Longer than %(n)d characters.") % {"n": limit}
+    origin = clean_text(cell_text(raw.get("origin")), "origin", limit=100, errors=errors)
+    address = clean_text(cell_text(raw.get("address")), "address", limit=200, errors=errors)
     if errors:
         raise FieldErrors(errors)
     return str(doc_type), doc_number, arrival, name, phone, origin, address

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.models import User
 from fangkong.areas.notation import normalise_place
 from fangkong.audit.models import Action
 from fangkong.audit.services import build_entry
@@ -34,6 +35,7 @@ from fangkong.core.errors import FieldErrors
 from fangkong.core.tabular import ImportFileError, cell_text, iter_file_rows, read_source
 from fangkong.crosscheck.evidence import AREA_KEYS, DWELLING_KEYS, PLACE_MAX, SPECS, Spec
 from fangkong.crosscheck.models import EvidenceKind, LitCount, MeterReading, Returnee
+from fangkong.crosscheck.services import run_crosscheck
 from fangkong.people.importer import PLACE_KINDS, ImportResult, RowError, report_source
 from fangkong.people.importing.places import AreaMiss, AreaResolver, resolve_buildings, resolve_households
 from fangkong.people.importing.report import error_report_bytes
@@ -61,8 +63,8 @@ class _Parsed:
     places: list[tuple[str, ...]] = field(default_factory=list)  # empty tuple: no place given (returnees)
 
 
-def import_evidence(kind: str, source: str | Path | IO[bytes], *, filename: str, user=None, progress=None,
-                    crosscheck: bool = True, create_housing: bool = False) -> EvidenceResult:
+def import_evidence(kind: str, source: str | Path | IO[bytes], *, filename: str, user: User | None = None,
+                    progress=None, crosscheck: bool = True, create_housing: bool = False) -> EvidenceResult:
     """Import one file of evidence. `user=None` is the command line (full rights); a web or API user
     needs `can_import` and may only import into communities in their scope. A compound, building or
     unit that does not exist is a row error with the nearest existing name, unless `create_housing`;
@@ -75,8 +77,6 @@ def import_evidence(kind: str, source: str | Path | IO[bytes], *, filename: str,
         result = _import(SPECS[kind], source, filename=filename, user=user, progress=progress,
                          create_housing=create_housing)
     if crosscheck:
-        from fangkong.crosscheck.services import run_crosscheck
-
         scope_code = (user.scope.area_code or "") if user is not None else ""
         result.todos = run_crosscheck(area_code=scope_code)
     return result
@@ -168,7 +168,8 @@ def _key_column(spec: Spec) -> str:
     return {EvidenceKind.METER: "date", EvidenceKind.LIT: "date", EvidenceKind.RETURNEES: "doc_number"}[spec.kind]
 
 
-def _import(spec: Spec, source, *, filename: str, user, progress, create_housing: bool) -> EvidenceResult:
+def _import(spec: Spec, source, *, filename: str, user: User | None, progress,
+            create_housing: bool) -> EvidenceResult:
     data = read_source(source)
     rows = iter(iter_file_rows(io.BytesIO(data), filename))
     header = next(rows, None)

@@ -6,6 +6,9 @@
   checked by the roster's own validation and audit-logged), before closing as "registered".
 - `close_todo`: a worker closes a to-do with an outcome; "vacant" marks the household vacant.
   Every closing is audit-logged.
+
+The to-do comes from `crosscheck.access.access_todo` (the role rule and the scope, checked once
+there): registering and closing trust it.
 """
 
 from __future__ import annotations
@@ -13,19 +16,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import Household
 from fangkong.areas.services import set_vacancy
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry, record
-from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck import rules
+from fangkong.crosscheck.access import RELATED
 from fangkong.crosscheck.models import OUTCOMES, Kind, Outcome, Status, ToDo
 from fangkong.people.models import Resident
 from fangkong.people.services import create_resident
@@ -34,8 +37,6 @@ from fangkong.policy.services import current_policy
 from fangkong.screening.models import PersonCheck
 
 NOTE_LENGTH = 200
-RELATED = ("household__unit", "household__building", "household__compound", "building__compound", "returnee",
-           "resident", "closed_by")
 
 
 class ToDoClosed(ValueError):
@@ -85,7 +86,8 @@ def _close_resolved(now: dt.datetime, today: dt.date, prefix: str) -> int:
 
 # ---------------------------------------------------------------- lists
 
-def todos_in(user, area_code: str, *, kind: str = "", status: str = Status.OPEN, q: str = "") -> QuerySet[ToDo]:
+def todos_in(user: User, area_code: str, *, kind: str = "", status: str = Status.OPEN,
+             q: str = "") -> QuerySet[ToDo]:
     """The to-dos under an area that the user may see, filtered by kind, status ('all') and text."""
     todos = ToDo.objects.within(user, area_code).select_related(*RELATED)
     if kind in Kind.values:
@@ -102,7 +104,7 @@ def todos_in(user, area_code: str, *, kind: str = "", status: str = Status.OPEN,
     return todos.order_by("-created_at", "-id")
 
 
-def kind_counts(user, area_code: str, status: str = Status.OPEN) -> dict[str, int]:
+def kind_counts(user: User, area_code: str, status: str = Status.OPEN) -> dict[str, int]:
     todos = ToDo.objects.within(user, area_code)
     if status in Status.values:
         todos = todos.filter(status=status)
@@ -112,21 +114,17 @@ def kind_counts(user, area_code: str, status: str = Status.OPEN) -> dict[str, in
 
 # ---------------------------------------------------------------- registering and closing
 
-def _require(user, todo: ToDo) -> None:
-    if not permissions.can_handle_todos(user) or not ToDo.objects.restrict(user).filter(pk=todo.pk).exists():
-        raise PermissionDenied
-
-
-def register_occupant(user, todo: ToDo, raw: dict[str, Any], household: Household | None = None) -> Resident:
+def register_occupant(user: User, todo: ToDo, raw: dict[str, Any],
+                      household: Household | None = None) -> Resident:
     """Add someone found living there to the roster as a new occupant (validated by
     `clean_resident`, audit-logged). Power: the to-do's household. Lit windows: a household of the
     building (`household`). Returnee not on the roster: the returnee, in the located household,
     with the document and phone from the checkpoint's list."""
-    _require(user, todo)
     if not ToDo.objects.filter(pk=todo.pk, status=Status.OPEN).exists():
         raise ToDoClosed(_("This to-do was closed already."))
     if todo.kind == Kind.POWERED:
         target = todo.household
+        assert target is not None  # a power to-do is about a household (the rules open it so)
     elif todo.kind == Kind.LIT:
         if household is None:
             raise FieldErrors({"household": _("Choose the household they live in.")})
@@ -138,6 +136,7 @@ def register_occupant(user, todo: ToDo, raw: dict[str, Any], household: Househol
         if target is None:
             raise FieldErrors({"household": _("The destination was not located: register the returnee from the household's page.")})
         returnee = todo.returnee
+        assert returnee is not None  # a returnee's to-do names the returnee
         raw = {**raw, "name": returnee.name, "doc_type": returnee.doc_type, "doc_number": returnee.doc_number,
                "phone": raw.get("phone") or returnee.phone}
     else:
@@ -146,15 +145,21 @@ def register_occupant(user, todo: ToDo, raw: dict[str, Any], household: Househol
 
 
 def _registered(todo: ToDo) -> bool:
+    # Each kind names its object (the rules open them so; the model allows the others empty).
     if todo.kind == Kind.POWERED:
+        assert todo.household_id is not None
         return Resident.objects.filter(household_id=todo.household_id).exists()
     if todo.kind == Kind.LIT:
+        assert todo.building_id is not None
         return Resident.objects.filter(household__building_id=todo.building_id, created_at__gte=todo.created_at).exists()
     returnee = todo.returnee
+    assert returnee is not None
     return Resident.objects.filter(doc_type=returnee.doc_type, doc_number=returnee.doc_number).exists()
 
 
 def _screened(todo: ToDo) -> bool:
+    # Only a returnee on the roster is to be screened: the to-do names both.
+    assert todo.resident_id is not None and todo.returnee is not None
     return PersonCheck.objects.filter(resident_id=todo.resident_id, present=True,
                                       date__gte=todo.returnee.arrival_date).exists()
 
@@ -167,10 +172,9 @@ UNMET = {
 }
 
 
-def close_todo(user, todo: ToDo, outcome: str, note: str = "") -> ToDo:
+def close_todo(user: User, todo: ToDo, outcome: str, note: str = "") -> ToDo:
     """Close with an outcome offered for the kind. "Registered" and "screened" need the roster or
     the screening to show it; "vacant" marks the household vacant; "false alarm" needs a note."""
-    _require(user, todo)
     note = (note or "").strip()
     errors: dict[str, str] = {}
     if outcome not in OUTCOMES[Kind(todo.kind)]:
@@ -190,7 +194,8 @@ def close_todo(user, todo: ToDo, outcome: str, note: str = "") -> ToDo:
         if outcome == Outcome.SCREENED and not _screened(locked):
             raise FieldErrors({"outcome": UNMET[Kind(locked.kind)]()})
         today = timezone.localdate()
-        if outcome == Outcome.VACANT:
+        if outcome == Outcome.VACANT:  # offered for power to-dos, which are about a household
+            assert locked.household is not None
             set_vacancy(user, locked.household, today)
         locked.status, locked.outcome, locked.note = Status.CLOSED, outcome, note
         locked.closed_by, locked.closed_at, locked.closed_on = user, timezone.now(), today

@@ -1,7 +1,8 @@
 """Cross-check pages (phone first): the to-do list of an area with counts per kind, a to-do with its
 evidence, the registration and close forms, the XLSX export, and the evidence import.
 
-Thin views: lookups through `get_visible_or_404` (out of scope is 404), rules in the services."""
+Thin views: to-dos reached through crosscheck.access (a role that may not is 403, out of scope is
+404), rules in the services."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import Area, Household
 from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
@@ -27,6 +29,7 @@ from fangkong.audit.services import record
 from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck import services
+from fangkong.crosscheck.access import access_area, access_todo
 from fangkong.crosscheck.evidence import SPECS, evidence_template
 from fangkong.crosscheck.exports import todos_workbook
 from fangkong.crosscheck.forms import CloseForm, EvidenceUploadForm, OccupantForm, ReturneeForm
@@ -41,21 +44,9 @@ EVIDENCE_SHOWN = 28  # days of readings or nights of counts on a to-do's page
 HOUSEHOLDS_SHOWN = 200
 
 
-def _worker(request: HttpRequest):
-    if not permissions.can_handle_todos(request.user):
-        raise PermissionDenied
-    return request.user
-
-
 def _area(request: HttpRequest) -> Area:
-    user = request.user
-    code = request.GET.get("area") or ""
-    if code:
-        return Area.objects.get_visible_or_404(user, code=code)
-    home = user.home_area
-    if home is None or not user.scope.covers_area_code(home.code):
-        raise PermissionDenied
-    return home
+    """The area of the list (`?area=`, else the user's own), for those who handle to-dos."""
+    return access_area(request.user, request.GET.get("area") or "")
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -72,7 +63,7 @@ def _filters(request: HttpRequest) -> dict[str, str]:
 @login_required
 @require_GET
 def todo_list(request: HttpRequest) -> HttpResponse:
-    user = _worker(request)
+    user = request.user
     area = _area(request)
     filters = _filters(request)
     todos = services.todos_in(user, area.code, **filters)
@@ -92,7 +83,7 @@ EXPORT_MAX_ROWS = 20_000
 @require_GET
 def todo_export(request: HttpRequest) -> HttpResponse:
     """XLSX of the listed to-dos (personal data masked); audit-logged."""
-    user = _worker(request)
+    user = request.user
     area = _area(request)
     filters = _filters(request)
     todos = services.todos_in(user, area.code, **filters)[:EXPORT_MAX_ROWS]
@@ -104,11 +95,7 @@ def todo_export(request: HttpRequest) -> HttpResponse:
 
 # ---------------------------------------------------------------- one to-do
 
-def _todo(request: HttpRequest, pk: int) -> ToDo:
-    return ToDo.objects.select_related(*services.RELATED).get_visible_or_404(request.user, pk=pk)
-
-
-def _building_households(user, todo: ToDo) -> list[Household]:
+def _building_households(user: User, todo: ToDo) -> list[Household]:
     return list(Household.objects.restrict(user).filter(building_id=todo.building_id).select_related("unit")
                 .annotate(n_residents=Count("residents")).order_by("unit_id", Length("room"), "room")[:HOUSEHOLDS_SHOWN])
 
@@ -125,7 +112,7 @@ def _register_form(request: HttpRequest, todo: ToDo, data=None):
     return None
 
 
-def _evidence(user, todo: ToDo) -> dict:
+def _evidence(user: User, todo: ToDo) -> dict:
     if todo.kind == Kind.POWERED:
         return {"readings": MeterReading.objects.filter(household_id=todo.household_id).order_by("-date")[:EVIDENCE_SHOWN],
                 "residents": Resident.objects.restrict(user).filter(household_id=todo.household_id).order_by("id")}
@@ -156,15 +143,14 @@ def _page(request: HttpRequest, todo: ToDo, *, close_form=None, register_form=No
 @login_required
 @require_GET
 def todo_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _worker(request)
-    return _page(request, _todo(request, pk))
+    return _page(request, access_todo(request.user, pk))
 
 
 @login_required
 @require_POST
 def todo_close(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _worker(request)
-    todo = _todo(request, pk)
+    user = request.user
+    todo = access_todo(user, pk)
     form = CloseForm(request.POST, todo=todo) if todo.is_open else None
     if form is None:
         messages.warning(request, _("This to-do was closed already."))
@@ -186,8 +172,8 @@ def todo_close(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def todo_register(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _worker(request)
-    todo = _todo(request, pk)
+    user = request.user
+    todo = access_todo(user, pk)
     form = _register_form(request, todo, request.POST)
     if form is None:
         raise PermissionDenied

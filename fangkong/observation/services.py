@@ -70,7 +70,7 @@ from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import Symptom
 from fangkong.screening.readings import TemperatureMethod, clean_how_taken
-from fangkong.screening.services import parse_temperature
+from fangkong.screening.validation import parse_temperature
 
 # Roles that keep observation files in their area (the same as the four categories).
 SYSTEM_USERNAME = "fangkong-system"

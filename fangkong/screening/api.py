@@ -1,7 +1,7 @@
 """API: the day list, recording a visit (idempotent by the phone's client id), coverage of an area
 on a day, and the follow-up queue. Same scoping as the pages: out of scope is 404. Validation errors
-are 422 with the field's location, e.g. ["body", "persons", 0, "temperature"]."""
-
+are 422 with the field's location, e.g. ["body", "persons", 0, "temperature"]. Objects are reached
+through screening.access, like the pages."""
 
 import datetime as dt
 import uuid
@@ -14,16 +14,19 @@ from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import paginate
 
-from fangkong.areas.models import Area, Household
+from fangkong.areas.models import Area
 from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.core.errors import FieldErrors
 from fangkong.people.api import Text10, Text20, Text30, Text50, Text200
 from fangkong.screening import coverage as cov
-from fangkong.screening import services
+from fangkong.screening import visits
+from fangkong.screening.access import access_area, access_follow_up, access_household
 from fangkong.screening.daylist import DAY_LIST_LIMIT, QUERY_LENGTH, entries, households_for_day, search_q
-from fangkong.screening.models import FollowUp, FollowUpStatus, Method, Outcome, Symptom, Visit
+from fangkong.screening.followups import FollowUpClosed, dismiss_follow_up, take_follow_up
+from fangkong.screening.models import Flag, FollowUp, FollowUpStatus, Method, Outcome, Symptom, Visit
 from fangkong.screening.readings import TemperatureMethod
+from fangkong.screening.validation import MAX_PERSONS, PersonInput, VisitInput
 
 router = Router(tags=["screening"])
 
@@ -112,7 +115,7 @@ class VisitIn(Schema):
     outcome: Literal[tuple(Outcome.values)]  # type: ignore[valid-type]
     visited_at: dt.datetime | None = Field(None, description="Default now; at most 7 days back")
     note: str = Field("", max_length=200, pattern=TEXT_PATTERN)
-    persons: list[PersonIn] = Field(default_factory=list, max_length=services.MAX_PERSONS)
+    persons: list[PersonIn] = Field(default_factory=list, max_length=MAX_PERSONS)
 
 
 class CheckOut(Schema):
@@ -134,8 +137,6 @@ class CheckOut(Schema):
 
     @staticmethod
     def resolve_flags(obj) -> list[str]:
-        from fangkong.screening.models import Flag
-
         return Flag.reasons(obj.flags)
 
 
@@ -242,15 +243,9 @@ def day_list(request: HttpRequest,
              q: str = Query("", max_length=QUERY_LENGTH, pattern=TEXT_PATTERN,
                             description="Building / room search, e.g. '3栋 201'"),
              building_id: int | None = Query(None, ge=1, le=MAX_ID)):
-    user = _screener(request)
-    if area:
-        code = Area.objects.get_visible_or_404(user, code=area).code
-    else:
-        home = user.home_area
-        if home is None or not user.scope.covers_area_code(home.code):
-            raise PermissionDenied
-        code = home.code
-    households = households_for_day(user, code, date or services.local_today())
+    user = acting_user(request)
+    code = access_area(user, area or "").code
+    households = households_for_day(user, code, date or visits.local_today())
     if todo:
         households = households.filter(done=False)
     if q:
@@ -269,19 +264,19 @@ def day_list(request: HttpRequest,
 @router.post("/screening/visits", response={200: VisitOut, 201: VisitOut},
              summary="Record a visit (201); the same client_id again returns the first visit (200)")
 def record_visit(request: HttpRequest, payload: VisitIn):
-    user = _screener(request)
-    household = Household.objects.select_related("unit__building").get_visible_or_404(user, pk=payload.household_id)
-    data = services.VisitInput(
+    user = acting_user(request)
+    household = access_household(user, payload.household_id)
+    data = VisitInput(
         client_id=payload.client_id, method=payload.method, outcome=payload.outcome, note=payload.note,
         visited_at=payload.visited_at,
-        persons=[services.PersonInput(
+        persons=[PersonInput(
             resident_id=p.resident_id, new_resident=p.new_resident.model_dump() if p.new_resident else None,
             present=p.present, temperature=p.temperature, temperature_method=p.temperature_method, outdoors=p.outdoors,
             ambient_c=p.ambient_c, symptoms=list(p.symptoms), travel_14d=p.travel_14d,
             contact_14d=p.contact_14d) for p in payload.persons],
     )
     try:
-        result = services.record_visit(user, household, data)
+        result = visits.record_visit(user, household, data)
     except FieldErrors as exc:
         raise _field_errors(exc) from exc
     return (201 if result.created else 200), result.visit
@@ -299,9 +294,8 @@ def _row(row: cov.Row) -> dict:
 def coverage(request: HttpRequest, code: str = Path(..., pattern=AREA_CODE_PATTERN),
              date: Day | None = DAY_QUERY,
              days: int = Query(7, ge=1, le=cov.MAX_DAYS, description="Window for 'missed on any of the last N days'")):
-    user = _screener(request)
-    area = Area.objects.get_visible_or_404(user, code=code)
-    table = cov.coverage(area, date or services.local_today(), days)
+    area = access_area(acting_user(request), code)
+    table = cov.coverage(area, date or visits.local_today(), days)
     return {
         "area_code": area.code, "area_name": area.name, "date": table.day, "days": table.days, "by": table.by,
         "total": _row(table.total), "rows": [_row(r) for r in table.rows],
@@ -325,15 +319,15 @@ def follow_up_list(request: HttpRequest,
 
 
 def _handle(request: HttpRequest, id: int, action: str, note: str, category: str = ""):
-    user = _screener(request)
-    item = FollowUp.objects.select_related("resident", "person_check").get_visible_or_404(user, pk=id)
+    user = acting_user(request)
+    item = access_follow_up(user, id)
     try:
         if action == "dismiss":
-            return services.dismiss_follow_up(user, item, note)
-        return services.take_follow_up(user, item, note, category)
+            return dismiss_follow_up(user, item, note)
+        return take_follow_up(user, item, note, category)
     except FieldErrors as exc:
         raise _field_errors(exc) from exc
-    except services.FollowUpClosed as exc:
+    except FollowUpClosed as exc:
         raise HttpError(409, str(exc)) from exc
 
 

@@ -21,6 +21,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, Building, Household, Level
 from fangkong.people.models import Resident
 from fangkong.screening.models import SCREENED_OUTCOMES, Method, PersonCheck, Visit
@@ -193,7 +194,7 @@ def trend(code: str, first: dt.date, last: dt.date, *, households: int | None = 
     return points
 
 
-def missing_households(user, code: str, day: dt.date, days: int, limit: int = 500) -> list[Household]:
+def missing_households(user: User, code: str, day: dt.date, days: int, limit: int = 500) -> list[Household]:
     """Households under `code` not screened on `day` or on some of the `days` before it (a grid's
     list to chase), each with `screened_days` (of `days`) and `screened_today`."""
     first, last = _window(day, days)

@@ -18,6 +18,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import Building, Household
 from fangkong.people.models import Resident
 from fangkong.screening.models import SCREENED_OUTCOMES, Visit
@@ -68,7 +69,7 @@ class DayList:
     buildings: list[BuildingCount]
 
 
-def households_for_day(user, area_code: str, day: dt.date):
+def households_for_day(user: User, area_code: str, day: dt.date):
     """Visible households under `area_code`, annotated with `done` (screened on `day`) and
     `last_visit_id` (their latest visit up to that day), in walking order."""
     # The area code narrows the subquery to the area's visits of the day (index on date, area code):
@@ -84,7 +85,7 @@ def households_for_day(user, area_code: str, day: dt.date):
     )
 
 
-def entries(user, households: list[Household]) -> list[Entry]:
+def entries(user: User, households: list[Household]) -> list[Entry]:
     ids = [h.pk for h in households]
     counts = dict(Resident.objects.restrict(user).filter(household_id__in=ids).values("household_id")
                   .annotate(n=Count("id")).order_by().values_list("household_id", "n"))
@@ -120,7 +121,7 @@ def _building_counts(households: QuerySet) -> list[BuildingCount]:
     return list(counts.values())
 
 
-def day_list(user, area_code: str, day: dt.date, *, todo: bool = False, query: str = "",
+def day_list(user: User, area_code: str, day: dt.date, *, todo: bool = False, query: str = "",
              building_id: int | None = None, page: str | int | None = 1) -> DayList | None:
     """The day list narrowed as asked, a page of it grouped by building; None when the area is too
     large for one list."""

@@ -15,7 +15,7 @@ from fangkong.people.models import DocumentType, Relation, Resident, Sex
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import Method, Outcome, Symptom
 from fangkong.screening.readings import TemperatureMethod, ambient_range
-from fangkong.screening.services import PersonInput, VisitInput
+from fangkong.screening.validation import PersonInput, VisitInput
 
 PRESENCE = [("present", _("Present")), ("away", _("Away"))]
 SYMPTOM_CHOICES = [(code, Symptom.LABELS[bit]) for code, bit in Symptom.CODES.items()]

@@ -224,7 +224,7 @@ class FollowUp(models.Model):
     (its source is the first visit), and a cough found the next day joins that item as a second
     reason (its source becomes that visit, whose readings are the latest evidence). `reasons` holds the Flag bits; `reason` is the most pressing of them (fever, symptoms,
     possible contact), kept as a column for the API and the lists. Later work (the four-categories
-    pipeline) takes items up through `services.take_follow_up`.
+    pipeline) takes items up through `followups.take_follow_up`.
     """
 
     resident = models.ForeignKey("people.Resident", models.PROTECT, related_name="follow_ups", verbose_name=_("person"))

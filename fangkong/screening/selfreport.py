@@ -22,9 +22,10 @@ from fangkong.core.error_pages import too_many_requests
 from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_name
 from fangkong.people.models import Resident
-from fangkong.screening import services
 from fangkong.screening.forms import VisitForms
+from fangkong.screening.links import link_by_token
 from fangkong.screening.models import Visit
+from fangkong.screening.visits import local_today, record_self_report, unreliable_checks
 
 # (requests, seconds): per client address for every request, per link for submissions.
 DEFAULT_LIMITS = {"address": (60, 600), "link": (12, 3600)}
@@ -58,7 +59,7 @@ def too_many(request: HttpRequest) -> HttpResponse:
 def report(request: HttpRequest, token: str) -> HttpResponse:
     if not allow("address", request.META.get("REMOTE_ADDR") or "-"):
         return too_many(request)
-    link = services.link_by_token(token)
+    link = link_by_token(token)
     if link is None:
         raise Http404
     household = link.household
@@ -71,16 +72,16 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
         status = 400
         if forms.is_valid():
             try:
-                result = services.record_self_report(link, forms.visit_input(method="online", outcome="reached"))
+                result = record_self_report(link, forms.visit_input(method="online", outcome="reached"))
             except FieldErrors as exc:
                 forms.add_errors(exc)
             else:
                 return render(request, "screening/selfreport_done.html", {
                     "household": household, "visit": result.visit, "count": len(residents),
-                    "unreliable": services.unreliable_checks(result.visit)})
+                    "unreliable": unreliable_checks(result.visit)})
     for form in forms.people:
         form.masked_name = mask_name(form.resident.name)
-    today = Visit.objects.filter(household=household, date=services.local_today(), outcome__in=("reached", "vacant"))
+    today = Visit.objects.filter(household=household, date=local_today(), outcome__in=("reached", "vacant"))
     return render(request, "screening/selfreport.html", {
         "household": household, "forms": forms, "reported_today": today.order_by("-visited_at").first(),
     }, status=status)

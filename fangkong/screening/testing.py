@@ -7,7 +7,7 @@ import uuid
 
 from django.utils import timezone
 
-from fangkong.screening.services import PersonInput, VisitInput
+from fangkong.screening.validation import PersonInput, VisitInput
 
 
 def at(days_ago: int = 0, hour: int = 10) -> dt.datetime:

@@ -1,7 +1,8 @@
 """Screening pages for workers and commanders: the day list and the visit form (phone first), the
 household's QR code, coverage with its trend and XLSX export, the follow-up queue and campaigns.
 
-Thin views: lookups through `get_visible_or_404` (out of scope is 404), rules in the services."""
+Thin views: objects reached through screening.access (a role that may not is 403, out of scope is
+404), rules in the services."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, Household, Level
 from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
@@ -31,12 +33,22 @@ from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
 from fangkong.policy.services import current_policy
 from fangkong.screening import coverage as cov
-from fangkong.screening import services
+from fangkong.screening.access import (
+    access_area,
+    access_campaign,
+    access_campaign_area,
+    access_follow_up,
+    access_household,
+)
+from fangkong.screening.campaigns import create_campaign
 from fangkong.screening.daylist import day_list
 from fangkong.screening.exports import coverage_workbook
+from fangkong.screening.followups import FollowUpClosed, dismiss_follow_up, take_follow_up, take_up_categories
 from fangkong.screening.forms import CampaignForm, VisitForms
+from fangkong.screening.links import link_for, renew_link
 from fangkong.screening.models import Campaign, FollowUp, FollowUpStatus, Visit
 from fangkong.screening.readings import ambient_range
+from fangkong.screening.visits import local_today, record_visit, unreliable_checks
 
 FOLLOW_UPS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 20
@@ -44,25 +56,13 @@ DEFAULT_DAYS = 7
 EARLIEST = dt.date(2000, 1, 1)
 
 
-def _screener(request: HttpRequest):
-    if not permissions.can_record(request.user):
-        raise PermissionDenied
-    return request.user
-
-
 def _area(request: HttpRequest, code: str | None = None) -> Area:
-    user = request.user
-    code = code or request.GET.get("area") or ""
-    if code:
-        return Area.objects.get_visible_or_404(user, code=code)
-    home = user.home_area
-    if home is None or not user.scope.covers_area_code(home.code):
-        raise PermissionDenied
-    return home
+    """The area of the page (the path's, else `?area=`, else the user's own), for those who screen."""
+    return access_area(request.user, code or request.GET.get("area") or "")
 
 
 def _day(request: HttpRequest) -> dt.date:
-    today = services.local_today()
+    today = local_today()
     try:
         day = dt.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
@@ -77,10 +77,6 @@ def _days(request: HttpRequest) -> int:
         return DEFAULT_DAYS
 
 
-def _household(request: HttpRequest, pk: int) -> Household:
-    return Household.objects.select_related("unit", "building", "compound").get_visible_or_404(request.user, pk=pk)
-
-
 # ---------------------------------------------------------------- day list and visits
 
 def _building_id(request: HttpRequest) -> int | None:
@@ -92,9 +88,9 @@ def _building_id(request: HttpRequest) -> int | None:
 
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
-    user = _screener(request)
+    user = request.user
     area = _area(request)
-    day = services.local_today()
+    day = local_today()
     todo, query = request.GET.get("todo") == "1", request.GET.get("q", "").strip()
     building_id = _building_id(request)
     listed = day_list(user, area.code, day, todo=todo, query=query, building_id=building_id,
@@ -117,8 +113,8 @@ def _back(request: HttpRequest, household: Household) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _screener(request)
-    household = _household(request, pk)
+    user = request.user
+    household = access_household(user, pk)
     residents = list(Resident.objects.restrict(user).filter(household=household).order_by("id"))
     forms = VisitForms(request.POST or None, residents)
     status = 200
@@ -126,13 +122,13 @@ def visit(request: HttpRequest, pk: int) -> HttpResponse:
         status = 400
         if forms.is_valid():
             try:
-                result = services.record_visit(user, household, forms.visit_input())
+                result = record_visit(user, household, forms.visit_input())
             except FieldErrors as exc:
                 forms.add_errors(exc)
             else:
                 text = _("Recorded: %(address)s.") if result.created else _("Already recorded: %(address)s.")
                 messages.success(request, text % {"address": household.address})
-                unreliable = services.unreliable_checks(result.visit)
+                unreliable = unreliable_checks(result.visit)
                 if unreliable:  # the readings are kept; the form comes back for a re-take
                     low, high = ambient_range(current_policy())
                     messages.warning(request, _(
@@ -155,7 +151,7 @@ def visit(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------- the household's QR code
 
 def _qr(request: HttpRequest, household: Household):
-    link = services.link_for(request.user, household)
+    link = link_for(request.user, household)
     url = request.build_absolute_uri(reverse("selfreport:report", args=[link.token]))
     return link, url, segno.make(url, error="m")
 
@@ -163,10 +159,9 @@ def _qr(request: HttpRequest, household: Household):
 @login_required
 @require_http_methods(["GET", "POST"])
 def household_qr(request: HttpRequest, pk: int) -> HttpResponse:
-    _screener(request)
-    household = _household(request, pk)
+    household = access_household(request.user, pk)
     if request.method == "POST":
-        services.renew_link(request.user, household)
+        renew_link(request.user, household)
         messages.success(request, _("A new link was made; the old link and its QR code no longer work."))
         return redirect("screening:qr", pk=household.pk)
     _link, url, qr = _qr(request, household)
@@ -180,8 +175,7 @@ def household_qr(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def household_qr_png(request: HttpRequest, pk: int) -> HttpResponse:
-    _screener(request)
-    household = _household(request, pk)
+    household = access_household(request.user, pk)
     _link, _url, qr = _qr(request, household)
     handle = io.BytesIO()
     qr.save(handle, kind="png", scale=10, border=2)
@@ -197,7 +191,7 @@ def household_qr_png(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def coverage(request: HttpRequest, code: str) -> HttpResponse:
-    user = _screener(request)
+    user = request.user
     area = _area(request, code)
     day, days = _day(request), _days(request)
     table = cov.coverage(area, day, days)
@@ -205,7 +199,7 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
     peak = max([p.households for p in table.trend] + [1])
     return render(request, "screening/coverage.html", {
         "area": area, "cov": table, "missing": missing, "peak": peak, "day": day, "days": days,
-        "today": services.local_today(), "crumbs": crumbs_for(user, area.code, include_self=False),
+        "today": local_today(), "crumbs": crumbs_for(user, area.code, include_self=False),
         "day_options": (1, 3, 7, 14),
     })
 
@@ -213,7 +207,7 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_GET
 def coverage_export(request: HttpRequest, code: str) -> HttpResponse:
-    user = _screener(request)
+    user = request.user
     area = _area(request, code)
     day, days = _day(request), _days(request)
     table = cov.coverage(area, day, days)
@@ -230,7 +224,7 @@ def coverage_export(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_GET
 def follow_ups(request: HttpRequest) -> HttpResponse:
-    user = _screener(request)
+    user = request.user
     area = _area(request)
     status = request.GET.get("status", FollowUpStatus.OPEN)
     items = (FollowUp.objects.within(user, area.code)
@@ -240,7 +234,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
         items = items.filter(status=status)
     page = Paginator(items.order_by("-created_at", "-id"), FOLLOW_UPS_PER_PAGE).get_page(request.GET.get("page"))
     for item in page:  # the categories each item may be taken up into (四类人员), the default first
-        item.take_choices = [(c, CaseStatus(c).label) for c in services.take_up_categories(item)]
+        item.take_choices = [(c, CaseStatus(c).label) for c in take_up_categories(item)]
     return render(request, "screening/follow_ups.html", {
         "area": area, "page": page, "status": status, "statuses": FollowUpStatus.choices,
         "can_handle": permissions.can_handle_follow_ups(user), "crumbs": crumbs_for(user, area.code, include_self=False),
@@ -250,26 +244,26 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def follow_up_handle(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    user = _screener(request)
-    item = FollowUp.objects.select_related("resident").get_visible_or_404(user, pk=pk)
+    user = request.user
+    item = access_follow_up(user, pk)
     note = request.POST.get("note", "")
     try:
         if action == "dismiss":
-            services.dismiss_follow_up(user, item, note)
+            dismiss_follow_up(user, item, note)
             messages.success(request, _("Dismissed: %(name)s.") % {"name": item.resident.name})
         else:
-            services.take_follow_up(user, item, note, request.POST.get("category", ""))
+            take_follow_up(user, item, note, request.POST.get("category", ""))
             messages.success(request, _("Taken up: %(name)s.") % {"name": item.resident.name})
     except FieldErrors as exc:
         messages.error(request, " ".join(str(m) for m in exc.errors.values()))
-    except services.FollowUpClosed as exc:
+    except FollowUpClosed as exc:
         messages.warning(request, str(exc))
     return redirect(safe_next(request, reverse("screening:follow_ups")))
 
 
 # ---------------------------------------------------------------- campaigns
 
-def _campaign_area(user, campaign: Campaign) -> Area:
+def _campaign_area(user: User, campaign: Campaign) -> Area:
     """The part of the campaign the user sees: the campaign's area, or the user's own inside it."""
     scope = user.scope
     code = campaign.area_code
@@ -280,10 +274,12 @@ def _campaign_area(user, campaign: Campaign) -> Area:
 
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    user = _screener(request)
+    user = request.user
+    if not permissions.can_record(user):
+        raise PermissionDenied
     campaigns = Campaign.objects.restrict(user).select_related("area", "created_by")
     page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page"))
-    today = services.local_today()
+    today = local_today()
     rows = []
     for campaign in page.object_list:  # a page of campaigns: two grouped queries each
         total, _rows = cov.campaign_progress(_campaign_area(user, campaign), campaign.start_date,
@@ -293,7 +289,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         "page": page, "rows": rows, "today": today, "can_create": permissions.can_manage_campaigns(user)})
 
 
-def _campaign_areas(user) -> list[Area]:
+def _campaign_areas(user: User) -> list[Area]:
     """The user's area and its sub-areas down to two levels (communities for a street commander)."""
     home = user.home_area
     if home is None:
@@ -306,18 +302,18 @@ def _campaign_areas(user) -> list[Area]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def campaign_create(request: HttpRequest) -> HttpResponse:
-    user = _screener(request)
+    user = request.user
     if not permissions.can_manage_campaigns(user):
         raise PermissionDenied
-    today = services.local_today()
+    today = local_today()
     form = CampaignForm(request.POST or None, areas=_campaign_areas(user),
                         initial={"start_date": today, "end_date": today + dt.timedelta(days=2)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        area = Area.objects.get_visible_or_404(user, code=data["area"])
+        area = access_campaign_area(user, data["area"])
         try:
-            campaign = services.create_campaign(user, area, data["name"], data["start_date"], data["end_date"],
-                                                data["note"])
+            campaign = create_campaign(user, area, data["name"], data["start_date"], data["end_date"],
+                                       data["note"])
         except FieldErrors as exc:
             form.add_field_errors(exc)
         else:
@@ -328,10 +324,10 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _screener(request)
-    campaign = Campaign.objects.select_related("area", "created_by").get_visible_or_404(user, pk=pk)
+    user = request.user
+    campaign = access_campaign(user, pk)
     area = _campaign_area(user, campaign)
-    today = services.local_today()
+    today = local_today()
     last = min(campaign.end_date, today)
     total, rows = cov.campaign_progress(area, campaign.start_date, last)
     trend = cov.trend(area.code, campaign.start_date, last) if last >= campaign.start_date else []

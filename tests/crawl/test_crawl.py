@@ -19,7 +19,7 @@ from fangkong.accounts.models import User
 from fangkong.areas.models import Household
 from fangkong.observation.models import ObservationFile
 from fangkong.people.models import ImportBatch
-from fangkong.screening import services as screening
+from fangkong.screening.links import link_for
 
 from .crawler import Crawler, CrawlResult
 
@@ -47,7 +47,7 @@ def public_links() -> list[str]:
     """The residents' links, a few of each kind: household self-report and observation self-report."""
     admin = User.objects.get(username="admin")
     households = Household.objects.order_by("id")[:5]
-    links = [f"/r/{screening.link_for(admin, household).token}/" for household in households]
+    links = [f"/r/{link_for(admin, household).token}/" for household in households]
     files = ObservationFile.objects.exclude(token="").order_by("id")[:5]
     links += [f"/o/{file.token}/" for file in files]
     return links

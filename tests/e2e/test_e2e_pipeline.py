@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from fangkong.cases import services
 from fangkong.cases.models import Case, Status
 from fangkong.facilities.models import BedPool, Stay, StayStatus
-from fangkong.screening.services import record_visit
 from fangkong.screening.testing import reached
+from fangkong.screening.visits import record_visit
 
 from .helpers import log_in, shoot
 

@@ -8,9 +8,10 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from fangkong.screening import services
+from fangkong.screening.links import link_for
 from fangkong.screening.models import FollowUp, Visit
 from fangkong.screening.testing import at, not_reached, reached
+from fangkong.screening.visits import record_visit
 
 from .helpers import log_in, shoot
 
@@ -74,7 +75,7 @@ def test_a_grid_worker_walks_the_day_list_to_full_coverage(e2e_city, phone: Page
 
 def test_a_resident_reports_for_the_household_through_its_link(e2e_city, phone: Page):
     city = e2e_city
-    link = services.link_for(city.users["grid_a"], city.households["a101"])
+    link = link_for(city.users["grid_a"], city.households["a101"])
     zhang, li = city.residents["zhangwei"], city.residents["lina"]
     page = phone
     page.goto(f"/r/{link.token}/")
@@ -100,14 +101,14 @@ def test_a_community_worker_reads_coverage_and_the_follow_up_queue(e2e_city, des
     city = e2e_city
     r, h, users = city.residents, city.households, city.users
     for days_ago in (3, 2, 1, 0):
-        services.record_visit(users["grid_a"], h["a101"], reached(r["zhangwei"], r["lina"], visited_at=at(days_ago)))
+        record_visit(users["grid_a"], h["a101"], reached(r["zhangwei"], r["lina"], visited_at=at(days_ago)))
         if days_ago != 1:
-            services.record_visit(users["grid_a"], h["a102"],
+            record_visit(users["grid_a"], h["a102"],
                                   reached(r["wanglaoshi"], method="phone", visited_at=at(days_ago)))
         if days_ago >= 2:
-            services.record_visit(users["grid_b"], h["b201"], reached(r["wangfang"], visited_at=at(days_ago)))
-    services.record_visit(users["grid_b"], h["b201"], not_reached(visited_at=at(0)))
-    services.record_visit(users["grid_a"], h["a102"], reached(r["wanglaoshi"], temperature="37.9", visited_at=at(0, 15)))
+            record_visit(users["grid_b"], h["b201"], reached(r["wangfang"], visited_at=at(days_ago)))
+    record_visit(users["grid_b"], h["b201"], not_reached(visited_at=at(0)))
+    record_visit(users["grid_a"], h["a102"], reached(r["wanglaoshi"], temperature="37.9", visited_at=at(0, 15)))
 
     page = desktop
     log_in(page, "community")

@@ -9,9 +9,11 @@ from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.models import Kind, ToDo
 from fangkong.crosscheck.services import close_todo, run_crosscheck
 from fangkong.crosscheck.tests.conftest import day, empty_household, lit, readings, returnee
+from fangkong.people.models import Resident
+from fangkong.people.services import create_resident
 from fangkong.policy.services import change_policy
-from fangkong.screening import services as screening
 from fangkong.screening.testing import at, reached
+from fangkong.screening.visits import record_visit
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +141,7 @@ def test_a_registered_returnee_not_screened_since_arrival_is_found(city):
     wang = city.residents["wangfang"]  # lives in grid B
     ret = returnee(wang.doc_number, days_ago=2, area_code=city.areas["qinghe"].code)
     # Screened present before the arrival: does not count.
-    screening.record_visit(city.users["grid_b"], wang.household, reached(wang, visited_at=at(3)))
+    record_visit(city.users["grid_b"], wang.household, reached(wang, visited_at=at(3)))
     counts = run_crosscheck()
     assert (counts[Kind.RETURNEE_UNREGISTERED], counts[Kind.RETURNEE_UNSCREENED]) == (0, 1)
     [todo] = opened(Kind.RETURNEE_UNSCREENED)
@@ -152,7 +154,7 @@ def test_a_returnee_screened_since_arrival_is_not_found_and_an_open_to_do_closes
     returnee(wang.doc_number, days_ago=2)
     run_crosscheck()
     [todo] = opened(Kind.RETURNEE_UNSCREENED)
-    screening.record_visit(city.users["grid_b"], wang.household, reached(wang, visited_at=at(0)))
+    record_visit(city.users["grid_b"], wang.household, reached(wang, visited_at=at(0)))
     counts = run_crosscheck()
     assert counts["closed"] == 1 and counts[Kind.RETURNEE_UNSCREENED] == 0
     todo.refresh_from_db()
@@ -163,7 +165,7 @@ def test_a_returnee_screened_since_arrival_is_not_found_and_an_open_to_do_closes
 def test_a_returnee_screened_away_does_not_count(city):
     wang = city.residents["wangfang"]
     returnee(wang.doc_number, days_ago=2)
-    visit = screening.record_visit(city.users["grid_b"], wang.household, reached(wang, visited_at=at(0))).visit
+    visit = record_visit(city.users["grid_b"], wang.household, reached(wang, visited_at=at(0))).visit
     visit.checks.update(present=False, temperature=None)
     assert run_crosscheck()[Kind.RETURNEE_UNSCREENED] == 1
 
@@ -171,8 +173,6 @@ def test_a_returnee_screened_away_does_not_count(city):
 def test_a_returnee_registered_later_closes_itself_and_then_needs_screening(city):
     ret = returnee(STRANGER, household=city.households["a102"])
     run_crosscheck()
-    from fangkong.people.services import create_resident
-
     create_resident(city.users["grid_a"], city.households["a102"], {"name": "李明", "doc_number": STRANGER})
     counts = run_crosscheck()
     assert counts["closed"] == 1 and counts[Kind.RETURNEE_UNSCREENED] == 1
@@ -190,8 +190,6 @@ def test_returnees_who_arrived_long_ago_are_left_alone(city):
 def test_a_vacant_mark_is_cleared_once_someone_is_registered(city):
     empty = empty_household(city)
     Household.objects.filter(pk=empty.pk).update(vacant_since=day(3))
-    from fangkong.people.models import Resident
-
     Resident(household=empty, name="赵六", sex="M", birth_date=day(12000), doc_number=STRANGER).save()  # e.g. a roster import
     assert run_crosscheck()["vacancies_cleared"] == 1
     empty.refresh_from_db()

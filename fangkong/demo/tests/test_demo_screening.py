@@ -12,10 +12,11 @@ from fangkong.areas.models import Area, Household, Level
 from fangkong.demo.accounts import ensure_demo_accounts
 from fangkong.demo.city import build_city
 from fangkong.demo.screening import build_screening_history
-from fangkong.screening import services
 from fangkong.screening.coverage import coverage
 from fangkong.screening.daylist import day_list
 from fangkong.screening.models import Campaign, FollowUp, PersonCheck, Visit
+from fangkong.screening.validation import PersonInput, VisitInput
+from fangkong.screening.visits import record_visit
 
 pytestmark = pytest.mark.django_db
 
@@ -72,9 +73,9 @@ def test_the_written_rows_work_with_the_app(history):
     household = Household.objects.filter(area_code__startswith=street.code).first()
     root = _superuser()
     resident = household.residents.first()
-    data = services.VisitInput(client_id=uuid.uuid4(), method="door", outcome="reached",
-                               persons=[services.PersonInput(resident_id=resident.pk, temperature="36.6")])
-    assert services.record_visit(root, household, data).created  # the id sequences moved past the bulk rows
+    data = VisitInput(client_id=uuid.uuid4(), method="door", outcome="reached",
+                      persons=[PersonInput(resident_id=resident.pk, temperature="36.6")])
+    assert record_visit(root, household, data).created  # the id sequences moved past the bulk rows
     assert Campaign.objects.filter(end_date=timezone.localdate()).exists()
 
 

@@ -39,7 +39,7 @@ from fangkong.people.models import SpecialGroup
 from fangkong.policy.forms import shown_fields
 from fangkong.policy.models import PolicyVersion
 from fangkong.policy.schema import NOT_YET_READ, Policy
-from fangkong.screening import services as screening
+from fangkong.screening import visits as screening
 from fangkong.screening.testing import reached
 from fangkong.testing import SmallCity
 from fangkong.tracing import chains, links

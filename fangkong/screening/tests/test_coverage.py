@@ -14,9 +14,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from fangkong.screening import services
 from fangkong.screening.coverage import campaign_progress, coverage, missing_households, trend
 from fangkong.screening.testing import at, not_reached, reached
+from fangkong.screening.visits import record_visit
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def screened(city):
     r, h = city.residents, city.households
 
     def visit(persona, household, data):
-        services.record_visit(city.users[persona], h[household], data)
+        record_visit(city.users[persona], h[household], data)
 
     visit("grid_a", "a101", reached(r["zhangwei"], r["lina"], visited_at=at(2)))
     visit("grid_a", "a102", reached(r["wanglaoshi"], visited_at=at(2)))

@@ -7,8 +7,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from fangkong.screening.services import record_visit
 from fangkong.screening.testing import reached
+from fangkong.screening.visits import record_visit
 
 BEFORE = [("screening", "0001_initial")]
 AFTER = [("screening", "0003_follow_up_one_open_per_person")]

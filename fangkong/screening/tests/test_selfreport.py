@@ -7,7 +7,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from fangkong.screening import services
+from fangkong.screening import selfreport
+from fangkong.screening.links import link_for, renew_link
 from fangkong.screening.models import FollowUp, Visit
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def link(city):
-    return services.link_for(city.users["grid_a"], city.households["a101"])
+    return link_for(city.users["grid_a"], city.households["a101"])
 
 
 def report_post(city, **overrides) -> dict:
@@ -80,7 +81,7 @@ def test_a_wrong_token_is_404(client, city, link, token):
 
 def test_a_renewed_link_retires_the_old_token(client, city, link):
     old = link.token
-    services.renew_link(city.users["grid_a"], city.households["a101"])
+    renew_link(city.users["grid_a"], city.households["a101"])
     assert client.get(reverse("selfreport:report", args=[old])).status_code == 404
 
 
@@ -124,9 +125,7 @@ def _redis_or_skip() -> str:
 
 
 def test_with_redis_every_worker_process_counts_against_the_same_limit(city, settings, monkeypatch):
-    from django.core.cache.backends.redis import RedisCache
-
-    from fangkong.screening import selfreport
+    from django.core.cache.backends.redis import RedisCache  # needs the redis client, only here
 
     url = _redis_or_skip()
     prefix = f"fk-test-{uuid.uuid4().hex}"

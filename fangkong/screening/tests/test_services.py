@@ -8,23 +8,29 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils import timezone
 
 from fangkong.audit.models import Action, AuditLog
+from fangkong.cases.models import Case
+from fangkong.cases.services import open_case
 from fangkong.core.errors import FieldErrors
 from fangkong.core.identity import make_id_number
 from fangkong.people.models import Resident
 from fangkong.policy.services import change_policy
-from fangkong.screening import services
+from fangkong.screening import campaigns, followups, links, visits
+from fangkong.screening.access import access_campaign_area, access_follow_up, access_household
 from fangkong.screening.models import Flag, FollowUp, PersonCheck, Symptom, Visit
-from fangkong.screening.services import PersonInput, VisitInput
 from fangkong.screening.testing import at, not_reached, reached
+from fangkong.screening.validation import PersonInput, VisitInput
 
 pytestmark = pytest.mark.django_db
 
 
 def record(city, data, persona="grid_a", household="a101"):
-    return services.record_visit(city.users[persona], city.households[household], data)
+    """As the visit page and the API record: the household reached through `access_household`."""
+    user = city.users[persona]
+    return visits.record_visit(user, access_household(user, city.households[household].pk), data)
 
 
 def test_a_reached_visit_stores_the_people_with_the_households_area_code_and_local_date(city):
@@ -124,11 +130,11 @@ def test_an_open_item_gains_the_reasons_found_later(city):
     assert (item.reason, item.reason_codes) == ("fever", ["fever", "symptoms"])
     assert item.visit == fever and item.person_check.temperature == Decimal("38.3")  # the latest evidence
     assert item.created_at == first.visited_at  # flagged since the first visit
-    assert services.take_up_categories(item) == ["fever", "suspected"]
+    assert followups.take_up_categories(item) == ["fever", "suspected"]
     record(city, reached(zhang, contact_14d=True))
     item.refresh_from_db()
     assert item.reasons == Flag.FEVER | Flag.SYMPTOMS | Flag.CONTACT
-    assert services.take_up_categories(item) == ["fever", "suspected", "close_contact"]
+    assert followups.take_up_categories(item) == ["fever", "suspected", "close_contact"]
 
 
 def test_a_fever_reported_again_keeps_one_open_item_until_it_is_handled(city):
@@ -136,7 +142,7 @@ def test_a_fever_reported_again_keeps_one_open_item_until_it_is_handled(city):
     record(city, reached(zhang, temperature="38.0"))
     record(city, reached(zhang, temperature="38.4"))
     assert FollowUp.objects.filter(status="open").count() == 1
-    services.dismiss_follow_up(city.users["community"], FollowUp.objects.get(), "measured again: 36.6")
+    followups.dismiss_follow_up(city.users["community"], FollowUp.objects.get(), "measured again: 36.6")
     record(city, reached(zhang, temperature="38.1"))
     assert FollowUp.objects.filter(status="open").count() == 1 and FollowUp.objects.count() == 2
 
@@ -235,9 +241,9 @@ def test_visit_times_are_neither_in_the_future_nor_older_than_a_week(city):
 
 
 def test_grid_b_cannot_record_a_visit_in_grid_a(city):
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Http404):  # out of scope: the same answer as a household that does not exist
         record(city, reached(city.residents["zhangwei"]), persona="grid_b")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Http404):
         record(city, not_reached(), persona="other_community")
     assert not Visit.objects.exists()
 
@@ -252,75 +258,73 @@ def test_dismissing_needs_a_reason_is_audited_and_happens_once(city):
     record(city, reached(city.residents["zhangwei"], temperature="38.0"))
     item = FollowUp.objects.get()
     with pytest.raises(FieldErrors):
-        services.dismiss_follow_up(city.users["community"], item, "  ")
-    with pytest.raises(PermissionDenied):
-        services.dismiss_follow_up(city.users["grid_a"], item, "misreading")
-    with pytest.raises(PermissionDenied):
-        services.dismiss_follow_up(city.users["other_community"], item, "misreading")
-    services.dismiss_follow_up(city.users["community"], item, "thermometer fault; 36.6 at 11:00")
+        followups.dismiss_follow_up(city.users["community"], item, "  ")
+    with pytest.raises(PermissionDenied):  # a grid worker sees the queue but does not handle it
+        access_follow_up(city.users["grid_a"], item.pk)
+    with pytest.raises(Http404):
+        access_follow_up(city.users["other_community"], item.pk)
+    followups.dismiss_follow_up(city.users["community"], item, "thermometer fault; 36.6 at 11:00")
     item.refresh_from_db()
     assert item.status == "dismissed" and item.handled_by == city.users["community"] and item.handled_at
     entry = AuditLog.objects.get(object_type="screening.followup")
     assert entry.changes["status"] == ["open", "dismissed"] and entry.area_code == item.area_code
-    with pytest.raises(services.FollowUpClosed):
-        services.take_follow_up(city.users["street"], item)
+    with pytest.raises(followups.FollowUpClosed):
+        followups.take_follow_up(city.users["street"], item)
 
 
 def test_taking_an_item_up_is_a_plain_status_change(city):
     record(city, reached(city.residents["zhangwei"], travel_14d=True))
-    item = services.take_follow_up(city.users["street"], FollowUp.objects.get(), "to the four-categories list")
+    item = followups.take_follow_up(city.users["street"], FollowUp.objects.get(), "to the four-categories list")
     assert item.status == "taken" and item.reason == "possible_contact"
 
 
 def test_a_self_report_is_an_online_screening_without_a_worker(city):
-    link = services.link_for(city.users["grid_a"], city.households["a101"])
+    link = links.link_for(city.users["grid_a"], city.households["a101"])
     data = reached(city.residents["zhangwei"], city.residents["lina"], method="door")
-    visit = services.record_self_report(link, data).visit
+    visit = visits.record_self_report(link, data).visit
     assert (visit.method, visit.outcome, visit.recorded_by, visit.is_screened) == ("online", "reached", None, True)
     assert visit.is_self_report
 
 
 def test_a_self_report_cannot_add_people_to_the_roster(city):
-    link = services.link_for(city.users["grid_a"], city.households["a101"])
+    link = links.link_for(city.users["grid_a"], city.households["a101"])
     data = reached(city.residents["zhangwei"])
     data.persons.append(PersonInput(new_resident={"name": "赵新", "doc_number": "x"}, temperature="36.6"))
     with pytest.raises(FieldErrors) as caught:
-        services.record_self_report(link, data)
+        visits.record_self_report(link, data)
     assert "persons.1" in caught.value.errors
 
 
 def test_links_are_made_once_per_household_and_renewed_on_demand(city):
-    first = services.link_for(city.users["grid_a"], city.households["a101"])
-    assert services.link_for(city.users["community"], city.households["a101"]).token == first.token
+    first = links.link_for(city.users["grid_a"], city.households["a101"])
+    assert links.link_for(city.users["community"], city.households["a101"]).token == first.token
     assert len(first.token) >= 32
-    with pytest.raises(PermissionDenied):
-        services.link_for(city.users["grid_b"], city.households["a101"])
-    renewed = services.renew_link(city.users["grid_a"], city.households["a101"])
-    assert renewed.token != first.token and services.link_by_token(first.token) is None
-    assert services.link_by_token(renewed.token).household == city.households["a101"]
+    with pytest.raises(Http404):
+        access_household(city.users["grid_b"], city.households["a101"].pk)
+    renewed = links.renew_link(city.users["grid_a"], city.households["a101"])
+    assert renewed.token != first.token and links.link_by_token(first.token) is None
+    assert links.link_by_token(renewed.token).household == city.households["a101"]
 
 
 def test_campaigns_are_created_by_commanders_in_their_scope(city):
     today = timezone.localdate()
-    campaign = services.create_campaign(city.users["street"], city.areas["dazhi"], "三天拉网排查", today,
+    campaign = campaigns.create_campaign(city.users["street"], city.areas["dazhi"], "三天拉网排查", today,
                                         today + dt.timedelta(days=2))
     assert campaign.area_code == "420102001" and campaign.days == 3
+    with pytest.raises(Http404):
+        access_campaign_area(city.users["street"], city.areas["ziyang"].code)
     with pytest.raises(PermissionDenied):
-        services.create_campaign(city.users["street"], city.areas["ziyang"], "x", today, today)
-    with pytest.raises(PermissionDenied):
-        services.create_campaign(city.users["community"], city.areas["qinghe"], "x", today, today)
+        access_campaign_area(city.users["community"], city.areas["qinghe"].code)
     with pytest.raises(FieldErrors) as caught:
-        services.create_campaign(city.users["city"], city.areas["wuhan"], "", today, today - dt.timedelta(days=1))
+        campaigns.create_campaign(city.users["city"], city.areas["wuhan"], "", today, today - dt.timedelta(days=1))
     assert set(caught.value.errors) == {"name", "end_date"}
 
 
 def test_taking_up_a_fever_item_opens_a_fever_case_from_the_flag_in_the_same_transaction(city):
-    from fangkong.cases.models import Case
-
     zhang = city.residents["zhangwei"]
     record(city, reached(zhang, temperature="38.3"))
     item = FollowUp.objects.get()
-    services.take_follow_up(city.users["community"], item, "测体温复核")
+    followups.take_follow_up(city.users["community"], item, "测体温复核")
     case = Case.objects.get(resident=zhang)
     assert case.status == "fever" and case.flagged_at == item.created_at
     assert case.source == "screening" and case.source_ref == f"screening-follow-up:{item.pk}"
@@ -329,32 +333,27 @@ def test_taking_up_a_fever_item_opens_a_fever_case_from_the_flag_in_the_same_tra
 
 
 def test_a_possible_contact_is_taken_up_as_a_close_contact_or_as_suspected_and_nothing_else(city):
-    from fangkong.cases.models import Case
-
     li = city.residents["lina"]
     data = reached(li)
     data.persons[0].contact_14d = True
     record(city, data)
     item = FollowUp.objects.get()
     with pytest.raises(FieldErrors) as caught:
-        services.take_follow_up(city.users["community"], item, category="fever")
+        followups.take_follow_up(city.users["community"], item, category="fever")
     assert "category" in caught.value.errors
     item.refresh_from_db()
     assert item.status == "open" and not Case.objects.exists()
-    services.take_follow_up(city.users["community"], item, category="suspected")
+    followups.take_follow_up(city.users["community"], item, category="suspected")
     assert Case.objects.get(resident=li).status == "suspected"
 
 
 def test_a_take_up_the_state_machine_refuses_leaves_the_item_open(city):
-    from fangkong.cases.models import Case
-    from fangkong.cases.services import open_case
-
     zhang = city.residents["zhangwei"]
     open_case(city.users["community"], zhang, "confirmed", "确诊", severity="mild")
     record(city, reached(zhang, temperature="38.3"))
     item = FollowUp.objects.get()
     with pytest.raises(FieldErrors):
-        services.take_follow_up(city.users["community"], item)  # confirmed → fever is not a transition
+        followups.take_follow_up(city.users["community"], item)  # confirmed → fever is not a transition
     item.refresh_from_db()
     assert item.status == "open" and Case.objects.get(resident=zhang).status == "confirmed"
 
@@ -381,7 +380,7 @@ def test_a_forehead_reading_outdoors_in_the_cold_is_kept_but_marked_unreliable(c
     check = visit.checks.get()
     assert (check.temperature, check.outdoors, check.ambient_c, check.reading_unreliable) == (
         Decimal("36.5"), True, Decimal("4.0"), True)
-    assert services.unreliable_checks(visit) == [check]
+    assert visits.unreliable_checks(visit) == [check]
     mild = record(city, reached(zhang, outdoors=True, ambient_c="22.5")).visit.checks.get()
     assert not mild.reading_unreliable
     ear = record(city, reached(zhang, temperature_method="ear", outdoors=True, ambient_c="4")).visit.checks.get()

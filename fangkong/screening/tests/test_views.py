@@ -18,9 +18,10 @@ from fangkong.people.models import Resident
 from fangkong.policy.forms import PolicyForm
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
-from fangkong.screening import services
+from fangkong.screening.links import link_for
 from fangkong.screening.models import Campaign, FollowUp, Visit
 from fangkong.screening.testing import at, not_reached, reached
+from fangkong.screening.visits import record_visit
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def test_the_day_list_shows_my_grids_households_by_building(city, login):
 
 
 def test_screened_households_are_shown_done_with_their_last_result(city, login):
-    services.record_visit(city.users["grid_a"], city.households["a101"], reached(city.residents["zhangwei"], temperature="38.0"))
+    record_visit(city.users["grid_a"], city.households["a101"], reached(city.residents["zhangwei"], temperature="38.0"))
     response = login(city.users["grid_a"]).get(reverse("screening:today"))
     entries = {e.household.room: e for e in response.context["groups"][0].entries}
     assert entries["101"].done and not entries["102"].done
@@ -118,7 +119,7 @@ def test_nobody_home_ignores_the_people_on_the_form(city, login):
 
 
 def test_grid_b_reaches_nothing_of_grid_a(city, login):
-    item_visit = services.record_visit(city.users["grid_a"], city.households["a101"],
+    item_visit = record_visit(city.users["grid_a"], city.households["a101"],
                                        reached(city.residents["zhangwei"], temperature="38.0")).visit
     item = FollowUp.objects.get(visit=item_visit)
     client = login(city.users["grid_b"])
@@ -147,7 +148,7 @@ def test_other_roles_have_no_screening_pages(city, login, persona):
 def test_the_qr_page_shows_the_link_as_svg_and_png(city, login):
     client = login(city.users["grid_a"])
     html = client.get(reverse("screening:qr", args=[city.households["a101"].pk])).content.decode()
-    link = services.link_for(city.users["grid_a"], city.households["a101"])
+    link = link_for(city.users["grid_a"], city.households["a101"])
     assert "<svg" in html and f"/r/{link.token}/" in html
     png = client.get(reverse("screening:qr_png", args=[city.households["a101"].pk]))
     assert png["Content-Type"] == "image/png" and b"".join(png.streaming_content).startswith(b"\x89PNG")
@@ -157,7 +158,7 @@ def test_the_qr_page_shows_the_link_as_svg_and_png(city, login):
 
 
 def test_the_coverage_page_and_its_export(city, login):
-    services.record_visit(city.users["grid_a"], city.households["a101"], reached(city.residents["zhangwei"]))
+    record_visit(city.users["grid_a"], city.households["a101"], reached(city.residents["zhangwei"]))
     client = login(city.users["community"])
     response = client.get(reverse("screening:coverage", args=["420102001001"]), {"days": 3})
     assert response.status_code == 200
@@ -188,7 +189,7 @@ def test_the_area_page_links_to_coverage(city, login):
 
 
 def test_the_follow_up_queue_and_its_actions(city, login):
-    services.record_visit(city.users["grid_a"], city.households["a101"],
+    record_visit(city.users["grid_a"], city.households["a101"],
                           reached(city.residents["zhangwei"], temperature="38.2", symptoms=["dry_cough"]))
     client = login(city.users["community"])
     page = client.get(reverse("screening:follow_ups"))
@@ -221,7 +222,7 @@ def test_campaigns_are_created_by_commanders_and_seen_inside_them(city, login):
     assert bad.status_code == 400 and Campaign.objects.count() == 1
     assert login(city.users["community"]).get(reverse("screening:campaign_create")).status_code == 403
 
-    services.record_visit(city.users["grid_a"], city.households["a101"], reached(city.residents["zhangwei"]))
+    record_visit(city.users["grid_a"], city.households["a101"], reached(city.residents["zhangwei"]))
     grid_view = login(city.users["grid_a"]).get(reverse("screening:campaign", args=[campaign.pk]))
     assert grid_view.context["area"] == city.areas["grid_a"]  # a grid worker sees their part of it
     assert (grid_view.context["total"].households, grid_view.context["total"].reached) == (2, 1)
@@ -263,7 +264,7 @@ def test_log_in_lands_a_grid_worker_on_todays_list_and_others_keep_theirs(client
 
 
 def test_the_day_list_filters_not_yet_screened_households(city, login):
-    services.record_visit(city.users["grid_a"], city.households["a101"], reached(city.residents["zhangwei"]))
+    record_visit(city.users["grid_a"], city.households["a101"], reached(city.residents["zhangwei"]))
     response = login(city.users["grid_a"]).get(reverse("screening:today"), {"todo": "1"})
     assert [e.household for g in response.context["groups"] for e in g.entries] == [city.households["a102"]]
     assert (response.context["done"], response.context["total"]) == (1, 2)  # the counts stay the whole list's
@@ -315,9 +316,9 @@ def test_a_form_error_far_down_the_form_is_announced_at_the_top(city, login):
 
 
 def test_the_household_page_shows_its_visit_history_to_those_who_screen(city, login):
-    services.record_visit(city.users["grid_a"], city.households["a101"],
+    record_visit(city.users["grid_a"], city.households["a101"],
                           reached(city.residents["zhangwei"], temperature="38.1", visited_at=at(1)))
-    services.record_visit(city.users["grid_a"], city.households["a101"], not_reached())
+    record_visit(city.users["grid_a"], city.households["a101"], not_reached())
     url = reverse("people:household", args=[city.households["a101"].pk])
     response = login(city.users["grid_a"]).get(url)
     html = response.content.decode()

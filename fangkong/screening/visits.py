@@ -1,0 +1,171 @@
+"""Recording a visit, shared by the pages, the API, the self-report link and the demo.
+
+Recording is one transaction: the visit is checked whole first (screening.validation), and a single
+bad row means nothing is saved. The visit's client id makes it idempotent: the second submission
+returns the first visit. Flags open a follow-up item with every reason, at most one open item per
+person (screening.followups handles them).
+
+The household comes from `screening.access.access_household` (the role rule and the scope, checked
+once): recording trusts it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fangkong.accounts.models import User
+from fangkong.areas.models import Household
+from fangkong.areas.services import set_vacancy
+from fangkong.core import permissions
+from fangkong.core.errors import FieldErrors, actor
+from fangkong.people.services import create_resident
+from fangkong.screening.models import (
+    Flag,
+    FollowUp,
+    FollowUpStatus,
+    HouseholdLink,
+    Method,
+    Outcome,
+    PersonCheck,
+    Visit,
+)
+from fangkong.screening.validation import PersonRow, VisitInput, clean_visit
+
+
+def local_today() -> dt.date:
+    """Today in Shanghai: the day a visit counts for."""
+    return timezone.localdate()
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    visit: Visit
+    created: bool  # False when the client id had been recorded before: the first visit is returned
+
+
+def _replay(existing: Visit, household: Household) -> RecordResult:
+    if existing.household_id != household.pk:
+        raise FieldErrors({"client_id": _("This client id was already used for another household.")})
+    return RecordResult(existing, created=False)
+
+
+def _open_follow_ups(visit: Visit, checks: list[PersonCheck]) -> int:
+    """One open item per flagged person with every reason of the check; a person with an open item
+    already has the new reasons added to it (a fever yesterday and a cough today: one item)."""
+    flagged = {c.resident_id: c for c in checks if c.flags}
+    if not flagged:
+        return 0
+    open_items = {item.resident_id: item for item in FollowUp.objects.filter(resident_id__in=list(flagged),
+                                                                            status=FollowUpStatus.OPEN)}
+    items = [
+        FollowUp(resident_id=c.resident_id, visit=visit, person_check=c, reason=Flag.primary(c.flags), reasons=c.flags,
+                 area_code=visit.area_code, created_at=visit.visited_at)
+        for resident_id, c in flagged.items() if resident_id not in open_items
+    ]
+    # A concurrent visit may open the same item first: the partial unique constraint keeps one.
+    FollowUp.objects.bulk_create(items, ignore_conflicts=True)
+    # An item that gains a reason points at the check that raised it (the latest readings are the
+    # evidence when it is taken up); it keeps the time it was first flagged.
+    grown = []
+    for resident_id, item in open_items.items():
+        check = flagged[resident_id]
+        mask = item.reasons | check.flags
+        if mask != item.reasons:
+            item.reasons, item.reason, item.visit, item.person_check = mask, Flag.primary(mask), visit, check
+            grown.append(item)
+    FollowUp.objects.bulk_update(grown, ["reasons", "reason", "visit", "person_check"])
+    return len(items)
+
+
+def _save(user: User | None, household: Household, data: VisitInput, client_id: uuid.UUID,
+          visited_at: dt.datetime, rows: list[PersonRow]) -> Visit:
+    resident_ids: list[int] = []
+    for i, row in enumerate(rows):
+        if row.new_values is not None:
+            try:
+                resident = create_resident(user, household, row.new_values, is_new_occupant=True)  # audit-logged
+            except FieldErrors as exc:
+                raise FieldErrors({f"persons.{i}.new_resident.{k}": v for k, v in exc.errors.items()}) from exc
+            row.resident_id = resident.pk
+        assert row.resident_id is not None  # clean_visit: every row is a resident or a new occupant
+        resident_ids.append(row.resident_id)
+    visit = Visit.objects.create(
+        client_id=client_id, household=household, area_code=household.area_code,
+        date=timezone.localdate(visited_at), visited_at=visited_at, method=data.method, outcome=data.outcome,
+        flags=_union(row.flags for row in rows), persons_present=sum(1 for row in rows if row.present),
+        note=(data.note or "").strip(), recorded_by=actor(user),
+    )
+    checks = PersonCheck.objects.bulk_create([
+        PersonCheck(visit=visit, resident_id=resident_id, area_code=visit.area_code, date=visit.date,
+                    present=row.present, temperature=row.temperature, temperature_method=row.temperature_method,
+                    outdoors=row.outdoors, ambient_c=row.ambient_c, reading_unreliable=row.unreliable,
+                    symptoms=row.symptoms, travel_14d=row.travel_14d, contact_14d=row.contact_14d, flags=row.flags)
+        for row, resident_id in zip(rows, resident_ids, strict=True)
+    ])
+    if not all(c.pk for c in checks):  # backends that do not return ids from bulk inserts
+        checks = list(visit.checks.all())
+    _open_follow_ups(visit, checks)
+    if visit.persons_present:
+        set_vacancy(user, household, None)  # people found living in a household marked vacant
+    return visit
+
+
+def _union(values: Iterable[int]) -> int:
+    mask = 0
+    for value in values:
+        mask |= value
+    return mask
+
+
+def _client_id(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise FieldErrors({"client_id": _("Not a valid client id (a UUID).")}) from exc
+
+
+def _record(user: User | None, household: Household, data: VisitInput, *, allow_new: bool) -> RecordResult:
+    client_id = _client_id(data.client_id)
+    existing = Visit.objects.filter(client_id=client_id).first()
+    if existing is not None:
+        return _replay(existing, household)
+    visited_at, rows = clean_visit(household, data, allow_new=allow_new)
+    if any(row.new_values is not None for row in rows) and not permissions.can_edit_residents(user):
+        raise PermissionDenied
+    try:
+        with transaction.atomic():
+            visit = _save(user, household, data, client_id, visited_at, rows)
+    except IntegrityError:
+        existing = Visit.objects.filter(client_id=client_id).first()
+        if existing is None:
+            raise
+        return _replay(existing, household)  # the same visit, sent twice at the same moment
+    return RecordResult(visit, created=True)
+
+
+def record_visit(user: User, household: Household, data: VisitInput) -> RecordResult:
+    """A worker's visit to a household, as handed over by `access_household` (who may screen it was
+    checked there: an out-of-scope household answered 404 before it got here)."""
+    return _record(user, household, data, allow_new=True)
+
+
+def record_self_report(link: HouseholdLink, data: VisitInput) -> RecordResult:
+    """The household reports for itself through its link: an online screening, reached."""
+    data.method, data.outcome, data.visited_at = Method.ONLINE, Outcome.REACHED, None
+    return _record(None, link.household, data, allow_new=False)
+
+
+def unreliable_checks(visit: Visit) -> list[PersonCheck]:
+    """The visit's forehead readings taken outdoors outside the device's ambient range: kept, to be taken again."""
+    return list(visit.checks.filter(reading_unreliable=True).select_related("resident").order_by("id"))
+
