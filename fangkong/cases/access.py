@@ -51,7 +51,7 @@ def visible_imports(user: User) -> QuerySet[ResultImport]:
     return ResultImport.objects.filter(condition)
 
 
-def access_import(user: User, pk: object) -> ResultImport:
+def access_import(user: User, pk: int | str) -> ResultImport:
     """One lab import with its error report: 403 without the cases role, 404 when not the user's to see."""
     if not permissions.can_manage_cases(user):
         raise PermissionDenied

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,9 +60,9 @@ def order_test(user: User, case: Case, *, sample_number: str = "", now: dt.datet
 
 
 def record_sample(user: User, test: NucleicAcidTest, *, sampled_at: dt.datetime | None = None, place: str = "",
-                  facility: models.Model | None = None, taker: str = "", now: dt.datetime | None = None) -> NucleicAcidTest:
-    """The sample was taken (where, by whom; `facility`: a facility the sample was taken at). A fever
-    patient becomes `tested`."""
+                  facility: Any = None, taker: str = "", now: dt.datetime | None = None) -> NucleicAcidTest:
+    """The sample was taken (where, by whom; `facility`: the facilities.Facility it was taken at, from the
+    app above, or None). A fever patient becomes `tested`."""
     now = now or timezone.now()
     sampled_at = sampled_at or now
     errors: dict[str, str] = {}

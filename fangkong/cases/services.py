@@ -245,8 +245,8 @@ def negative_run(case: Case, needed: int, interval_hours: int) -> int:
     `interval_hours` after the one before (counting stops at the first that is not), at most `needed`."""
     if needed <= 0:
         return 0
-    recent = list(NucleicAcidTest.objects.filter(case=case, ordered_at__gte=case.opened_at).exclude(result="")
-                  .order_by("-sampled_at", "-id").values_list("result", "sampled_at")[:needed])
+    recent: list[tuple[str, dt.datetime]] = list(NucleicAcidTest.objects.filter(case=case, ordered_at__gte=case.opened_at).exclude(result="")
+                  .order_by("-sampled_at", "-id").values_list("result", "sampled_at")[:needed])  # type: ignore[arg-type]
     gap = dt.timedelta(hours=interval_hours)
     run = 0
     for index, (result, sampled_at) in enumerate(recent):

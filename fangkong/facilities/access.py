@@ -48,12 +48,12 @@ def can_track_transfers(user: User) -> bool:
     return permissions.can_handle_follow_ups(user) or permissions.can_work_in_facilities(user)
 
 
-def access_facility(user: User, pk: object, *, rule: Rule = permissions.can_manage_cases, lock: bool = False) -> Facility:
+def access_facility(user: User, pk: int | str, *, rule: Rule = permissions.can_manage_cases, lock: bool = False) -> Facility:
     """A facility in scope for a user the role `rule` allows (viewing by default)."""
     return fetch_for(user, Facility.objects.select_related("area"), pk, allowed=rule(user), lock=lock)
 
 
-def access_facility_work(user: User, pk: object, *, rule: Rule | None = None) -> Facility:
+def access_facility_work(user: User, pk: int | str, *, rule: Rule | None = None) -> Facility:
     """A facility the user keeps (beds closed for cleaning): the role `rule` if given (403), in scope
     (404), then the facility workers' role (403)."""
     if rule is not None and not rule(user):
@@ -64,7 +64,7 @@ def access_facility_work(user: User, pk: object, *, rule: Rule | None = None) ->
     return facility
 
 
-def access_clinic(user: User, pk: object) -> Facility:
+def access_clinic(user: User, pk: int | str) -> Facility:
     """A fever clinic the user opens appointment slots at: in scope (else 404), then the rule (else 403)."""
     facility = fetch_for(user, Facility.objects.all(), pk, allowed=True)
     if not can_open_slots(user, facility):
@@ -72,7 +72,7 @@ def access_clinic(user: User, pk: object) -> Facility:
     return facility
 
 
-def access_stay(user: User, pk: object, *, rule: Rule | None = None) -> Stay:
+def access_stay(user: User, pk: int | str, *, rule: Rule | None = None) -> Stay:
     """A stay to admit or discharge: in scope (404), then the role `rule` if given (403), then the
     facility's: its staff and the commanders over it (403)."""
     if rule is not None and not rule(user):
@@ -83,7 +83,7 @@ def access_stay(user: User, pk: object, *, rule: Rule | None = None) -> Stay:
     return stay
 
 
-def access_transfer(user: User, pk: object, *, rule: Rule | None = None) -> Transfer:
+def access_transfer(user: User, pk: int | str, *, rule: Rule | None = None) -> Transfer:
     """A transfer to move along: the role `rule` if given (403), in scope (404), then who moves transfers (403)."""
     if rule is not None and not rule(user):
         raise PermissionDenied
@@ -93,12 +93,12 @@ def access_transfer(user: User, pk: object, *, rule: Rule | None = None) -> Tran
     return transfer
 
 
-def access_run(user: User, pk: object, *, lock: bool = False) -> PlacementRun:
+def access_run(user: User, pk: int | str, *, lock: bool = False) -> PlacementRun:
     """A placement run: for those who place (403), in scope (404)."""
     return fetch_for(user, PlacementRun.objects.all(), pk, allowed=permissions.can_place(user), lock=lock)
 
 
-def access_proposal(user: User, run_pk: object, pk: object) -> Proposal:
+def access_proposal(user: User, run_pk: int | str, pk: int | str) -> Proposal:
     """One proposal of a run the user may review; a proposal of another run is refused (403)."""
     run = access_run(user, run_pk)
     proposal = (Proposal.objects.select_related("run", "case__resident__household__compound")
@@ -108,7 +108,7 @@ def access_proposal(user: User, run_pk: object, pk: object) -> Proposal:
     return proposal
 
 
-def access_slot(user: User, pk: object) -> AppointmentSlot | None:
+def access_slot(user: User, pk: int | str) -> AppointmentSlot | None:
     """The slot chosen for an appointment: None when there is none, 403 when the user does not see it."""
     slot = AppointmentSlot.objects.select_related("facility").filter(pk=pk or 0).first()
     if slot is not None and not AppointmentSlot.objects.restrict(user).filter(pk=slot.pk).exists():
@@ -116,7 +116,7 @@ def access_slot(user: User, pk: object) -> AppointmentSlot | None:
     return slot
 
 
-def access_appointment(user: User, pk: object) -> Appointment:
+def access_appointment(user: User, pk: int | str) -> Appointment:
     """An appointment to cancel: in scope (404); then whoever works with the person's case, or the
     clinic's own staff and commanders (403)."""
     appointment = fetch_for(user, Appointment.objects.select_related("slot__facility"), pk, allowed=True)
@@ -136,7 +136,7 @@ def visible_imports(user: User) -> QuerySet[FacilityImport]:
     return FacilityImport.objects.filter(condition)
 
 
-def access_import(user: User, pk: object) -> FacilityImport:
+def access_import(user: User, pk: int | str) -> FacilityImport:
     """One facility import with its error report: 403 for those who do not register facilities, 404
     when not the user's to see."""
     if not permissions.can_register_facilities(user):

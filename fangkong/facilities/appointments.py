@@ -55,7 +55,7 @@ def open_slot(user: User, facility: Facility, *, starts_at: dt.datetime | None, 
         errors["minutes"] = _("Between %(low)d and %(high)d minutes.") % {"low": 5, "high": 480}
     if capacity is None or not 1 <= capacity <= MAX_PLACES:
         errors["capacity"] = _("Between %(low)d and %(high)d places.") % {"low": 1, "high": MAX_PLACES}
-    if errors:
+    if errors or starts_at is None or minutes is None or capacity is None:  # each None is in `errors`
         raise FieldErrors(errors)
     try:
         with transaction.atomic():

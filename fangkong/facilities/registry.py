@@ -39,7 +39,7 @@ def save_facility(user: User, values: dict[str, Any], facility: Facility | None 
         if Facility.objects.filter(name=target.name).exclude(pk=target.pk).exists():
             raise FieldErrors({"name": _("Another facility has this name.")})
         target.save()
-        changes = {f: [before.get(f), str(v)] for f, v in values.items() if before.get(f) != str(v)}
+        changes: dict[str, list[Any]] = {f: [before.get(f), str(v)] for f, v in values.items() if before.get(f) != str(v)}
         for kind, capacity in (beds or {}).items():
             pool = BedPool.objects.select_for_update().filter(facility=target, kind=kind).first()
             if pool is None:

@@ -109,7 +109,7 @@ def adjust_proposal(user: User, proposal: Proposal, facility: Facility | None, b
             "kind": FacilityKind(facility.kind).label}})
     compound = proposal.case.resident.household.compound
     km = None
-    if compound.longitude is not None:
+    if compound.longitude is not None and compound.latitude is not None:
         km = float(engine.distances_km(np.array([float(compound.longitude)]), np.array([float(compound.latitude)]),
                                        np.array([float(facility.longitude)]), np.array([float(facility.latitude)]))[0, 0])
     proposal.facility, proposal.bed_kind, proposal.distance_km = facility, bed_kind, round(km, 3) if km is not None else None
@@ -123,6 +123,12 @@ def adjust_proposal(user: User, proposal: Proposal, facility: Facility | None, b
 # confirm_run in named steps: lock, judge, book, insert, mark, audit. One transaction around them all.
 
 PoolKey = tuple[int, str]  # (facility id, bed kind)
+
+
+def _facility_of(proposal: Proposal) -> Facility:
+    """The facility of a proposal being confirmed (_proposals_to_confirm takes only those with one)."""
+    assert proposal.facility is not None
+    return proposal.facility
 
 
 @dataclass
@@ -190,15 +196,16 @@ def _judge(proposals: list[Proposal], cases: dict[int, Case], pools: dict[PoolKe
     judgement = _Judgement()
     for proposal in proposals:
         case = cases.get(proposal.case_id)
-        key = (proposal.facility_id, proposal.bed_kind)
+        facility = _facility_of(proposal)
+        key = (facility.pk, proposal.bed_kind)
         pool = pools.get(key)
         message = ""
         if case is None or case.placement != Placement.WAITING:
             message = _("No longer waiting for a bed.")
-        elif case.category != proposal.category or not fits(policy, case.category, proposal.facility.kind, proposal.bed_kind):
+        elif case.category != proposal.category or not fits(policy, case.category, facility.kind, proposal.bed_kind):
             message = _("The person's category or the policy changed: run the engine again.")
-        elif not proposal.facility.is_active or pool is None or pool.free - judgement.granted.get(key, 0) <= 0:
-            message = _("No free %(bed)s is left at %(facility)s.") % {"bed": bed_label(proposal.bed_kind), "facility": proposal.facility.name}
+        elif not facility.is_active or pool is None or pool.free - judgement.granted.get(key, 0) <= 0:
+            message = _("No free %(bed)s is left at %(facility)s.") % {"bed": bed_label(proposal.bed_kind), "facility": facility.name}
         if message:
             proposal.state, proposal.message = ProposalState.REFUSED, message
             judgement.refused += 1
@@ -226,7 +233,7 @@ def _insert_stays_and_transfers(user: User, accepted: list[Proposal], cases: dic
         "pk", "resident__household__compound__name", "resident__household__building__name",
         "resident__household__unit__name", "resident__household__room")}
     stays = Stay.objects.bulk_create([
-        Stay(case_id=p.case_id, facility_id=p.facility_id, bed_kind=p.bed_kind, category=p.category,
+        Stay(case_id=p.case_id, facility=_facility_of(p), bed_kind=p.bed_kind, category=p.category,
              area_code=cases[p.case_id].area_code, waiting_since=cases[p.case_id].waiting_since, booked_at=now,
              booked_by=actor(user)) for p in accepted], batch_size=2000)
     if stays and stays[0].pk is None:  # databases that do not return ids from bulk inserts
@@ -235,7 +242,7 @@ def _insert_stays_and_transfers(user: User, accepted: list[Proposal], cases: dic
             stay.pk = stay.id = pks[stay.case_id]
     Transfer.objects.bulk_create([
         Transfer(stay=stay, case_id=p.case_id, from_facility=admitted[p.case_id].facility if p.case_id in admitted else None,
-                 to_facility_id=p.facility_id,
+                 to_facility=_facility_of(p),
                  vehicle=Vehicle.AMBULANCE if p.category in policy.ambulance_categories else Vehicle.TRANSFER_VEHICLE,
                  pickup_address=(admitted[p.case_id].facility.address or admitted[p.case_id].facility.name)
                  if p.case_id in admitted else addresses[p.case_id],
@@ -262,7 +269,7 @@ def _audit_stays(user: User, run: PlacementRun, accepted: list[Proposal], stays:
     AuditLog.objects.bulk_create([
         build_entry(user, Action.CREATE, object_type="facilities.stay", object_id=str(stay.pk),
                     object_repr=names.get(p.case_id, ""), area_code=stay.area_code,
-                    changes={"facility": p.facility.name, "bed_kind": p.bed_kind, "run": run.pk})
+                    changes={"facility": _facility_of(p).name, "bed_kind": p.bed_kind, "run": run.pk})
         for p, stay in zip(accepted, stays, strict=True)], batch_size=2000)
 
 
