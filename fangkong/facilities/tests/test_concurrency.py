@@ -11,6 +11,7 @@ from fangkong.cases import services as cases
 from fangkong.cases.models import Status
 from fangkong.facilities import beds
 from fangkong.facilities.models import BedPool, PlacementRun, Proposal, Stay, StayStatus
+from fangkong.facilities.runs import confirm_run
 from fangkong.testing import build_small_city
 
 pytestmark = [
@@ -75,7 +76,7 @@ def test_two_reviewed_plans_confirmed_at_the_same_moment_share_the_last_bed_corr
         run = PlacementRun.objects.create(created_by=user, area_code=user.area.code, people=1, placed=1)
         Proposal.objects.create(run=run, case=case, category=case.category, facility=isolation, bed_kind="single_room")
         runs.append((user, run))
-    results = race(*[lambda u=u, r=r: runs.confirm_run(u, r) for u, r in runs])
+    results = race(*[lambda u=u, r=r: confirm_run(u, r) for u, r in runs])
     assert sorted((r["confirmed"], r["refused"]) for r in results) == [(0, 1), (1, 0)], results
     refused = Proposal.objects.get(state="refused")
     assert refused.message == "No free Single room is left at 江岸集中隔离点."
