@@ -50,6 +50,8 @@ def status_label(status: str | None) -> str:
 
 
 def refusal(current: str | None, target: str) -> TransitionRefused:
+    """Why `current` cannot become `target`, naming the allowed next statuses (the case page shows it
+    for a status its form does not offer)."""
     nexts = [status_label(s) for s in Status.values if s in allowed(current)]
     if not nexts:
         return TransitionRefused(_("%(current)s is final: the status cannot change any more.") % {"current": status_label(current)})
