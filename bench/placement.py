@@ -113,7 +113,7 @@ def engine_input(user):
 
     from fangkong.facilities import placement
     from fangkong.facilities.models import BedPool
-    from fangkong.facilities.services import backlog
+    from fangkong.facilities.runs import backlog
 
     now = timezone.now()
     people = [placement.Person(pk, category, float(lon), float(lat), int((now - since).total_seconds() // 60))
@@ -138,7 +138,7 @@ def main() -> None:
     setup_django(url)
     commander = build(args.people, args.facilities, args.seed)
 
-    from fangkong.facilities import placement, services
+    from fangkong.facilities import placement, runs
     from fangkong.policy.services import current_policy
 
     policy = current_policy()
@@ -154,10 +154,10 @@ def main() -> None:
     engine_km, greedy_km = placement.total_km(plan), placement.total_km(baseline)
 
     started = time.perf_counter()
-    run = services.run_placement(commander)
+    run = runs.run_placement(commander)
     run_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    counts = services.confirm_run(commander, run)
+    counts = runs.confirm_run(commander, run)
     confirm_seconds = time.perf_counter() - started
 
     print(f"people_waiting={len(people)}", flush=True)

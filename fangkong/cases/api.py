@@ -17,14 +17,14 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from fangkong.areas.models import CODE_LENGTH, Area, Level
-from fangkong.cases import services
+from fangkong.cases import samples, services
+from fangkong.cases.access import access_case, access_resident, access_test
 from fangkong.cases.labimport import import_results
-from fangkong.cases.models import Case, NucleicAcidTest, Status
+from fangkong.cases.models import Case, Status
 from fangkong.cases.targets import area_counts
 from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.core.errors import FieldErrors
-from fangkong.people.models import Resident
 
 router = Router(tags=["cases"])
 
@@ -177,12 +177,6 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     return moment
 
 
-def _case(user, pk: int) -> Case:
-    if not permissions.can_manage_cases(user):
-        raise PermissionDenied
-    return Case.objects.select_related("resident").get_visible_or_404(user, pk=pk)
-
-
 @router.get("/cases", response=list[CaseOut], summary="People in the four categories in scope")
 @paginate(Pagination)
 def case_list(request: HttpRequest, status: StatusName | None = None,
@@ -203,61 +197,53 @@ def case_list(request: HttpRequest, status: StatusName | None = None,
 
 @router.get("/cases/{id}", response=CaseDetailOut, summary="A person's status timeline with tests")
 def case_detail(request: HttpRequest, id: int = Id):
-    return _case(acting_user(request), id)
+    return access_case(acting_user(request), id)
 
 
 @router.post("/residents/{id}/case", response={201: CaseDetailOut}, summary="Take a resident into a category")
 def case_open(request: HttpRequest, payload: OpenCaseIn, id: int = Id):
     user = acting_user(request)
-    if not permissions.can_open_cases(user):
-        raise PermissionDenied
-    resident = Resident.objects.get_visible_or_404(user, pk=id)
+    resident = access_resident(user, id)
     case = services.open_case(user, resident, payload.status, payload.reason, severity=payload.severity or "",
                               evidence=payload.evidence, source=payload.source, source_ref=payload.source_ref,
                               flagged_at=_aware(payload.flagged_at))
-    return 201, _case(user, case.pk)
+    return 201, access_case(user, case.pk)
 
 
 @router.post("/cases/{id}/transitions", response=CaseDetailOut, summary="Change the status (the transition table decides)")
 def case_transition(request: HttpRequest, payload: TransitionIn, id: int = Id):
     user = acting_user(request)
-    case = _case(user, id)
+    case = access_case(user, id)
     services.transition(user, case, payload.to_status, payload.reason, severity=payload.severity or "", evidence=payload.evidence,
                         cure_override=payload.cure_override)
-    return _case(user, id)
+    return access_case(user, id)
 
 
 @router.post("/cases/{id}/severity", response=CaseDetailOut, summary="Change a confirmed case's severity")
 def case_severity(request: HttpRequest, payload: SeverityIn, id: int = Id):
     user = acting_user(request)
-    services.change_severity(user, _case(user, id), payload.severity, payload.reason)
-    return _case(user, id)
+    services.change_severity(user, access_case(user, id), payload.severity, payload.reason)
+    return access_case(user, id)
 
 
 @router.post("/cases/{id}/tests", response={201: TestOut}, summary="Order a nucleic acid test")
 def test_order(request: HttpRequest, payload: OrderTestIn, id: int = Id):
     user = acting_user(request)
-    return 201, services.order_test(user, _case(user, id), sample_number=payload.sample_number)
-
-
-def _test(user, pk: int) -> NucleicAcidTest:
-    if not permissions.can_manage_cases(user):
-        raise PermissionDenied
-    return NucleicAcidTest.objects.get_visible_or_404(user, pk=pk)
+    return 201, samples.order_test(user, access_case(user, id), sample_number=payload.sample_number)
 
 
 @router.post("/tests/{id}/sample", response=TestOut, summary="The sample was taken (where, by whom)")
 def test_sample(request: HttpRequest, payload: SampleIn, id: int = Id):
     user = acting_user(request)
-    return services.record_sample(user, _test(user, id), sampled_at=_aware(payload.sampled_at), place=payload.place,
+    return samples.record_sample(user, access_test(user, id), sampled_at=_aware(payload.sampled_at), place=payload.place,
                                   taker=payload.taker)
 
 
 @router.post("/tests/{id}/result", response=TestOut, summary="Enter a result (never overwritten)")
 def test_result(request: HttpRequest, payload: ResultIn, id: int = Id):
     user = acting_user(request)
-    test = _test(user, id)
-    services.record_result(user, test, payload.result, result_at=_aware(payload.result_at), lab=payload.lab)
+    test = access_test(user, id)
+    samples.record_result(user, test, payload.result, result_at=_aware(payload.result_at), lab=payload.lab)
     test.refresh_from_db()
     return test
 

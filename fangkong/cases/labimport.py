@@ -4,7 +4,7 @@ Columns (Chinese headers, English aliases): 样本编号 sample number, 证件�
 result (阳性/阴性/可疑 or positive/negative/inconclusive), 报告时间 result time. Each row is matched on
 the sample number among the tests the user may see, and the document number must be the person's:
 a swapped tube is refused rather than entered against the wrong person. Every valid row goes through
-`services.record_result` (the same path as entering one by one: history, audit, automatic status
+`samples.record_result` (the same path as entering one by one: history, audit, automatic status
 changes); rows with errors are listed in an XLSX report with their row number, column and reason.
 Importing the same file again enters nothing twice.
 """
@@ -12,6 +12,7 @@ Importing the same file again enters nothing twice.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -21,11 +22,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.models import User
+from fangkong.audit.models import Action
+from fangkong.audit.services import record
 from fangkong.cases.models import NucleicAcidTest, Result, ResultImport
-from fangkong.cases.services import record_result
+from fangkong.cases.samples import record_result
 from fangkong.core import permissions
-from fangkong.core.errors import FieldErrors
-from fangkong.core.tabular import ColumnSet, ImportFileError, iter_file_rows
+from fangkong.core.errors import FieldErrors, actor
+from fangkong.core.tabular import ColumnSet, ImportFileError, cell_text, iter_file_rows
 from fangkong.people.importer import RowError
 from fangkong.people.importing.report import error_report_bytes
 
@@ -67,20 +71,12 @@ class LabImportResult:
         return {"updated": self.updated, "unchanged": self.unchanged, "errors": self.error_rows}
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return " ".join(str(value).split())
-
-
 def parse_time(value: Any) -> dt.datetime | None:
     """A lab time (Excel cell or text, Beijing time) as an aware datetime, or None."""
     if isinstance(value, dt.datetime):
         moment = value
     else:
-        text = _text(value).replace("：", ":")
+        text = cell_text(value).replace("：", ":")
         moment = None
         for fmt in TIME_FORMATS:
             try:
@@ -96,8 +92,6 @@ def parse_time(value: Any) -> dt.datetime | None:
 
 
 def template_bytes() -> bytes:
-    import io
-
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -115,7 +109,7 @@ def template_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def import_results(source: str | Path | IO[bytes], *, filename: str, user) -> LabImportResult:
+def import_results(source: str | Path | IO[bytes], *, filename: str, user: User) -> LabImportResult:
     if not permissions.can_manage_cases(user):
         raise PermissionDenied
     rows = iter(iter_file_rows(source, filename))
@@ -130,15 +124,15 @@ def import_results(source: str | Path | IO[bytes], *, filename: str, user) -> La
     width = max(index.values()) + 1
     for number, cells in enumerate(rows, start=2):
         cells = list(cells) + [None] * (width - len(cells))
-        if all(_text(c) == "" for c in cells):
+        if all(cell_text(c) == "" for c in cells):
             continue
         values = {key: cells[i] for key, i in index.items()}
         errors: list[RowError] = []
-        sample = _text(values.get("sample_number")).replace(" ", "").upper()
-        doc = _text(values.get("doc_number")).replace(" ", "").upper()
-        outcome = RESULT_WORDS.get(_text(values.get("result")).lower())
+        sample = cell_text(values.get("sample_number")).replace(" ", "").upper()
+        doc = cell_text(values.get("doc_number")).replace(" ", "").upper()
+        outcome = RESULT_WORDS.get(cell_text(values.get("result")).lower())
         moment = parse_time(values.get("result_at"))
-        lab = _text(values.get("lab"))[:100]
+        lab = cell_text(values.get("lab"))[:100]
         for key, value in (("sample_number", sample), ("doc_number", doc)):
             if not value:
                 errors.append(RowError(number, label[key], _("This column is required.")))
@@ -180,13 +174,10 @@ def import_results(source: str | Path | IO[bytes], *, filename: str, user) -> La
         result.errors.sort(key=lambda e: e.row)
         scope = user.scope
         batch = ResultImport.objects.create(
-            user=user if getattr(user, "pk", None) else None, filename=filename[:255], updated=result.updated,
+            user=actor(user), filename=filename[:255], updated=result.updated,
             unchanged=result.unchanged, error_rows=result.error_rows, area_code=scope.area_code or "",
             facility_id_scope=scope.facility_id, report=error_report_bytes(result.errors) if result.errors else b"")
         result.batch_id = batch.pk
-        from fangkong.audit.models import Action
-        from fangkong.audit.services import record
-
         record(user, Action.IMPORT, batch, object_type="cases.resultimport", object_repr=filename[:200],
                area_code=scope.area_code or "", changes={"file": filename, **result.summary()})
     return result

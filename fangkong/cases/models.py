@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.cases.providers import FACILITY_CASES
 from fangkong.core.scope import NOTHING, Scope, ScopedQuerySet
 
 
@@ -102,10 +103,8 @@ class Case(models.Model):
         if scope.area_code:
             return Q(area_code__startswith=scope.area_code)
         if scope.facility_id:
-            # Facility staff see the people booked into or staying in their facility.
-            from fangkong.facilities.models import ACTIVE_STAYS, Stay
-
-            return Q(pk__in=Stay.objects.filter(facility_id=scope.facility_id, status__in=ACTIVE_STAYS).values("case_id"))
+            # Facility staff see the people booked into or staying in their facility (facilities says who).
+            return FACILITY_CASES(scope.facility_id)
         return NOTHING
 
     @property

@@ -23,6 +23,8 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.accounts.models import User
+from fangkong.cases.hooks import AREA_STAY_TIMES, StayTimes
 from fangkong.cases.models import Case, NucleicAcidTest, Placement, Severity, Status
 from fangkong.cases.transitions import BOARD_ORDER
 
@@ -156,16 +158,16 @@ class LinkTimes:
         return [(key, round(statistics.median(v), 1) if v else None, len(v)) for key, v in self.samples.items()]
 
 
-def person_links(case: Case, tests: Iterable[NucleicAcidTest], stays: Iterable) -> list[tuple[object, float | None]]:
-    """One person's time in each link (hours), for the timeline."""
+def person_links(case: Case, tests: Iterable[NucleicAcidTest],
+                 stays: Iterable[StayTimes]) -> list[tuple[object, float | None]]:
+    """One person's time in each link (hours), for the timeline; `stays` from cases.hooks.CASE_STAY_TIMES."""
     times = LinkTimes()
     _collect_case(times, case.flagged_at, case.opened_at, case.first_sampled_at)
     for test in tests:
         times.add("turnaround", _hours(test.sampled_at, test.result_at))
     for stay in stays:
-        transfer = getattr(stay, "transfer", None) if hasattr(stay, "transfer") else None
         _collect_stay(times, case.flagged_at or case.opened_at, stay.waiting_since, stay.booked_at, stay.admitted_at,
-                      transfer.requested_at if transfer else None, transfer.arrived_at if transfer else None)
+                      stay.requested_at, stay.arrived_at)
     labels = dict(LINKS)
     return [(labels[key], value) for key, value, _n in times.medians()]
 
@@ -182,10 +184,9 @@ def _collect_stay(times: LinkTimes, start, waiting, booked, admitted, requested,
     times.add("total", _hours(start, admitted))
 
 
-def area_links(user, code: str, child_width: int | None = None) -> tuple[LinkTimes, dict[str, LinkTimes]]:
-    """Median hours in each link for the area and each child (keyed by code prefix)."""
-    from fangkong.facilities.models import Stay
-
+def area_links(user: User, code: str, child_width: int | None = None) -> tuple[LinkTimes, dict[str, LinkTimes]]:
+    """Median hours in each link for the area and each child (keyed by code prefix); the stays' times
+    come from the facilities (cases.hooks.AREA_STAY_TIMES)."""
     width = child_width or len(code)
     total, children = LinkTimes(), {}
 
@@ -202,9 +203,8 @@ def area_links(user, code: str, child_width: int | None = None) -> tuple[LinkTim
             area_code__startswith=code, result_at__isnull=False).values_list("area_code", "sampled_at", "result_at").iterator(chunk_size=5000):
         for times in both(area):
             times.add("turnaround", _hours(sampled, result))
-    for case_id, area, waiting, booked, admitted, requested, arrived in Stay.objects.restrict(user).filter(
-            area_code__startswith=code).values_list("case_id", "area_code", "waiting_since", "booked_at", "admitted_at",
-                                                    "transfer__requested_at", "transfer__arrived_at").iterator(chunk_size=5000):
-        for times in both(area):
-            _collect_stay(times, starts.get(case_id), waiting, booked, admitted, requested, arrived)
+    for stay in AREA_STAY_TIMES(user, code):
+        for times in both(stay.area_code):
+            _collect_stay(times, starts.get(stay.case_id), stay.waiting_since, stay.booked_at, stay.admitted_at,
+                          stay.requested_at, stay.arrived_at)
     return total, children

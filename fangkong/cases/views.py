@@ -1,8 +1,9 @@
 """Four-category screens: the category board and targets per area, the list of people in a category,
 a person's status timeline with its actions, test entry and the lab import.
 
-Objects are looked up through `get_visible_or_404` (out of scope answers 404); changes go through the
-services (permission, history, audit). Lists show masked identifiers only.
+Objects are reached through cases.access (the role, then the scope: out of scope answers 404); changes
+go through the services (history, audit). What other apps show on the case page (appointments, beds
+and transfers) are panels they register for the slot "case". Lists show masked identifiers only.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from fangkong.areas.models import CODE_LENGTH, Area, Level
 from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
-from fangkong.cases import services
+from fangkong.cases import samples, services
+from fangkong.cases.access import access_case, access_import, access_resident, access_test, visible_imports
+from fangkong.cases.exports import targets_workbook
 from fangkong.cases.forms import (
     LabFileForm,
     OpenCaseForm,
@@ -36,15 +39,16 @@ from fangkong.cases.forms import (
     TransitionForm,
     add_field_errors,
 )
+from fangkong.cases.hooks import CASE_STAY_TIMES
 from fangkong.cases.labimport import import_results, template_bytes
-from fangkong.cases.models import Case, NucleicAcidTest, Placement, ResultImport, Status
+from fangkong.cases.models import Case, NucleicAcidTest, Placement, Status
 from fangkong.cases.targets import LINKS, area_counts, area_links, person_links, zero_lists
 from fangkong.cases.transitions import BOARD_ORDER, allowed
 from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.core.tabular import ImportFileError
-from fangkong.people.models import Resident
+from fangkong.people.import_views import first_errors
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -140,8 +144,6 @@ def post_discharge(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_GET
 def export(request: HttpRequest, code: str) -> HttpResponse:
-    from fangkong.cases.exports import targets_workbook
-
     user = request.user
     area = _area(request, code)
     data, rows = targets_workbook(user, area)
@@ -149,29 +151,20 @@ def export(request: HttpRequest, code: str) -> HttpResponse:
     return FileResponse(io.BytesIO(data), as_attachment=True, filename=f"targets-{area.code}.xlsx", content_type=XLSX)
 
 
-def _case(request: HttpRequest, pk: int) -> Case:
-    _require_viewer(request.user)
-    return Case.objects.select_related("resident__household__compound", "resident__household__building",
-                                       "resident__household__unit").get_visible_or_404(request.user, pk=pk)
-
-
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A person's status timeline: history, tests, beds and transfers, time in each link; the actions."""
-    case = _case(request, pk)
+    case = access_case(request.user, pk)
     return _render_detail(request, case)
 
 
 def _render_detail(request: HttpRequest, case: Case, **forms) -> HttpResponse:
-    from fangkong.facilities.models import Stay
-
     tests = list(case.tests.order_by("ordered_at", "id"))
-    stays = list(Stay.objects.filter(case=case).select_related("facility", "transfer").order_by("booked_at", "id"))
     context = {
         "case": case, "resident": case.resident, "household": case.resident.household,
         "crumbs": crumbs_for(request.user, case.area_code),
         "history": case.history.select_related("changed_by", "test").order_by("changed_at", "id"),
-        "tests": tests, "stays": stays, "links": person_links(case, tests, stays),
+        "tests": tests, "links": person_links(case, tests, CASE_STAY_TIMES(case)),
         "transition_form": forms.get("transition_form") or TransitionForm(current=case.status),
         "severity_form": forms.get("severity_form") or SeverityForm(initial={"severity": case.severity}),
         "order_form": forms.get("order_form") or OrderTestForm(),
@@ -185,7 +178,7 @@ def _render_detail(request: HttpRequest, case: Case, **forms) -> HttpResponse:
 @login_required
 @require_POST
 def transition(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _case(request, pk)
+    case = access_case(request.user, pk)
     form = TransitionForm(request.POST, current=case.status)
     if form.is_valid():
         try:
@@ -199,14 +192,14 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("cases:detail", pk=case.pk)
     elif "to_status" in form.errors and request.POST.get("to_status") in Status.values:
         # A status that is not among the next ones: say why, in the service's words.
-        form.errors["to_status"] = form.error_class([str(services._refusal(case.status, request.POST["to_status"]))])
+        form.errors["to_status"] = form.error_class([str(services.refusal(case.status, request.POST["to_status"]))])
     return _render_detail(request, case, transition_form=form)
 
 
 @login_required
 @require_POST
 def severity(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _case(request, pk)
+    case = access_case(request.user, pk)
     form = SeverityForm(request.POST)
     if form.is_valid():
         try:
@@ -222,14 +215,14 @@ def severity(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def order_test(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _case(request, pk)
+    case = access_case(request.user, pk)
     form = OrderTestForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            test = services.order_test(request.user, case, sample_number=data["sample_number"])
+            test = samples.order_test(request.user, case, sample_number=data["sample_number"])
             if data["take_now"]:
-                services.record_sample(request.user, test, place=data["place"], taker=data["taker"])
+                samples.record_sample(request.user, test, place=data["place"], taker=data["taker"])
         except FieldErrors as exc:
             add_field_errors(form, {"sample_number" if k == "sample_number" else "place": v for k, v in exc.errors.items()})
         else:
@@ -238,19 +231,14 @@ def order_test(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, case, order_form=form)
 
 
-def _test(request: HttpRequest, pk: int) -> NucleicAcidTest:
-    _require_viewer(request.user)
-    return NucleicAcidTest.objects.select_related("case").get_visible_or_404(request.user, pk=pk)
-
-
 @login_required
 @require_POST
 def sample(request: HttpRequest, pk: int) -> HttpResponse:
-    test = _test(request, pk)
+    test = access_test(request.user, pk)
     form = SampleForm(request.POST)
     if form.is_valid():
         try:
-            services.record_sample(request.user, test, sampled_at=form.cleaned_data["sampled_at"], place=form.cleaned_data["place"],
+            samples.record_sample(request.user, test, sampled_at=form.cleaned_data["sampled_at"], place=form.cleaned_data["place"],
                                    taker=form.cleaned_data["taker"])
         except FieldErrors as exc:
             for message in exc.errors.values():
@@ -265,11 +253,11 @@ def sample(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def result(request: HttpRequest, pk: int) -> HttpResponse:
-    test = _test(request, pk)
+    test = access_test(request.user, pk)
     form = ResultForm(request.POST)
     if form.is_valid():
         try:
-            services.record_result(request.user, test, form.cleaned_data["result"], result_at=form.cleaned_data["result_at"],
+            samples.record_result(request.user, test, form.cleaned_data["result"], result_at=form.cleaned_data["result_at"],
                                    lab=form.cleaned_data["lab"])
         except FieldErrors as exc:
             for message in exc.errors.values():
@@ -285,10 +273,7 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
 def open_case(request: HttpRequest, resident_pk: int) -> HttpResponse:
     """Take a resident into the four categories (from the resident's page or a screening follow-up)."""
     user = request.user
-    if not permissions.can_open_cases(user):
-        raise PermissionDenied
-    resident = Resident.objects.select_related("household__compound", "household__building", "household__unit").get_visible_or_404(
-        user, pk=resident_pk)
+    resident = access_resident(user, resident_pk)
     existing = Case.objects.filter(resident=resident).first()
     if existing is not None and request.method == "GET":
         return redirect("cases:detail", pk=existing.pk)
@@ -322,16 +307,6 @@ def tests(request: HttpRequest) -> HttpResponse:
                                                 "now": timezone.localtime().strftime("%Y-%m-%dT%H:%M")})
 
 
-def _visible_imports(user):
-    scope = user.scope
-    if scope.everything:
-        return ResultImport.objects.all()
-    condition = Q(user=user)
-    if permissions.is_commander(user) and scope.area_code:
-        condition |= Q(area_code__startswith=scope.area_code)
-    return ResultImport.objects.filter(condition)
-
-
 @login_required
 def lab_import(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -345,28 +320,18 @@ def lab_import(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(exc))
         else:
             return redirect("cases:import_result", batch_id=outcome.batch_id)
-    return render(request, "cases/import.html", {"form": form, "recent": _visible_imports(user).select_related("user")[:10]})
-
-
-def _batch(request: HttpRequest, batch_id: int) -> ResultImport:
-    _require_viewer(request.user)
-    batch = _visible_imports(request.user).filter(pk=batch_id).first()
-    if batch is None:
-        raise Http404
-    return batch
+    return render(request, "cases/import.html", {"form": form, "recent": visible_imports(user).select_related("user")[:10]})
 
 
 @login_required
 def import_result(request: HttpRequest, batch_id: int) -> HttpResponse:
-    from fangkong.people.import_views import first_errors
-
-    batch = _batch(request, batch_id)
+    batch = access_import(request.user, batch_id)
     return render(request, "cases/import_result.html", {"batch": batch, "errors": first_errors(bytes(batch.report or b"")), "shown": 50})
 
 
 @login_required
 def import_report(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = _batch(request, batch_id)
+    batch = access_import(request.user, batch_id)
     if not batch.report:
         raise Http404
     return FileResponse(io.BytesIO(bytes(batch.report)), as_attachment=True, filename=f"核酸结果导入错误报告-{batch.pk}.xlsx",

@@ -11,11 +11,18 @@ from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema
 from ninja.pagination import paginate
 
-from fangkong.cases.models import Case
+from fangkong.cases.access import access_case
 from fangkong.core import permissions
 from fangkong.core.api_auth import MAX_ID, TEXT_PATTERN, Pagination, acting_user
-from fangkong.facilities import services
-from fangkong.facilities.models import Facility, PlacementRun, Proposal, Stay, Transfer
+from fangkong.facilities import beds, registry, runs, transfers
+from fangkong.facilities.access import (
+    access_facility,
+    access_facility_work,
+    access_run,
+    access_stay,
+    access_transfer,
+)
+from fangkong.facilities.models import Facility, Proposal, Stay, Transfer
 
 router = Router(tags=["facilities"])
 
@@ -173,68 +180,63 @@ def facility_list(request: HttpRequest):
 
 @router.get("/facilities/{id}", response=FacilityOut, summary="One facility with its beds")
 def facility_detail(request: HttpRequest, id: int = Id):
-    return Facility.objects.get_visible_or_404(_viewer(request), pk=id)
+    return access_facility(acting_user(request), id)
 
 
 @router.post("/facilities/{id}/closed-beds", response=BedsOut, summary="Close beds for cleaning or reopen them")
 def facility_closed_beds(request: HttpRequest, payload: ClosedBedsIn, id: int = Id):
-    user = _viewer(request)
-    facility = Facility.objects.get_visible_or_404(user, pk=id)
-    return services.change_closed_beds(user, facility, payload.kind, payload.delta)
+    user = acting_user(request)
+    facility = access_facility_work(user, id, rule=permissions.can_manage_cases)
+    return registry.change_closed_beds(user, facility, payload.kind, payload.delta)
 
 
 @router.get("/facilities/{id}/stays", response=list[StayOut], summary="People booked into or staying in a facility")
 def facility_stays(request: HttpRequest, id: int = Id):
-    user = _viewer(request)
-    facility = Facility.objects.get_visible_or_404(user, pk=id)
+    user = acting_user(request)
+    facility = access_facility(user, id)
     return list(Stay.objects.restrict(user).filter(facility=facility, status__in=("booked", "admitted")).order_by("booked_at"))
-
-
-def _stay(user, pk: int) -> Stay:
-    return Stay.objects.select_related("facility").get_visible_or_404(user, pk=pk)
 
 
 @router.post("/stays/{id}/admit", response=StayOut, summary="The facility confirms the admission")
 def stay_admit(request: HttpRequest, id: int = Id):
-    user = _viewer(request)
-    return services.admit(user, _stay(user, id))
+    user = acting_user(request)
+    return beds.admit(user, access_stay(user, id, rule=permissions.can_manage_cases))
 
 
 @router.post("/stays/{id}/discharge", response=StayOut, summary="The person leaves the facility")
 def stay_discharge(request: HttpRequest, payload: DischargeIn, id: int = Id):
-    user = _viewer(request)
-    return services.discharge(user, _stay(user, id), payload.outcome, note=payload.note, cure_override=payload.cure_override)
+    user = acting_user(request)
+    return beds.discharge(user, access_stay(user, id, rule=permissions.can_manage_cases), payload.outcome, note=payload.note, cure_override=payload.cure_override)
 
 
 @router.get("/placement/backlog", response=list[BacklogOut], summary="Everyone in scope who needs a bed and has none")
 @paginate(Pagination)
 def placement_backlog(request: HttpRequest):
-    return services.backlog(_commander(request)).select_related("resident").order_by("waiting_since", "id")
+    return runs.backlog(_commander(request)).select_related("resident").order_by("waiting_since", "id")
 
 
 @router.post("/placement/runs", response={201: RunOut}, summary="Run the placement engine over the whole backlog")
 def placement_run(request: HttpRequest):
-    return 201, services.run_placement(_commander(request))
+    return 201, runs.run_placement(_commander(request))
 
 
 @router.get("/placement/runs/{id}", response=RunDetailOut, summary="A plan with its proposals")
 def placement_run_detail(request: HttpRequest, id: int = Id):
-    return PlacementRun.objects.get_visible_or_404(_commander(request), pk=id)
+    return access_run(acting_user(request), id)
 
 
 @router.post("/placement/runs/{id}/confirm", response=ConfirmOut, summary="Book the beds of a plan (all or some proposals)")
 def placement_confirm(request: HttpRequest, payload: ConfirmIn, id: int = Id):
-    user = _commander(request)
-    run = PlacementRun.objects.get_visible_or_404(user, pk=id)
-    return services.confirm_run(user, run, payload.proposal_ids)
+    user = acting_user(request)
+    return runs.confirm_run(user, access_run(user, id), payload.proposal_ids)
 
 
 @router.post("/placement/place", response={201: StayOut}, summary="Place one person in one facility (books the bed or refuses)")
 def placement_place(request: HttpRequest, payload: PlaceIn):
-    user = _commander(request)
-    case = Case.objects.get_visible_or_404(user, pk=payload.case_id)
-    facility = Facility.objects.get_visible_or_404(user, pk=payload.facility_id)
-    return 201, services.place(user, case, facility, payload.bed_kind)
+    user = acting_user(request)
+    case = access_case(user, payload.case_id, rule=permissions.can_place, related=())
+    facility = access_facility(user, payload.facility_id, rule=permissions.can_place)
+    return 201, beds.place(user, case, facility, payload.bed_kind)
 
 
 @router.get("/transfers", response=list[TransferOut], summary="Transfers in scope")
@@ -248,8 +250,8 @@ def transfer_list(request: HttpRequest, status: Literal["requested", "dispatched
 
 @router.post("/transfers/{id}/status", response=TransferOut, summary="Next step of a transfer (timestamped)")
 def transfer_step(request: HttpRequest, payload: TransferStepIn, id: int = Id):
-    user = _viewer(request)
-    transfer = Transfer.objects.get_visible_or_404(user, pk=id)
-    return services.advance_transfer(user, transfer, payload.status, vehicle_label=payload.vehicle_label)
+    user = acting_user(request)
+    transfer = access_transfer(user, id, rule=permissions.can_manage_cases)
+    return transfers.advance_transfer(user, transfer, payload.status, vehicle_label=payload.vehicle_label)
 
 

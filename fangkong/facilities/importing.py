@@ -28,6 +28,7 @@ from fangkong.areas.models import Area, Level
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.core import permissions
+from fangkong.core.errors import actor
 from fangkong.core.tabular import ColumnSet, ImportFileError, cell_text, iter_file_rows
 from fangkong.facilities.models import BedPool, Facility, FacilityImport, FacilityKind
 from fangkong.people.importer import RowError
@@ -242,7 +243,7 @@ def import_facilities(source: str | Path | IO[bytes], *, filename: str, user=Non
         result.errors.sort(key=lambda e: e.row)
         scope = user.scope if user is not None else None
         batch = FacilityImport.objects.create(
-            user=user if getattr(user, "pk", None) else None, filename=filename[:255], created=result.created,
+            user=actor(user), filename=filename[:255], created=result.created,
             updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
             area_code=(scope.area_code or "") if scope else "", report=error_report_bytes(result.errors) if result.errors else b"")
         result.batch_id = batch.pk

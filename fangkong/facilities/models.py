@@ -196,7 +196,7 @@ class TransferStatus(models.TextChoices):
 
 
 # The transfer's own state machine: each step's timestamp field.
-TRANSFER_STEPS = {
+TRANSFER_STEPS: dict[str, tuple[str, str]] = {
     TransferStatus.REQUESTED: (TransferStatus.DISPATCHED, "dispatched_at"),
     TransferStatus.DISPATCHED: (TransferStatus.PICKED_UP, "picked_up_at"),
     TransferStatus.PICKED_UP: (TransferStatus.ARRIVED, "arrived_at"),

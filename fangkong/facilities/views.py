@@ -1,7 +1,8 @@
 """Facility screens: the facility board with beds, one facility (admissions, discharges, beds closed for
 cleaning), the registry form, the backlog with the placement engine and its review, transfer tracking.
 
-Lookups go through `get_visible_or_404`; every change goes through the services.
+Objects are reached through the access functions (facilities.access, cases.access): the role, then the
+scope; every change goes through the services (registry, beds, transfers, runs, appointments).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -27,13 +28,31 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from fangkong.areas.models import Area, Level
+from fangkong.cases.access import access_case
 from fangkong.cases.models import Case, Placement
 from fangkong.cases.services import cure_check
 from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.core.tabular import ImportFileError
-from fangkong.facilities import appointments, importing, services
+from fangkong.facilities import appointments, importing, registry
+from fangkong.facilities import beds as bed_ops
+from fangkong.facilities import runs as run_ops
+from fangkong.facilities import transfers as transfer_ops
+from fangkong.facilities.access import (
+    access_appointment,
+    access_clinic,
+    access_facility,
+    access_facility_work,
+    access_import,
+    access_proposal,
+    access_run,
+    access_slot,
+    access_stay,
+    access_transfer,
+    can_open_slots,
+    visible_imports,
+)
 from fangkong.facilities.models import (
     ACTIVE_STAYS,
     TRANSFER_STEPS,
@@ -44,7 +63,6 @@ from fangkong.facilities.models import (
     BedPool,
     EndReason,
     Facility,
-    FacilityImport,
     FacilityKind,
     PlacementRun,
     Proposal,
@@ -125,8 +143,7 @@ class DischargeForm(forms.Form):
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require_viewer(user)
-    facility = Facility.objects.select_related("area").get_visible_or_404(user, pk=pk)
+    facility = access_facility(user, pk)
     # The people in it are health data: each viewer sees those their own scope covers (its staff: all of them).
     stays = (Stay.objects.restrict(user).filter(facility=facility, status__in=ACTIVE_STAYS)
              .select_related(*PEOPLE_RELATED, "case", "transfer"))
@@ -135,11 +152,11 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "facilities/detail.html", {
         "facility": facility, "beds": BedPool.objects.filter(facility=facility).order_by("kind"),
         "incoming": sorted(incoming, key=lambda s: s.booked_at), "present": sorted(present, key=lambda s: s.admitted_at),
-        "can_work": services.can_work_in(user, facility), "close_form": CloseBedsForm(),
+        "can_work": permissions.can_work_in_facilities(user), "close_form": CloseBedsForm(),
         "can_register": permissions.can_register_facilities(user), "now": timezone.now(),
         "is_clinic": facility.kind == FacilityKind.FEVER_CLINIC,
         "slots": _clinic_slots(facility) if facility.kind == FacilityKind.FEVER_CLINIC else [],
-        "can_open_slots": appointments.can_open_slots(user, facility), "slot_form": SlotForm(),
+        "can_open_slots": can_open_slots(user, facility), "slot_form": SlotForm(),
     })
 
 
@@ -163,9 +180,7 @@ def _clinic_slots(facility: Facility):
 @login_required
 @require_POST
 def slot_new(request: HttpRequest, pk: int) -> HttpResponse:
-    facility = Facility.objects.get_visible_or_404(request.user, pk=pk)
-    if not appointments.can_open_slots(request.user, facility):
-        raise PermissionDenied
+    facility = access_clinic(request.user, pk)
     form = SlotForm(request.POST)
     if form.is_valid():
         try:
@@ -185,9 +200,8 @@ def slot_new(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def appointment_book(request: HttpRequest, case_pk: int) -> HttpResponse:
-    _require_viewer(request.user)
-    case = Case.objects.get_visible_or_404(request.user, pk=case_pk)
-    slot = AppointmentSlot.objects.select_related("facility").filter(pk=request.POST.get("slot") or 0).first()
+    case = access_case(request.user, case_pk, related=())
+    slot = access_slot(request.user, request.POST.get("slot") or 0)
     if slot is None:
         messages.error(request, _("Choose a time."))
     else:
@@ -205,7 +219,7 @@ def appointment_book(request: HttpRequest, case_pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    appointment = Appointment.objects.select_related("slot__facility").get_visible_or_404(request.user, pk=pk)
+    appointment = access_appointment(request.user, pk)
     try:
         appointments.cancel(request.user, appointment)
     except FieldErrors as exc:
@@ -216,24 +230,17 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(safe_next(request, reverse("cases:detail", args=[appointment.case_id])))
 
 
-def _facility_for_work(request: HttpRequest, pk: int) -> Facility:
-    facility = Facility.objects.get_visible_or_404(request.user, pk=pk)
-    if not services.can_work_in(request.user, facility):
-        raise PermissionDenied
-    return facility
-
-
 @login_required
 @require_POST
 def close_beds(request: HttpRequest, pk: int) -> HttpResponse:
-    facility = _facility_for_work(request, pk)
+    facility = access_facility_work(request.user, pk)
     form = CloseBedsForm(request.POST)
     if form.is_valid():
         count = form.cleaned_data["count"]
         if request.POST.get("action") == "reopen":
             count = -abs(count)
         try:
-            services.change_closed_beds(request.user, facility, form.cleaned_data["kind"], count)
+            registry.change_closed_beds(request.user, facility, form.cleaned_data["kind"], count)
         except FieldErrors as exc:
             for message in exc.errors.values():
                 messages.error(request, message)
@@ -244,19 +251,12 @@ def close_beds(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("facilities:detail", pk=facility.pk)
 
 
-def _stay(request: HttpRequest, pk: int) -> Stay:
-    stay = Stay.objects.select_related("facility").get_visible_or_404(request.user, pk=pk)
-    if not services.can_work_in(request.user, stay.facility):
-        raise PermissionDenied
-    return stay
-
-
 @login_required
 @require_POST
 def admit(request: HttpRequest, pk: int) -> HttpResponse:
-    stay = _stay(request, pk)
+    stay = access_stay(request.user, pk)
     try:
-        services.admit(request.user, stay)
+        bed_ops.admit(request.user, stay)
     except FieldErrors as exc:
         for message in exc.errors.values():
             messages.error(request, message)
@@ -268,7 +268,7 @@ def admit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def discharge(request: HttpRequest, pk: int) -> HttpResponse:
     """The person leaves: choose the outcome, then confirm on a summary; a cure shows the tests the policy asks for."""
-    stay = _stay(request, pk)
+    stay = access_stay(request.user, pk)
     if stay.status != StayStatus.ADMITTED:
         messages.error(request, _("Only an admitted person can leave."))
         return redirect("facilities:detail", pk=stay.facility_id)
@@ -279,7 +279,7 @@ def discharge(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         if request.POST.get("confirmed") == "1":
             try:
-                services.discharge(request.user, stay, data["outcome"], note=data["note"], cure_override=data["cure_override"])
+                bed_ops.discharge(request.user, stay, data["outcome"], note=data["note"], cure_override=data["cure_override"])
             except FieldErrors as exc:
                 add_errors(form, exc.errors)
             else:
@@ -319,14 +319,14 @@ def edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = request.user
     if not permissions.can_register_facilities(user):
         raise PermissionDenied
-    facility = Facility.objects.get_visible_or_404(user, pk=pk) if pk else None
+    facility = access_facility(user, pk, rule=permissions.can_register_facilities) if pk else None
     form = FacilityForm(request.POST or None, instance=facility, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         values = {name: data[name] for name in FacilityForm.Meta.fields}
         beds = {kind: data[f"beds_{kind}"] for kind in BedKind.values}
         try:
-            saved = services.save_facility(user, values, facility, beds)
+            saved = registry.save_facility(user, values, facility, beds)
         except FieldErrors as exc:
             for field, message in exc.errors.items():
                 form.add_error(field if field in form.fields else None, message)
@@ -342,7 +342,7 @@ def edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def backlog(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_commander(user)
-    waiting = services.backlog(user).select_related("resident__household__compound", "resident__household__building",
+    waiting = run_ops.backlog(user).select_related("resident__household__compound", "resident__household__building",
                                                     "resident__household__unit").order_by("waiting_since", "id")
     category = request.GET.get("category", "")
     counts = dict(sorted(((c or "", n) for c, n in _count(waiting, "category")), key=lambda x: x[0]))
@@ -351,14 +351,12 @@ def backlog(request: HttpRequest) -> HttpResponse:
     page = Paginator(waiting, PAGE_SIZE).get_page(request.GET.get("page"))
     runs = PlacementRun.objects.restrict(user).select_related("created_by")[:10]
     return render(request, "facilities/backlog.html", {
-        "page": page, "counts": [(c, services.category_label(c), n) for c, n in counts.items()], "category": category,
+        "page": page, "counts": [(c, bed_ops.category_label(c), n) for c, n in counts.items()], "category": category,
         "runs": runs, "now": timezone.now(),
     })
 
 
 def _count(queryset, field: str):
-    from django.db.models import Count
-
     return queryset.order_by().values_list(field).annotate(n=Count("id"))
 
 
@@ -366,7 +364,7 @@ def _count(queryset, field: str):
 @require_POST
 def run_engine(request: HttpRequest) -> HttpResponse:
     _require_commander(request.user)
-    run = services.run_placement(request.user)
+    run = run_ops.run_placement(request.user)
     messages.success(request, _("The engine placed %(placed)d of %(people)d people in %(seconds).2f s; review and confirm.")
                      % {"placed": run.placed, "people": run.people, "seconds": run.seconds})
     return redirect("facilities:run", pk=run.pk)
@@ -375,8 +373,7 @@ def run_engine(request: HttpRequest) -> HttpResponse:
 @login_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require_commander(user)
-    run = PlacementRun.objects.get_visible_or_404(user, pk=pk)
+    run = access_run(user, pk)
     proposals = Proposal.objects.filter(run=run).select_related("facility", "case__resident__household__compound",
                                                                 "case__resident__household__building",
                                                                 "case__resident__household__unit").order_by("id")
@@ -415,18 +412,14 @@ def _to_confirm(run: PlacementRun) -> int:
 @login_required
 @require_POST
 def run_adjust(request: HttpRequest, pk: int, proposal_pk: int) -> HttpResponse:
-    _require_commander(request.user)
-    run = PlacementRun.objects.get_visible_or_404(request.user, pk=pk)
-    proposal = Proposal.objects.select_related("run", "case__resident__household__compound").filter(run=run, pk=proposal_pk).first()
-    if proposal is None:
-        raise PermissionDenied
+    proposal = access_proposal(request.user, pk, proposal_pk)
     target = request.POST.get("target", "")
     facility, bed = None, ""
     if target and ":" in target:
         facility_pk, bed = target.split(":", 1)
-        facility = Facility.objects.get_visible_or_404(request.user, pk=facility_pk)
+        facility = access_facility(request.user, facility_pk, rule=permissions.can_place)
     try:
-        services.adjust_proposal(request.user, proposal, facility, bed)
+        run_ops.adjust_proposal(request.user, proposal, facility, bed)
     except FieldErrors as exc:
         for message in exc.errors.values():
             messages.error(request, message)
@@ -438,8 +431,7 @@ def run_adjust(request: HttpRequest, pk: int, proposal_pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_commander(request.user)
-    run = PlacementRun.objects.get_visible_or_404(request.user, pk=pk)
+    run = access_run(request.user, pk)
     expected = request.POST.get("expected", "")
     pending = _to_confirm(run)
     if expected != str(pending):
@@ -447,7 +439,7 @@ def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(request, _("The plan now has %(n)d placements to confirm: check and confirm again.") % {"n": pending})
         return redirect(f"{reverse('facilities:run', args=[run.pk])}?confirm=1")
     try:
-        counts = services.confirm_run(request.user, run)
+        counts = run_ops.confirm_run(request.user, run)
     except FieldErrors as exc:
         for message in exc.errors.values():
             messages.error(request, message)
@@ -461,9 +453,8 @@ def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def run_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_commander(request.user)
-    run = PlacementRun.objects.get_visible_or_404(request.user, pk=pk)
-    services.discard_run(request.user, run)
+    run = access_run(request.user, pk)
+    run_ops.discard_run(request.user, run)
     messages.info(request, _("Plan discarded."))
     return redirect("facilities:backlog")
 
@@ -491,9 +482,9 @@ def transfers(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def transfer_step(request: HttpRequest, pk: int) -> HttpResponse:
-    transfer = Transfer.objects.get_visible_or_404(request.user, pk=pk)
+    transfer = access_transfer(request.user, pk)
     try:
-        services.advance_transfer(request.user, transfer, request.POST.get("status", ""), vehicle_label=request.POST.get("vehicle_label", ""))
+        transfer_ops.advance_transfer(request.user, transfer, request.POST.get("status", ""), vehicle_label=request.POST.get("vehicle_label", ""))
     except FieldErrors as exc:
         for message in exc.errors.values():
             messages.error(request, message)
@@ -521,15 +512,6 @@ def _require_registrar(user) -> None:
         raise PermissionDenied
 
 
-def _visible_imports(user):
-    if user.scope.everything:
-        return FacilityImport.objects.all()
-    condition = Q(user=user)
-    if user.scope.area_code:
-        condition |= Q(area_code__startswith=user.scope.area_code)
-    return FacilityImport.objects.filter(condition)
-
-
 @login_required
 def import_upload(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -543,26 +525,18 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(exc))
         else:
             return redirect("facilities:import_result", batch_id=outcome.batch_id)
-    return render(request, "facilities/import.html", {"form": form, "recent": _visible_imports(user).select_related("user")[:10]})
-
-
-def _batch(request: HttpRequest, batch_id: int) -> FacilityImport:
-    _require_registrar(request.user)
-    batch = _visible_imports(request.user).filter(pk=batch_id).first()
-    if batch is None:
-        raise Http404
-    return batch
+    return render(request, "facilities/import.html", {"form": form, "recent": visible_imports(user).select_related("user")[:10]})
 
 
 @login_required
 def import_result(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = _batch(request, batch_id)
+    batch = access_import(request.user, batch_id)
     return render(request, "facilities/import_result.html", {"batch": batch, "errors": first_errors(bytes(batch.report or b""))})
 
 
 @login_required
 def import_report(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = _batch(request, batch_id)
+    batch = access_import(request.user, batch_id)
     if not batch.report:
         raise Http404
     return FileResponse(io.BytesIO(bytes(batch.report)), as_attachment=True, filename=f"收治场所导入错误报告-{batch.pk}.xlsx",

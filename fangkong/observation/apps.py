@@ -8,9 +8,9 @@ class ObservationConfig(AppConfig):
     verbose_name = _("Medical observation")
 
     def ready(self) -> None:
-        from fangkong.facilities.services import on_admitted
+        from fangkong.facilities.beds import ADMITTED
         from fangkong.observation.services import follow_admission, follow_moved_residents
         from fangkong.people.moves import RESIDENTS_MOVED
 
         RESIDENTS_MOVED.register(follow_moved_residents)
-        on_admitted(follow_admission)
+        ADMITTED.register(follow_admission)

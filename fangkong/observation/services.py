@@ -661,8 +661,7 @@ def _release_case(user, resident_id: int, now: dt.datetime) -> None:
 
     case = Case.objects.filter(resident_id=resident_id, status=Status.CLOSE_CONTACT).first()
     if case is not None:
-        cases.transition(user, case, Status.RELEASED, _("Medical observation ended without fever or symptoms"), now=now,
-                         checked=True)
+        cases.transition(user, case, Status.RELEASED, _("Medical observation ended without fever or symptoms"), now=now)
 
 
 def release_file(user, file: ObservationFile) -> ObservationFile:

@@ -7,9 +7,9 @@ class TracingConfig(AppConfig):
     verbose_name = _("Contact tracing")
 
     def ready(self) -> None:
-        from fangkong.cases.services import on_status_changed
+        from fangkong.cases.hooks import STATUS_CHANGED
         from fangkong.people.moves import RESIDENTS_MOVED
         from fangkong.tracing.services import case_status_changed, follow_moved_residents
 
         RESIDENTS_MOVED.register(follow_moved_residents)
-        on_status_changed(case_status_changed)
+        STATUS_CHANGED.register(case_status_changed)

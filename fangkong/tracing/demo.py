@@ -79,7 +79,7 @@ def build_demo_tracing(seed: int = 2020, investigations: int = 24) -> Counter:
             ill = Case.objects.get(resident=member)
             if ill.status != Status.CLOSE_CONTACT:
                 continue
-            ill = cases.transition(user, ill, Status.SUSPECTED, "隔离期间核酸阳性", checked=True)
+            ill = cases.transition(user, ill, Status.SUSPECTED, "隔离期间核酸阳性")
             services.record_infection_link(user, index_case, ill, "同住家属，流调判定")
             counts["links"] += 1
     return counts

@@ -7,7 +7,7 @@ from openpyxl import Workbook
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, NucleicAcidTest
-from fangkong.facilities import services as facilities
+from fangkong.facilities import beds
 from fangkong.facilities.models import BedPool
 
 
@@ -112,7 +112,7 @@ def test_facility_staff_see_their_facility_only(city, api):
 
 def test_a_discharge_through_the_api_states_its_outcome_and_a_cure_needs_the_tests(city, api, error_fields):
     case = cases.open_case(city.users["community"], city.residents["zhangwei"], "confirmed", "确诊", severity="severe")
-    stay = facilities.admit(city.users["district"], facilities.place(city.users["district"], case, city.facilities["hospital"], "ordinary"))
+    stay = beds.admit(city.users["district"], beds.place(city.users["district"], case, city.facilities["hospital"], "ordinary"))
     staff = api("facility")
     assert staff.post(f"/api/stays/{stay.pk}/discharge", {}).status_code == 422  # no outcome, no default
     refused = staff.post(f"/api/stays/{stay.pk}/discharge", {"outcome": "discharged"})

@@ -36,8 +36,10 @@ def wsgi_app():
 
 def pipeline(city) -> dict[str, object]:
     """A fever patient of grid A with a sample, a booked bed and its transfer, and a placement plan."""
-    from fangkong.cases.services import open_case, order_test, record_sample
-    from fangkong.facilities.services import place, run_placement
+    from fangkong.cases.samples import order_test, record_sample
+    from fangkong.cases.services import open_case
+    from fangkong.facilities.beds import place
+    from fangkong.facilities.runs import run_placement
 
     case = open_case(city.users["grid_a"], city.residents["zhangwei"], "fever", "发热")
     test = record_sample(city.users["grid_a"], order_test(city.users["grid_a"], case), place="门诊")

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Status
-from fangkong.facilities import services
+from fangkong.facilities import beds
 from fangkong.facilities.models import Stay, StayStatus
 
 from .helpers import log_in
@@ -16,7 +16,7 @@ from .helpers import log_in
 def test_a_discharge_names_its_outcome_and_a_cure_needs_tests_or_a_reason(e2e_city, desktop: Page):
     city = e2e_city
     case = cases.open_case(city.users["community"], city.residents["zhangwei"], Status.CONFIRMED, "确诊", severity="severe")
-    stay = services.admit(city.users["district"], services.place(city.users["district"], case, city.facilities["hospital"], "ordinary"))
+    stay = beds.admit(city.users["district"], beds.place(city.users["district"], case, city.facilities["hospital"], "ordinary"))
 
     log_in(desktop, "facility")
     desktop.goto(f"/facilities/{stay.facility_id}/")

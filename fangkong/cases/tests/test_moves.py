@@ -3,7 +3,7 @@ the old grid no longer does — whether the move is an edit of the resident or a
 
 import csv
 
-from fangkong.cases import services
+from fangkong.cases import samples, services
 from fangkong.cases.models import Case, NucleicAcidTest, Status
 from fangkong.core.tabular import COLUMNS
 from fangkong.people.importer import import_roster
@@ -14,7 +14,7 @@ from fangkong.people.validation import DOC_TYPE_LABEL, RELATION_LABEL, SEX_LABEL
 def fever_case_with_a_test(city):
     zhang = city.residents["zhangwei"]
     case = services.open_case(city.users["community"], zhang, Status.FEVER, "发热 38.2")
-    services.order_test(city.users["community"], case)
+    samples.order_test(city.users["community"], case)
     return zhang, case
 
 

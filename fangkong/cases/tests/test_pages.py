@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from fangkong.audit.models import Action, AuditLog
-from fangkong.cases import services
+from fangkong.cases import samples, services
 from fangkong.cases.models import Case, Status
 from fangkong.facilities.models import BedPool, Stay
 
@@ -20,7 +20,7 @@ def confirmed(city):
 
 
 def test_every_screen_renders_for_a_city_commander(city, login, confirmed):
-    services.order_test(city.users["community"], confirmed)
+    samples.order_test(city.users["community"], confirmed)
     client = login(city.users["city"])
     hospital = city.facilities["hospital"].pk
     for url in ["/cases/", "/cases/areas/4201/", "/cases/areas/420102001001/?fragment=targets",

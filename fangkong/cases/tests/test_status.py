@@ -2,9 +2,11 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 from fangkong.audit.models import AuditLog
-from fangkong.cases import services
+from fangkong.cases import placement, services
+from fangkong.cases.access import access_case, access_resident
 from fangkong.cases.models import Case, Placement, Status, StatusChange
 from fangkong.cases.transitions import TRANSITIONS
 from fangkong.core.errors import FieldErrors
@@ -95,14 +97,15 @@ def test_a_closed_case_opens_a_new_episode_with_tests_counted_afresh(city):
 
 
 def test_people_outside_the_scope_cannot_be_taken_up_or_changed(city):
+    """The access functions refuse them (403 for the role, 404 for the scope); the services trust them."""
     zhang = city.residents["zhangwei"]
     for persona in ("grid_b", "other_community", "volunteer", "guard", "facility"):
-        with pytest.raises(PermissionDenied):
-            services.open_case(city.users[persona], zhang, Status.FEVER, "发热")
-    case = services.open_case(city.users["grid_a"], zhang, Status.FEVER, "发热")
+        with pytest.raises((PermissionDenied, Http404)):
+            services.open_case(city.users[persona], access_resident(city.users[persona], zhang.pk), Status.FEVER, "发热")
+    case = services.open_case(city.users["grid_a"], access_resident(city.users["grid_a"], zhang.pk), Status.FEVER, "发热")
     for persona in ("grid_b", "other_community", "volunteer", "facility"):
-        with pytest.raises(PermissionDenied):
-            services.transition(city.users[persona], case, Status.TESTED, "采样")
+        with pytest.raises((PermissionDenied, Http404)):
+            services.transition(city.users[persona], access_case(city.users[persona], case.pk), Status.TESTED, "采样")
 
 
 def test_a_dismissed_flag_is_kept_in_the_audit_log(city):
@@ -120,7 +123,6 @@ def test_the_transition_table_names_every_status_and_only_known_ones():
 
 
 def test_a_close_contact_waits_for_no_bed_when_the_policy_observes_close_contacts_at_home(city):
-    from fangkong.cases import services
     from fangkong.cases.models import Placement, Status
     from fangkong.policy.services import change_policy
 
@@ -128,4 +130,4 @@ def test_a_close_contact_waits_for_no_bed_when_the_policy_observes_close_contact
     assert case.placement == Placement.WAITING
     change_policy(city.users["city"], {"observation_centralised": False}, note="居家观察")
     case.refresh_from_db()
-    assert services.refresh_placement(case).placement == Placement.NONE
+    assert placement.refresh_placement(case).placement == Placement.NONE

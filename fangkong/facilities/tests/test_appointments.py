@@ -7,12 +7,15 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import Http404
 from django.utils import timezone
 
 from fangkong.cases import services as cases
+from fangkong.cases.access import access_case
 from fangkong.cases.models import Status
 from fangkong.core.errors import FieldErrors
 from fangkong.facilities import appointments
+from fangkong.facilities.access import access_clinic
 from fangkong.facilities.models import Appointment, AppointmentSlot
 
 pytestmark = pytest.mark.django_db
@@ -58,8 +61,8 @@ def test_only_fever_patients_in_scope_get_an_appointment_and_past_slots_are_refu
     contact = cases.open_case(city.users["community"], city.residents["lina"], Status.CLOSE_CONTACT, "流调")
     with pytest.raises(PermissionDenied):
         appointments.book(city.users["community"], contact, slot(city))
-    with pytest.raises(PermissionDenied):
-        appointments.book(city.users["grid_b"], fever(city, "zhangwei"), slot(city, hours=4))  # grid A's person
+    with pytest.raises((PermissionDenied, Http404)):  # grid A's person
+        appointments.book(city.users["grid_b"], access_case(city.users["grid_b"], fever(city, "zhangwei").pk), slot(city, hours=4))
     passed = AppointmentSlot.objects.create(facility=city.facilities["clinic"], starts_at=timezone.now() - dt.timedelta(hours=1),
                                             capacity=5)
     with pytest.raises(FieldErrors, match="passed"):
@@ -68,7 +71,7 @@ def test_only_fever_patients_in_scope_get_an_appointment_and_past_slots_are_refu
 
 def test_only_fever_clinics_open_slots_and_bad_input_is_refused_per_field(city):
     with pytest.raises(PermissionDenied):
-        appointments.open_slot(city.users["district"], city.facilities["hospital"], starts_at=timezone.now() + dt.timedelta(hours=1),
+        appointments.open_slot(city.users["district"], access_clinic(city.users["district"], city.facilities["hospital"].pk), starts_at=timezone.now() + dt.timedelta(hours=1),
                                minutes=30, capacity=5)
     with pytest.raises(FieldErrors) as refused:
         appointments.open_slot(city.users["district"], city.facilities["clinic"], starts_at=timezone.now() - dt.timedelta(hours=1),

@@ -9,8 +9,9 @@ from django.db import connection, connections, transaction
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Status
-from fangkong.facilities import services
+from fangkong.facilities import beds
 from fangkong.facilities.models import BedPool, PlacementRun, Proposal, Stay, StayStatus
+from fangkong.facilities.runs import confirm_run
 from fangkong.testing import build_small_city
 
 pytestmark = [
@@ -56,11 +57,11 @@ def race(*jobs):
 def test_two_commanders_placing_two_people_into_the_last_bed(db):
     city, isolation, (zhang, li) = last_bed_city()
     results = race(
-        lambda: services.place(city.users["district"], zhang, isolation, "single_room"),
-        lambda: services.place(city.users["street"], li, isolation, "single_room"),
+        lambda: beds.place(city.users["district"], zhang, isolation, "single_room"),
+        lambda: beds.place(city.users["street"], li, isolation, "single_room"),
     )
     booked = [r for r in results if isinstance(r, Stay)]
-    refused = [r for r in results if isinstance(r, services.BedUnavailable)]
+    refused = [r for r in results if isinstance(r, beds.BedUnavailable)]
     assert len(booked) == 1 and len(refused) == 1, results
     assert str(refused[0]) == "No free Single room is left at 江岸集中隔离点."
     bed = BedPool.objects.get(facility=isolation)
@@ -75,7 +76,7 @@ def test_two_reviewed_plans_confirmed_at_the_same_moment_share_the_last_bed_corr
         run = PlacementRun.objects.create(created_by=user, area_code=user.area.code, people=1, placed=1)
         Proposal.objects.create(run=run, case=case, category=case.category, facility=isolation, bed_kind="single_room")
         runs.append((user, run))
-    results = race(*[lambda u=u, r=r: services.confirm_run(u, r) for u, r in runs])
+    results = race(*[lambda u=u, r=r: confirm_run(u, r) for u, r in runs])
     assert sorted((r["confirmed"], r["refused"]) for r in results) == [(0, 1), (1, 0)], results
     refused = Proposal.objects.get(state="refused")
     assert refused.message == "No free Single room is left at 江岸集中隔离点."

@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from fangkong.audit.models import AuditLog
+from fangkong.cases import samples
 from fangkong.cases import services as cases
 from fangkong.cases.models import Placement, Status
 from fangkong.core.errors import FieldErrors
-from fangkong.facilities import services
+from fangkong.facilities import beds
 from fangkong.facilities.models import BedPool, Stay, StayStatus
 from fangkong.policy.services import change_policy
 
@@ -19,23 +20,23 @@ pytestmark = pytest.mark.django_db
 
 def admitted(city, who="zhangwei", severity="severe", facility="hospital", bed="ordinary"):
     case = cases.open_case(city.users["community"], city.residents[who], Status.CONFIRMED, "确诊", severity=severity)
-    stay = services.place(city.users["district"], case, city.facilities[facility], bed)
-    return services.admit(city.users["district"], stay)
+    stay = beds.place(city.users["district"], case, city.facilities[facility], bed)
+    return beds.admit(city.users["district"], stay)
 
 
 def negative_tests(city, stay, hours_ago=(50, 25)):
     user = city.users["district"]
     now = timezone.now()
     for hours in hours_ago:
-        test = cases.order_test(user, stay.case)
-        test = cases.record_sample(user, test, sampled_at=now - dt.timedelta(hours=hours), place="金银潭医院")
-        cases.record_result(user, test, "negative", result_at=now - dt.timedelta(hours=hours - 2))
+        test = samples.order_test(user, stay.case)
+        test = samples.record_sample(user, test, sampled_at=now - dt.timedelta(hours=hours), place="金银潭医院")
+        samples.record_result(user, test, "negative", result_at=now - dt.timedelta(hours=hours - 2))
 
 
 def test_a_severe_patient_admitted_this_minute_is_not_discharged_as_cured(city):
     stay = admitted(city)
     with pytest.raises(FieldErrors) as refused:
-        services.discharge(city.users["facility"], stay, "discharged")
+        beds.discharge(city.users["facility"], stay, "discharged")
     assert refused.value.errors.keys() == {"cure_override"}
     assert "needs 2 negative tests in a row, sampled at least 24 hours apart; 0 found" in refused.value.errors["cure_override"]
     stay.refresh_from_db()
@@ -47,7 +48,7 @@ def test_a_severe_patient_admitted_this_minute_is_not_discharged_as_cured(city):
 def test_two_negative_tests_a_day_apart_make_a_cure_and_start_the_post_discharge_period(city):
     stay = admitted(city)
     negative_tests(city, stay)
-    services.discharge(city.users["facility"], stay, "discharged", note="两次核酸阴性")
+    beds.discharge(city.users["facility"], stay, "discharged", note="两次核酸阴性")
     case = stay.case
     case.refresh_from_db()
     assert case.status == Status.DISCHARGED and case.placement == Placement.WAITING  # for a recovery station
@@ -59,23 +60,23 @@ def test_tests_too_close_together_do_not_count_and_the_policy_decides_how_many(c
     stay = admitted(city)
     negative_tests(city, stay, hours_ago=(30, 20))  # 10 hours apart
     with pytest.raises(FieldErrors, match="1 found"):
-        services.discharge(city.users["facility"], stay, "discharged")
+        beds.discharge(city.users["facility"], stay, "discharged")
     change_policy(city.users["city"], {"discharge_test_interval_hours": 8}, note="试行")
-    services.discharge(city.users["facility"], stay, "discharged")
+    beds.discharge(city.users["facility"], stay, "discharged")
     assert Stay.objects.get(pk=stay.pk).status == StayStatus.ENDED
 
 
 def test_a_policy_asking_no_test_lets_a_cure_through(city):
     stay = admitted(city)
     change_policy(city.users["city"], {"discharge_negative_tests": 0}, note="试行")
-    services.discharge(city.users["facility"], stay, "discharged")
+    beds.discharge(city.users["facility"], stay, "discharged")
     stay.case.refresh_from_db()
     assert stay.case.status == Status.DISCHARGED
 
 
 def test_an_override_with_a_reason_is_recorded_in_the_audit_log(city):
     stay = admitted(city)
-    services.discharge(city.users["facility"], stay, "discharged", cure_override="外院检测报告两次阴性，已核对")
+    beds.discharge(city.users["facility"], stay, "discharged", cure_override="外院检测报告两次阴性，已核对")
     stay.case.refresh_from_db()
     assert stay.case.status == Status.DISCHARGED
     entry = AuditLog.objects.filter(object_type="cases.case", object_id=str(stay.case_id), changes__has_key="cure_override").get()
@@ -84,7 +85,7 @@ def test_an_override_with_a_reason_is_recorded_in_the_audit_log(city):
 
 def test_a_death_is_recorded_as_such(city):
     stay = admitted(city, severity="critical", bed="icu")
-    services.discharge(city.users["facility"], stay, "deceased", note="呼吸衰竭")
+    beds.discharge(city.users["facility"], stay, "deceased", note="呼吸衰竭")
     stay.case.refresh_from_db()
     assert stay.case.status == Status.DECEASED and stay.case.history.last().reason == "Died at 金银潭医院"
     assert Stay.objects.get(pk=stay.pk).end_reason == "deceased"
@@ -95,21 +96,21 @@ def test_transferred_and_other_need_a_note_and_an_outcome_is_required(city):
     stay = admitted(city)
     for outcome in ("transferred", "other"):
         with pytest.raises(FieldErrors) as refused:
-            services.discharge(city.users["facility"], stay, outcome)
+            beds.discharge(city.users["facility"], stay, outcome)
         assert refused.value.errors.keys() == {"note"}
     with pytest.raises(FieldErrors) as refused:
-        services.discharge(city.users["facility"], stay, "")
+        beds.discharge(city.users["facility"], stay, "")
     assert refused.value.errors.keys() == {"outcome"}
-    services.discharge(city.users["facility"], stay, "transferred", note="转至协和医院")
+    beds.discharge(city.users["facility"], stay, "transferred", note="转至协和医院")
     stay.case.refresh_from_db()
     assert stay.case.status == Status.CONFIRMED and stay.case.placement == Placement.WAITING
 
 
 def test_only_a_confirmed_patient_is_discharged_as_cured(city):
     case = cases.open_case(city.users["community"], city.residents["lina"], Status.CLOSE_CONTACT, "流调")
-    stay = services.admit(city.users["district"], services.place(city.users["district"], case, city.facilities["isolation"], "single_room"))
+    stay = beds.admit(city.users["district"], beds.place(city.users["district"], case, city.facilities["isolation"], "single_room"))
     with pytest.raises(FieldErrors) as refused:
-        services.discharge(city.users["district"], stay, "discharged")
+        beds.discharge(city.users["district"], stay, "discharged")
     assert refused.value.errors.keys() == {"outcome"}
 
 

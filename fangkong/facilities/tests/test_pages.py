@@ -4,7 +4,7 @@ import pytest
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Status
-from fangkong.facilities import services
+from fangkong.facilities import beds, runs
 from fangkong.facilities.models import BedPool, Stay
 from fangkong.people.models import Resident
 
@@ -20,7 +20,7 @@ def plan_for_many(city, n=54):
                                 doc_type="passport", doc_number=f"E{i:07d}")
     for resident in Resident.objects.filter(area_code__startswith="420102")[:n]:
         cases.open_case(community, resident, Status.CONFIRMED, "确诊", severity="mild")
-    return services.run_placement(city.users["district"])
+    return runs.run_placement(city.users["district"])
 
 
 def test_confirming_54_bookings_asks_first_and_says_how_many(city, login):
@@ -41,7 +41,7 @@ def test_confirming_54_bookings_asks_first_and_says_how_many(city, login):
 def test_zh_transfer_and_person_columns_say_what_they_hold(city, login):
     """The transfers' pick-up column was headed 开始日期 (a date) and person columns 名称 (a thing's name)."""
     case = cases.open_case(city.users["community"], city.residents["zhangwei"], Status.CONFIRMED, "确诊", severity="mild")
-    stay = services.place(city.users["district"], case, city.facilities["shelter"], "ordinary")
+    stay = beds.place(city.users["district"], case, city.facilities["shelter"], "ordinary")
     client = login(city.users["district"])
     transfers = client.get("/facilities/transfers/").content.decode()
     assert "开始日期" not in transfers and "<th>出发地点</th>" in transfers and "<th>姓名</th>" in transfers

@@ -16,7 +16,7 @@ from fangkong.accounts.models import Role, User
 from fangkong.areas.models import Area, Compound, Level
 from fangkong.cases.models import Case, Placement, Status
 from fangkong.demo.city import build_city
-from fangkong.facilities import services
+from fangkong.facilities import runs
 from fangkong.facilities.models import BedPool, Facility, Stay, StayStatus
 from fangkong.facilities.routing import fits
 from fangkong.people.models import Resident
@@ -64,9 +64,9 @@ def test_fifteen_thousand_people_are_placed_by_the_rules_without_over_booking():
         for (rid, code), (status, severity) in zip(residents, kinds, strict=True)], batch_size=5000)
     commander = User.objects.create_user("wuhan", role=Role.CITY_COMMANDER, area=city_area)
 
-    run = services.run_placement(commander, now=now)
+    run = runs.run_placement(commander, now=now)
     assert run.people == 15_000
-    counts = services.confirm_run(commander, run, now=now)
+    counts = runs.confirm_run(commander, run, now=now)
     assert counts["refused"] == 0 and counts["confirmed"] == run.placed
 
     policy = current_policy()

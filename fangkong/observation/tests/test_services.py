@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from fangkong.cases import samples
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Placement, Source, Status
 from fangkong.core.errors import FieldErrors
@@ -187,9 +188,9 @@ def test_the_period_moves_only_by_a_logged_decision_with_a_reason(city):
 def _sample_negative(city, resident, when):
     case = Case.objects.filter(resident=resident).first() or cases.open_case(
         city.users["community"], resident, Status.CLOSE_CONTACT, "流调判定")
-    test = cases.order_test(city.users["community"], case)
-    cases.record_sample(city.users["community"], test, sampled_at=when, place="上门采样")
-    cases.record_result(city.users["community"], test, "negative", result_at=when)
+    test = samples.order_test(city.users["community"], case)
+    samples.record_sample(city.users["community"], test, sampled_at=when, place="上门采样")
+    samples.record_result(city.users["community"], test, "negative", result_at=when)
 
 
 def test_release_needs_the_period_over_no_fever_and_a_negative_test(city):
@@ -251,7 +252,7 @@ def test_the_alert_command_runs_the_job_as_of_a_given_time(city):
 
 
 def test_an_isolation_site_admitting_a_close_contact_becomes_the_place_of_their_file(city):
-    from fangkong.facilities import services as facilities
+    from fangkong.facilities import beds as facilities
 
     worker = city.users["community"]
     case = cases.open_case(worker, city.residents["lina"], "close_contact", "流调判定")

@@ -23,6 +23,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from fangkong.cases import samples
 from fangkong.cases import services as cases
 from fangkong.cases.models import Status
 from fangkong.core.errors import FieldErrors
@@ -30,8 +31,8 @@ from fangkong.core.identity import make_id_number
 from fangkong.crosscheck.models import Kind as CrossKind
 from fangkong.crosscheck.services import run_crosscheck
 from fangkong.crosscheck.tests.conftest import empty_household, readings, returnee
+from fangkong.facilities import beds as facilities
 from fangkong.facilities import placement
-from fangkong.facilities import services as facilities
 from fangkong.facilities.models import Transfer
 from fangkong.observation import services as observation
 from fangkong.observation.models import Kind, ObservationFile
@@ -126,8 +127,8 @@ def eligible_for_release(policy: Policy, city: SmallCity) -> bool:
         last_exposure_on=end - dt.timedelta(days=14), planned_end_on=end, token="probe-release",
         area_code=resident.area_code, created_at=_local(end - dt.timedelta(days=13), 8))
     case = cases.open_case(user, resident, Status.CLOSE_CONTACT, "密接")
-    test = cases.record_sample(user, cases.order_test(user, case), sampled_at=_local(end - dt.timedelta(days=2), 9), place="社区")
-    cases.record_result(user, test, "negative", result_at=_local(end - dt.timedelta(days=2), 20))
+    test = samples.record_sample(user, samples.order_test(user, case), sampled_at=_local(end - dt.timedelta(days=2), 9), place="社区")
+    samples.record_result(user, test, "negative", result_at=_local(end - dt.timedelta(days=2), 20))
     return observation.eligible_for_release(ObservationFile.objects.filter(pk=file.pk), _today(), policy).exists()
 
 
@@ -191,8 +192,8 @@ def status_after_two_negatives_25_hours_apart(policy: Policy, city: SmallCity) -
     user, now = city.users["community"], timezone.now()
     case = cases.open_case(user, city.residents["zhangwei"], Status.SUSPECTED, "疑似")
     for sampled_hours_ago in (30, 5):
-        test = cases.record_sample(user, cases.order_test(user, case), sampled_at=now - sampled_hours_ago * HOUR, place="门诊")
-        cases.record_result(user, test, "negative", result_at=now - (sampled_hours_ago - 1) * HOUR, policy=policy)
+        test = samples.record_sample(user, samples.order_test(user, case), sampled_at=now - sampled_hours_ago * HOUR, place="门诊")
+        samples.record_result(user, test, "negative", result_at=now - (sampled_hours_ago - 1) * HOUR, policy=policy)
     case.refresh_from_db()
     return case.status
 
@@ -233,8 +234,8 @@ def cured_with_two_negatives_ten_hours_apart(policy: Policy, city: SmallCity) ->
     user, now = city.users["community"], timezone.now()
     case = cases.open_case(user, city.residents["zhangwei"], Status.CONFIRMED, "确诊", severity="mild")
     for sampled_hours_ago in (12, 2):
-        test = cases.record_sample(user, cases.order_test(user, case), sampled_at=now - sampled_hours_ago * HOUR, place="医院")
-        cases.record_result(user, test, "negative", result_at=now - (sampled_hours_ago - 1) * HOUR, policy=policy)
+        test = samples.record_sample(user, samples.order_test(user, case), sampled_at=now - sampled_hours_ago * HOUR, place="医院")
+        samples.record_result(user, test, "negative", result_at=now - (sampled_hours_ago - 1) * HOUR, policy=policy)
     return cases.cure_check(case, policy).met
 
 

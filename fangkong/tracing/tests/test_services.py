@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from fangkong.cases import services as cases
+from fangkong.cases.hooks import STATUS_CHANGED
 from fangkong.cases.models import Case, Placement, Source, Status
 from fangkong.core.errors import FieldErrors
 from fangkong.policy.schema import Policy
@@ -247,12 +248,12 @@ def test_status_hooks_are_called_after_every_change_with_the_status_before(city)
     def hook(user, case, before_status, now):
         calls.append((user.username, case.status, before_status))
 
-    cases.on_status_changed(hook)
+    STATUS_CHANGED.register(hook)
     try:
         case = cases.open_case(city.users["community"], city.residents["lina"], Status.CLOSE_CONTACT, "密接")
         cases.transition(city.users["community"], case, Status.SUSPECTED, "阳性")
     finally:
-        cases._STATUS_HOOKS.remove(hook)
+        STATUS_CHANGED._receivers.remove(hook)
     assert calls == [("community", "close_contact", ""), ("community", "suspected", "close_contact")]
 
 
