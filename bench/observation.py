@@ -102,8 +102,9 @@ def python_loop(sample: int, now: dt.datetime) -> float:
 
     from django.db import transaction
 
+    from fangkong.observation.alerts import _slots
     from fangkong.observation.models import Alert, FileStatus, HealthReport, ObservationFile
-    from fangkong.observation.services import _slots, current_policy
+    from fangkong.policy.services import current_policy
 
     policy = current_policy()
     threshold = Decimal(str(policy.fever_threshold_c))
@@ -129,8 +130,8 @@ def python_loop(sample: int, now: dt.datetime) -> float:
 def run_observation(url: str, args: argparse.Namespace) -> list[tuple[str, str]]:
     from django.utils import timezone
 
+    from fangkong.observation.alerts import run_alert_job
     from fangkong.observation.models import Alert, ObservationFile
-    from fangkong.observation.services import run_alert_job
 
     # Judge at 10:30 local today (the morning window has just ended), or now if that is later.
     today = timezone.localdate()

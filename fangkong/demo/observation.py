@@ -25,6 +25,7 @@ from fangkong.areas.models import Area, Building, Level
 from fangkong.cases.models import Case, Status
 from fangkong.demo import names
 from fangkong.facilities.models import Stay, StayStatus
+from fangkong.observation.alerts import run_alert_job
 from fangkong.observation.models import (
     DecisionKind,
     FileDecision,
@@ -35,7 +36,7 @@ from fangkong.observation.models import (
     ObservationFile,
     ReportSource,
 )
-from fangkong.observation.services import run_alert_job, window_end, windows
+from fangkong.observation.windows import window_end, windows
 from fangkong.people.models import Resident
 from fangkong.policy.services import current_policy
 

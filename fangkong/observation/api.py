@@ -13,9 +13,11 @@ from ninja.pagination import paginate
 from fangkong.core import permissions
 from fangkong.core.api_auth import MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.core.masking import mask_name
-from fangkong.observation import services
+from fangkong.observation.access import access_alert, access_file, access_resident
+from fangkong.observation.alerts import handle_alert as handle_alert_service
+from fangkong.observation.files import open_file as open_file_service
 from fangkong.observation.models import Alert, ObservationFile
-from fangkong.people.models import Resident
+from fangkong.observation.reports import DEFAULT_METHOD, HowTakenInput, record_worker_report
 from fangkong.screening.readings import TemperatureMethod
 
 router = Router(tags=["observation"])
@@ -61,7 +63,7 @@ class ReportIn(Schema):
     client_id: uuid.UUID
     temperature: Annotated[str, Field(max_length=10, pattern=TEXT_PATTERN)]
     temperature_method: Literal[tuple(TemperatureMethod.values)] = Field(  # type: ignore[valid-type]
-        services.DEFAULT_METHOD.value, description="How the temperature was taken (default armpit)")
+        DEFAULT_METHOD.value, description="How the temperature was taken (default armpit)")
     outdoors: bool = Field(False, description="A forehead reading taken outdoors (then ambient_c is required)")
     ambient_c: float | None = Field(None, allow_inf_nan=False, ge=-40, le=50,
                                     description="Outdoor temperature °C; outside the policy's forehead range the "
@@ -110,6 +112,7 @@ class HandleIn(Schema):
 
 
 def _observer(request: HttpRequest):
+    """The acting user, for the lists (an object is reached through observation.access instead)."""
     user = acting_user(request)
     if not permissions.can_observe(user):
         raise PermissionDenied
@@ -131,29 +134,27 @@ def list_files(request: HttpRequest, status: Literal["open", "released", "ended"
 
 @router.post("/observation/files", response={201: FileOut}, summary="Open (or extend) a person's observation file")
 def open_file(request: HttpRequest, payload: OpenFileIn):
-    user = _observer(request)
-    resident = Resident.objects.get_visible_or_404(user, pk=payload.resident_id)
-    file = services.open_file(user, resident, kind=payload.kind, reason=payload.reason,
-                              last_exposure_on=payload.last_exposure_on, place=payload.place, source=payload.source,
-                              source_ref=payload.source_ref)
+    user = acting_user(request)
+    resident = access_resident(user, payload.resident_id)
+    file = open_file_service(user, resident, kind=payload.kind, reason=payload.reason,
+                             last_exposure_on=payload.last_exposure_on, place=payload.place, source=payload.source,
+                             source_ref=payload.source_ref)
     return 201, file
 
 
 @router.get("/observation/files/{file_id}", response=FileOut, summary="One observation file")
 def get_file(request: HttpRequest, file_id: int = Id):
-    user = _observer(request)
-    return ObservationFile.objects.select_related("resident").get_visible_or_404(user, pk=file_id)
+    return access_file(acting_user(request), file_id)
 
 
 @router.post("/observation/files/{file_id}/reports", response={200: ReportOut, 201: ReportOut},
              summary="A worker's report after a call (sending the same client_id twice records it once)")
 def post_report(request: HttpRequest, payload: ReportIn, file_id: int = Id):
-    user = _observer(request)
-    file = ObservationFile.objects.select_related("resident").get_visible_or_404(user, pk=file_id)
-    result = services.record_worker_report(user, file, temperature=payload.temperature, symptoms=payload.symptoms,
-                                           client_id=payload.client_id, reported_at=payload.reported_at,
-                                           how=services.HowTakenInput(payload.temperature_method, payload.outdoors,
-                                                                      payload.ambient_c))
+    user = acting_user(request)
+    file = access_file(user, file_id)
+    result = record_worker_report(user, file, temperature=payload.temperature, symptoms=payload.symptoms,
+                                  client_id=payload.client_id, reported_at=payload.reported_at,
+                                  how=HowTakenInput(payload.temperature_method, payload.outdoors, payload.ambient_c))
     report = result.report
     report.created, report.escalated = result.created, result.escalated
     return (201 if result.created else 200), report
@@ -174,6 +175,5 @@ def list_alerts(request: HttpRequest, status: Literal["open", "handled"] | None 
 
 @router.post("/observation/alerts/{alert_id}/handle", response=AlertOut, summary="Mark an alert handled")
 def handle_alert(request: HttpRequest, payload: HandleIn, alert_id: int = Id):
-    user = _observer(request)
-    alert = Alert.objects.get_visible_or_404(user, pk=alert_id)
-    return services.handle_alert(user, alert, payload.note)
+    user = acting_user(request)
+    return handle_alert_service(user, access_alert(user, alert_id), payload.note)

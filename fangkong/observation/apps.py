@@ -9,7 +9,8 @@ class ObservationConfig(AppConfig):
 
     def ready(self) -> None:
         from fangkong.facilities.beds import ADMITTED
-        from fangkong.observation.services import follow_admission, follow_moved_residents
+        from fangkong.observation.escalation import follow_admission
+        from fangkong.observation.moves import follow_moved_residents
         from fangkong.people.moves import RESIDENTS_MOVED
 
         RESIDENTS_MOVED.register(follow_moved_residents)

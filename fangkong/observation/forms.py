@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.widgets import DateInput, TemperatureInput
 from fangkong.observation.models import DecisionKind, Kind
-from fangkong.observation.services import DEFAULT_METHOD, HowTakenInput
+from fangkong.observation.reports import DEFAULT_METHOD, HowTakenInput
 from fangkong.screening.forms import SYMPTOM_CHOICES, ClientIdForm
 from fangkong.screening.readings import TemperatureMethod
 

@@ -21,7 +21,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.scope import NOTHING, Scope, ScopedQuerySet
-from fangkong.policy.forms import WINDOW_NAME_LABELS
+from fangkong.policy.labels import WINDOW_NAME_LABELS
+from fangkong.screening.models import Symptom
 from fangkong.screening.readings import TemperatureMethod
 
 
@@ -215,8 +216,6 @@ class HealthReport(models.Model):
 
     @property
     def symptom_labels(self) -> list[str]:
-        from fangkong.screening.models import Symptom
-
         return Symptom.labels(self.symptoms)
 
 

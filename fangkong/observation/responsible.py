@@ -22,20 +22,20 @@ from fangkong.audit.services import record
 from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_name, mask_phone
+from fangkong.observation.files import check_responsible
 from fangkong.observation.models import FileStatus, ObservationFile
-from fangkong.observation.services import _check_responsible, _require_file
 
 # The roles that follow people up day by day (commanders oversee; they are not anybody's 包保责任人).
 RESPONSIBLE_ROLES = (Role.GRID_WORKER, Role.COMMUNITY_WORKER)
 
 
-def can_see_contact(user, file: ObservationFile) -> bool:
+def can_see_contact(user: User, file: ObservationFile) -> bool:
     """Full name and phone: the file's responsible worker, and a role that may reveal with the person in scope."""
     if not getattr(user, "is_authenticated", False):
         return False
     if file.responsible_id is not None and file.responsible_id == user.pk:
         return True
-    return bool(permissions.can_reveal(user) and user.scope.covers_area_code(file.area_code))
+    return permissions.can_reveal_in(user, file.area_code)
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,14 @@ class Contact:
     full: bool
 
 
-def contact_of(user, file: ObservationFile) -> Contact:
+def contact_of(user: User, file: ObservationFile) -> Contact:
     resident = file.resident
     if can_see_contact(user, file):
         return Contact(resident.name, resident.phone, True)
     return Contact(mask_name(resident.name), mask_phone(resident.phone), False)
 
 
-def record_contacts_shown(user, files: Sequence[ObservationFile], *, area_code: str, where: str) -> None:
+def record_contacts_shown(user: User, files: Sequence[ObservationFile], *, area_code: str, where: str) -> None:
     """A page that showed full phones is a reveal: one audit entry naming the files."""
     ids = sorted({f.pk for f in files})
     if ids:
@@ -64,7 +64,7 @@ def _covering_codes(area_code: str) -> list[str]:
     return [area_code[:n] for n in range(4, len(area_code) + 1)]
 
 
-def candidates(user, area_code: str) -> QuerySet[User]:
+def candidates(user: User, area_code: str) -> QuerySet[User]:
     """Active grid and community workers who may follow people up under `area_code`: those whose area
     lies in it or covers it, and whom the acting user sees (in their scope)."""
     workers = User.objects.filter(is_active=True, role__in=RESPONSIBLE_ROLES).select_related("area")
@@ -76,10 +76,10 @@ def candidates(user, area_code: str) -> QuerySet[User]:
 
 def worker_label(worker: User) -> str:
     name = worker.get_full_name() or worker.username
-    return f"{name} · {worker.area.name}" if worker.area_id else name
+    return f"{name} · {worker.area.name}" if worker.area is not None else name
 
 
-def _candidate(user, area_code: str, worker_id) -> User | None:
+def _candidate(user: User, area_code: str, worker_id: int | str | None) -> User | None:
     if worker_id in (None, ""):
         return None
     worker = candidates(user, area_code).filter(pk=worker_id).first()
@@ -92,17 +92,15 @@ def _name(worker: User | None) -> str:
     return (worker.get_full_name() or worker.username) if worker else ""
 
 
-def assign(user, file: ObservationFile, worker_id) -> ObservationFile:
-    """Make a worker (or nobody, for an empty choice) the file's responsible worker."""
-    if not permissions.can_assign_responsible(user):
-        raise PermissionDenied
-    _require_file(user, file)
+def assign(user: User, file: ObservationFile, worker_id: int | str | None) -> ObservationFile:
+    """Make a worker (or nobody, for an empty choice) the file's responsible worker. The file comes from
+    `access_file(user, pk, rule=permissions.can_assign_responsible)`."""
     worker = _candidate(user, file.area_code, worker_id)
     with transaction.atomic():
         locked = ObservationFile.objects.select_for_update(of=("self",)).select_related("resident", "responsible").get(pk=file.pk)
         if locked.status != FileStatus.OPEN:
             raise FieldErrors({"responsible": _("This observation file is closed.")})
-        _check_responsible(worker, locked.resident)
+        check_responsible(worker, locked.resident)
         if locked.responsible_id == (worker.pk if worker else None):
             return locked
         before = _name(locked.responsible)
@@ -119,14 +117,14 @@ class BulkResult:
     skipped: int  # outside the worker's area
 
 
-def assign_in_area(user, area_code: str, worker_id, *, file_ids: Iterable[int] = (), unassigned: bool = False) -> BulkResult:
+def assign_in_area(user: User, area_code: str, worker_id: int | str | None, *, file_ids: Iterable[int] = (), unassigned: bool = False) -> BulkResult:
     """Assign one worker to many open files of an area at once: the ticked ones (`file_ids`) or, with
     `unassigned`, every open file without a responsible worker. Files outside the worker's own area are
     skipped (a grid worker follows up their grid). One UPDATE, one audit entry naming the files."""
     if not permissions.can_assign_responsible(user) or not user.scope.covers_area_code(area_code):
         raise PermissionDenied
     worker = _candidate(user, area_code, worker_id)
-    if worker is None:
+    if worker is None or worker.area is None:  # a candidate has an area always (candidates() selects by it)
         raise FieldErrors({"responsible": _("Choose a grid or community worker of this area.")})
     files = ObservationFile.objects.within(user, area_code).filter(status=FileStatus.OPEN)
     if unassigned:

@@ -13,9 +13,11 @@ from django.views.decorators.http import require_http_methods
 
 from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_name
-from fangkong.observation import services
+from fangkong.observation.files import file_by_token
 from fangkong.observation.forms import ReportForm, add_field_errors
 from fangkong.observation.models import HealthReport
+from fangkong.observation.reports import record_self_report
+from fangkong.observation.windows import window_for, window_list
 from fangkong.policy.services import current_policy
 from fangkong.screening.selfreport import allow, too_many
 
@@ -26,7 +28,7 @@ from fangkong.screening.selfreport import allow, too_many
 def report(request: HttpRequest, token: str) -> HttpResponse:
     if not allow("address", request.META.get("REMOTE_ADDR") or "-"):
         return too_many(request)
-    file = services.file_by_token(token)
+    file = file_by_token(token)
     if file is None:
         raise Http404
     form = ReportForm(request.POST or None)
@@ -38,17 +40,17 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                result = services.record_self_report(file, temperature=data["temperature"], symptoms=data["symptoms"],
-                                                     client_id=data["client_id"], how=form.how_taken())
+                result = record_self_report(file, temperature=data["temperature"], symptoms=data["symptoms"],
+                                            client_id=data["client_id"], how=form.how_taken())
             except FieldErrors as exc:
                 add_field_errors(form, exc.errors)
             else:
                 return render(request, "observation/selfreport_done.html", {
                     "name": mask_name(file.resident.name), "report": result.report, "escalated": result.escalated})
     policy = current_policy()
-    day, window = services.window_for(timezone.now(), policy)
+    day, window = window_for(timezone.now(), policy)
     done = HealthReport.objects.filter(file=file, date=day, window_name=window).exists()
     return render(request, "observation/selfreport.html", {
         "name": mask_name(file.resident.name), "form": form, "file": file, "window": window, "done": done,
-        "reports_per_day": policy.home_reports_per_day, "windows": services.window_list(policy),
+        "reports_per_day": policy.home_reports_per_day, "windows": window_list(policy),
     }, status=status)

@@ -1,7 +1,7 @@
 """Observation screens: an area's board, a person's file (details, decisions, follow-up log, reports,
 temperature curve, QR code of the self-report link, the worker's forms), opening a file from a
-resident's page and the printable release notices. Lookups go through `get_visible_or_404` (out of
-scope answers 404); every change goes through the services."""
+resident's page and the printable release notices. Objects are reached through observation.access
+(403 for a role that may not observe; out of scope answers 404); every change goes through the services."""
 
 from __future__ import annotations
 
@@ -18,14 +18,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fangkong.areas.models import Area
 from fangkong.areas.views import crumbs_for
 from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
-from fangkong.observation import responsible, services
+from fangkong.observation import responsible
+from fangkong.observation.access import FILE_RELATED, access_alert, access_area, access_file, access_resident
+from fangkong.observation.alerts import handle_alert as handle_alert_service
 from fangkong.observation.board import area_board
 from fangkong.observation.curve import temperature_svg
+from fangkong.observation.escalation import record_violation
+from fangkong.observation.files import add_note, decide, reissue_token
+from fangkong.observation.files import open_file as open_file_service
 from fangkong.observation.forms import (
     DecisionForm,
     HandleAlertForm,
@@ -36,23 +40,18 @@ from fangkong.observation.forms import (
     ViolationForm,
     add_field_errors,
 )
-from fangkong.observation.models import Alert, FileStatus, ObservationFile
-from fangkong.people.models import Resident
+from fangkong.observation.models import FileStatus, ObservationFile
+from fangkong.observation.release import eligible_for_release, release_eligible, release_file
+from fangkong.observation.reports import record_worker_report
+from fangkong.observation.windows import local_today, windows
 from fangkong.policy.services import current_policy
-
-FILE_RELATED = ("resident__household__compound", "resident__household__building", "resident__household__unit",
-                "responsible", "facility")
-
-
-def _observer(request: HttpRequest):
-    if not permissions.can_observe(request.user):
-        raise PermissionDenied
-    return request.user
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    user = _observer(request)
+    user = request.user
+    if not permissions.can_observe(user):
+        raise PermissionDenied
     area = user.home_area
     if area is None or not user.scope.covers_area_code(area.code):
         raise PermissionDenied
@@ -61,8 +60,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def board(request: HttpRequest, code: str) -> HttpResponse:
-    user = _observer(request)
-    area = Area.objects.get_visible_or_404(user, code=code)
+    user = request.user
+    area = access_area(user, code)
     context = area_board(user, area.code)
     context.update({"area": area, "crumbs": crumbs_for(user, area.code, include_self=False),
                     "can_assign": permissions.can_assign_responsible(user)})
@@ -79,10 +78,10 @@ def _workers(user, area_code: str) -> list[tuple]:
 @login_required
 def assign_responsible(request: HttpRequest, code: str) -> HttpResponse:
     """Assign a responsible worker to many open files of an area: the ticked ones, or all without one."""
-    user = _observer(request)
+    user = request.user
     if not permissions.can_assign_responsible(user):
         raise PermissionDenied
-    area = Area.objects.get_visible_or_404(user, code=code)
+    area = access_area(user, code)
     form = ResponsibleForm(request.POST or None, workers=_workers(user, area.code), required=True)
     status = 200
     if request.method == "POST":
@@ -115,16 +114,11 @@ def assign_responsible(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def release_area(request: HttpRequest, code: str) -> HttpResponse:
-    user = _observer(request)
-    area = Area.objects.get_visible_or_404(user, code=code)
-    count = services.release_eligible(user, area.code)
+    user = request.user
+    area = access_area(user, code)
+    count = release_eligible(user, area.code)
     messages.success(request, _("%(n)d people released from observation.") % {"n": count})
     return redirect("observation:board", code=area.code)
-
-
-def _file(request: HttpRequest, pk: int) -> ObservationFile:
-    _observer(request)
-    return ObservationFile.objects.select_related(*FILE_RELATED).get_visible_or_404(request.user, pk=pk)
 
 
 def _self_report_url(request: HttpRequest, file: ObservationFile) -> str:
@@ -133,13 +127,13 @@ def _self_report_url(request: HttpRequest, file: ObservationFile) -> str:
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_file(request, _file(request, pk))
+    return _render_file(request, access_file(request.user, pk))
 
 
 def _render_file(request: HttpRequest, file: ObservationFile, status: int = 200, **forms) -> HttpResponse:
     policy = current_policy()
     reports = list(file.reports.select_related("recorded_by").order_by("reported_at", "id"))
-    names = [w.name for w in services.windows(policy)]
+    names = [w.name for w in windows(policy)]
     end = max(file.planned_end_on, max((r.date for r in reports), default=file.planned_end_on))
     curve = temperature_svg(file.started_on, end, names, [(r.date, r.window_name, r.temperature) for r in reports],
                             policy.fever_threshold_c, _("Temperature curve"))
@@ -147,7 +141,7 @@ def _render_file(request: HttpRequest, file: ObservationFile, status: int = 200,
     if file.status == FileStatus.OPEN:
         url = _self_report_url(request, file)
         qr = segno.make(url, error="m").svg_inline(scale=4, border=2)
-    today = services.local_today()
+    today = local_today()
     contact = responsible.contact_of(request.user, file)
     if contact.full and contact.phone and status == 200:
         responsible.record_contacts_shown(request.user, [file], area_code=file.area_code, where=file.resident.name)
@@ -161,7 +155,7 @@ def _render_file(request: HttpRequest, file: ObservationFile, status: int = 200,
         "note_form": forms.get("note_form") or NoteForm(),
         "decision_form": forms.get("decision_form") or DecisionForm(),
         "violation_form": forms.get("violation_form") or ViolationForm(),
-        "eligible": services.eligible_for_release(ObservationFile.objects.filter(pk=file.pk), today).exists(),
+        "eligible": eligible_for_release(ObservationFile.objects.filter(pk=file.pk), today).exists(),
         "contact": contact,
         "can_assign": permissions.can_assign_responsible(request.user) and file.status == FileStatus.OPEN,
         "responsible_form": forms.get("responsible_form") or ResponsibleForm(
@@ -174,14 +168,14 @@ def _render_file(request: HttpRequest, file: ObservationFile, status: int = 200,
 @login_required
 @require_POST
 def report(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _file(request, pk)
+    file = access_file(request.user, pk)
     form = ReportForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            result = services.record_worker_report(request.user, file, temperature=data["temperature"],
-                                                   symptoms=data["symptoms"], client_id=data["client_id"],
-                                                   how=form.how_taken())
+            result = record_worker_report(request.user, file, temperature=data["temperature"],
+                                          symptoms=data["symptoms"], client_id=data["client_id"],
+                                          how=form.how_taken())
         except FieldErrors as exc:
             add_field_errors(form, exc.errors)
         else:
@@ -199,7 +193,7 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
 def _file_action(request: HttpRequest, pk: int, form_class, form_key: str, act, done) -> HttpResponse:
     """A form posted on the file page: validate, run the service, say what happened and go back to the
     file; field errors (from the form or the service) show on the same form with status 400."""
-    file = _file(request, pk)
+    file = access_file(request.user, pk)
     form = form_class(request.POST)
     if form.is_valid():
         try:
@@ -216,7 +210,7 @@ def _file_action(request: HttpRequest, pk: int, form_class, form_key: str, act, 
 @require_POST
 def note(request: HttpRequest, pk: int) -> HttpResponse:
     return _file_action(request, pk, NoteForm, "note_form",
-                        lambda file, data: services.add_note(request.user, file, data["note"]),
+                        lambda file, data: add_note(request.user, file, data["note"]),
                         lambda r: messages.success(r, _("Follow-up note saved.")))
 
 
@@ -224,8 +218,8 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def decision(request: HttpRequest, pk: int) -> HttpResponse:
     return _file_action(request, pk, DecisionForm, "decision_form",
-                        lambda file, data: services.decide(request.user, file, data["kind"], data["reason"],
-                                                           new_end_on=data["new_end_on"]),
+                        lambda file, data: decide(request.user, file, data["kind"], data["reason"],
+                                                  new_end_on=data["new_end_on"]),
                         lambda r: messages.success(r, _("Decision recorded.")))
 
 
@@ -233,16 +227,14 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def violation(request: HttpRequest, pk: int) -> HttpResponse:
     return _file_action(request, pk, ViolationForm, "violation_form",
-                        lambda file, data: services.record_violation(request.user, file, data["note"]),
+                        lambda file, data: record_violation(request.user, file, data["note"]),
                         lambda r: messages.warning(r, _("Violation recorded: centralised isolation ordered.")))
 
 
 @login_required
 @require_POST
 def set_responsible(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _file(request, pk)
-    if not permissions.can_assign_responsible(request.user):
-        raise PermissionDenied
+    file = access_file(request.user, pk, rule=permissions.can_assign_responsible)
     form = ResponsibleForm(request.POST, workers=_workers(request.user, file.area_code))
     if form.is_valid():
         try:
@@ -258,9 +250,9 @@ def set_responsible(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def release(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _file(request, pk)
+    file = access_file(request.user, pk)
     try:
-        services.release_file(request.user, file)
+        release_file(request.user, file)
     except FieldErrors as exc:
         for message in exc.errors.values():
             messages.error(request, message)
@@ -272,8 +264,8 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def renew_link(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _file(request, pk)
-    services.reissue_token(request.user, file)
+    file = access_file(request.user, pk)
+    reissue_token(request.user, file)
     messages.success(request, _("A new link was made; the old link and its QR code no longer work."))
     return redirect("observation:file", pk=file.pk)
 
@@ -281,11 +273,10 @@ def renew_link(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def handle_alert(request: HttpRequest, pk: int) -> HttpResponse:
-    _observer(request)
-    alert = Alert.objects.get_visible_or_404(request.user, pk=pk)
+    alert = access_alert(request.user, pk)
     form = HandleAlertForm(request.POST)
     note_text = form.cleaned_data["note"] if form.is_valid() else ""
-    services.handle_alert(request.user, alert, note_text)
+    handle_alert_service(request.user, alert, note_text)
     messages.success(request, _("Alert handled."))
     return redirect(safe_next(request, reverse("observation:file", args=[alert.file_id])))
 
@@ -293,8 +284,8 @@ def handle_alert(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def open_file(request: HttpRequest, resident_pk: int) -> HttpResponse:
     """Open an observation file from a resident's page."""
-    user = _observer(request)
-    resident = Resident.objects.select_related("household").get_visible_or_404(user, pk=resident_pk)
+    user = request.user
+    resident = access_resident(user, resident_pk)
     existing = ObservationFile.objects.filter(resident=resident, status=FileStatus.OPEN).first()
     if existing is not None and request.method == "GET":
         return redirect("observation:file", pk=existing.pk)
@@ -303,7 +294,7 @@ def open_file(request: HttpRequest, resident_pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            file = services.open_file(user, resident, kind=data["kind"], reason=data["reason"],
+            file = open_file_service(user, resident, kind=data["kind"], reason=data["reason"],
                                       last_exposure_on=data["last_exposure_on"], place=data["place"],
                                       responsible=user if user.role else None)
         except FieldErrors as exc:
@@ -317,12 +308,12 @@ def open_file(request: HttpRequest, resident_pk: int) -> HttpResponse:
 
 
 def _notices(request: HttpRequest, files) -> HttpResponse:
-    return render(request, "observation/notices.html", {"files": files, "today": services.local_today()})
+    return render(request, "observation/notices.html", {"files": files, "today": local_today()})
 
 
 @login_required
 def notice(request: HttpRequest, pk: int) -> HttpResponse:
-    file = _file(request, pk)
+    file = access_file(request.user, pk)
     if file.status != FileStatus.RELEASED:
         messages.error(request, _("Only a released file has a release notice."))
         return redirect("observation:file", pk=file.pk)
@@ -332,12 +323,12 @@ def notice(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def area_notices(request: HttpRequest, code: str) -> HttpResponse:
     """All release notices of an area for one day (default today), one per printed page."""
-    user = _observer(request)
-    area = Area.objects.get_visible_or_404(user, code=code)
+    user = request.user
+    area = access_area(user, code)
     try:
-        day = dt.date.fromisoformat(request.GET.get("day", "")) if request.GET.get("day") else services.local_today()
+        day = dt.date.fromisoformat(request.GET.get("day", "")) if request.GET.get("day") else local_today()
     except ValueError:
-        day = services.local_today()
+        day = local_today()
     start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
     files = (ObservationFile.objects.within(user, area.code).select_related(*FILE_RELATED)
              .filter(status=FileStatus.RELEASED, ended_at__gte=start, ended_at__lt=start + dt.timedelta(days=1))

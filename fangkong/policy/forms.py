@@ -1,4 +1,4 @@
-"""The policy edit form and the labels shared with the read-only page.
+"""The policy edit form (the labels it shares with the read-only page are in policy.labels).
 
 Ranges and consistency rules live in the pydantic schema only: the form collects values, asks
 `Policy.model_validate` and puts each pydantic error back at the field it belongs to.
@@ -15,6 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pydantic import ValidationError
 
+from fangkong.policy.labels import (
+    BED_KIND_LABELS,
+    CATEGORY_LABELS,
+    FACILITY_KIND_LABELS,
+    PLACEMENT_FLAGS,
+    PROTECTION_LABELS,
+)
 from fangkong.policy.schema import (
     BED_KINDS,
     FACILITY_KINDS,
@@ -91,41 +98,6 @@ def shown_fields() -> list[str]:
     """Every policy field the policy pages show and let a commander change."""
     return [*SCALAR_FIELDS, *MATRIX_FIELDS]
 
-CATEGORY_LABELS = {
-    "critical": gettext_lazy("Critical"),
-    "severe": gettext_lazy("Severe"),
-    "moderate": gettext_lazy("Moderate"),
-    "mild": gettext_lazy("Mild"),
-    "suspected": gettext_lazy("Suspected"),
-    "close_contact": gettext_lazy("Close contact"),
-    "fever": gettext_lazy("Fever patient"),
-    "discharged": gettext_lazy("Discharged"),
-}
-FACILITY_KIND_LABELS = {
-    "designated_hospital": gettext_lazy("Designated hospital"),
-    "shelter_hospital": gettext_lazy("Shelter hospital"),
-    "isolation_site": gettext_lazy("Isolation site"),
-    "isolation_single_room": gettext_lazy("Isolation single room"),
-    "recovery_station": gettext_lazy("Recovery station"),
-    "fever_clinic": gettext_lazy("Fever clinic"),
-}
-BED_KIND_LABELS = {
-    "icu": gettext_lazy("ICU bed"),
-    "ordinary": gettext_lazy("Ordinary bed"),
-    "single_room": gettext_lazy("Single room"),
-}
-# Per-category placement switches beside the bed kinds: served first, transferred by 120 ambulance.
-PLACEMENT_FLAGS = {
-    "placement_first": gettext_lazy("Served first"),
-    "ambulance_categories": gettext_lazy("By 120 ambulance"),
-}
-# The protection a contact used (as the tracing form records it); the policy lists those that still count.
-PROTECTION_LABELS = {
-    "none": gettext_lazy("No protection"),
-    "mask": gettext_lazy("Mask only"),
-    "full_ppe": gettext_lazy("Full protection (suit, N95, goggles)"),
-}
-WINDOW_NAME_LABELS = {"morning": gettext_lazy("Morning"), "noon": gettext_lazy("Noon"), "evening": gettext_lazy("Evening")}
 
 # Messages of the schema's consistency checks (model_validator), by their first words.
 CONSISTENCY_ERRORS = {

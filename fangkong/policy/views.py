@@ -11,15 +11,14 @@ from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from fangkong.core import permissions
-from fangkong.policy.forms import (
+from fangkong.policy.forms import SECTIONS, PolicyForm
+from fangkong.policy.labels import (
     BED_KIND_LABELS,
     CATEGORY_LABELS,
     FACILITY_KIND_LABELS,
     PLACEMENT_FLAGS,
     PROTECTION_LABELS,
-    SECTIONS,
     WINDOW_NAME_LABELS,
-    PolicyForm,
 )
 from fangkong.policy.models import PolicyVersion
 from fangkong.policy.schema import BED_KINDS, FACILITY_KINDS, ROUTED_CATEGORIES

@@ -1,22 +1,40 @@
 """API: investigations, contacts (POST idempotent by client_id), matching, rings, chains, clusters and
-disinfection tasks. Same scoping as the UI (out of scope answers 404), the same services, masked
-identifiers; bad values answer 422 naming the field."""
+disinfection tasks. The same access functions as the UI (tracing.access: 403 for a role that may not
+trace, out of scope answers 404), the same services, masked identifiers; bad values answer 422 naming
+the field."""
 
 import datetime as dt
 from typing import Annotated, Literal
 
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Field, Path, Router, Schema
 from ninja.pagination import paginate
 
-from fangkong.areas.models import Area
-from fangkong.cases.models import Case
-from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.people.models import Resident
-from fangkong.tracing import chains, matching, services
-from fangkong.tracing.models import Contact, DisinfectionTask, Investigation
+from fangkong.tracing import chains, matching
+from fangkong.tracing.access import (
+    access_area,
+    access_case,
+    access_contact,
+    access_investigation,
+    access_task,
+)
+from fangkong.tracing.contacts import (
+    confirm_match,
+    mark_outside_registry,
+    record_contact,
+    reject_candidates,
+    rematch,
+)
+from fangkong.tracing.infections import record_infection_link
+from fangkong.tracing.investigations import (
+    current_investigation,
+    mark_task_done,
+    open_investigation,
+    update_investigation,
+)
+from fangkong.tracing.models import DisinfectionTask, Investigation
 from fangkong.tracing.rings import rings
 
 router = Router(tags=["tracing"])
@@ -151,80 +169,55 @@ class TaskDoneIn(Schema):
     note: Text = ""
 
 
-def _user(request: HttpRequest):
-    user = acting_user(request)
-    if not permissions.can_trace(user):
-        raise PermissionDenied
-    return user
-
-
-def _case(user, pk: int) -> Case:
-    return Case.objects.select_related("resident").get_visible_or_404(user, pk=pk)
-
-
-def _investigation(user, pk: int) -> Investigation:
-    return Investigation.objects.select_related("case__resident").get_visible_or_404(user, pk=pk)
-
-
-def _contact(user, pk: int) -> Contact:
-    return Contact.objects.select_related("investigation__case__resident").get_visible_or_404(user, pk=pk)
-
-
-def _area(user, code: str) -> Area:
-    return Area.objects.get_visible_or_404(user, code=code)
-
-
 @router.get("/tracing/areas/{code}/investigations", response=list[InvestigationOut], summary="Investigations of an area, newest first")
 @paginate(Pagination)
 def area_investigations(request: HttpRequest, code: str = Code):
-    user = _user(request)
-    return Investigation.objects.within(user, _area(user, code).code).order_by("-created_at", "-id")
+    user = acting_user(request)
+    return Investigation.objects.within(user, access_area(user, code).code).order_by("-created_at", "-id")
 
 
 @router.get("/tracing/cases/{id}/investigation", response=InvestigationOut, summary="The investigation of a case's episode")
 def investigation_get(request: HttpRequest, id: int = Id):
-    user = _user(request)
-    investigation = services.current_investigation(_case(user, id))
+    user = acting_user(request)
+    investigation = current_investigation(access_case(user, id))
     if investigation is None:
-        from django.http import Http404
-
         raise Http404
     return investigation
 
 
 @router.post("/tracing/cases/{id}/investigation", response=InvestigationOut, summary="Open the investigation (idempotent)")
 def investigation_open(request: HttpRequest, id: int = Id):
-    user = _user(request)
-    return services.open_investigation(user, _case(user, id))
+    user = acting_user(request)
+    return open_investigation(user, access_case(user, id))
 
 
 @router.put("/tracing/investigations/{id}", response=InvestigationOut, summary="Dates, notes and public places")
 def investigation_update(request: HttpRequest, payload: InvestigationIn, id: int = Id):
-    user = _user(request)
-    return services.update_investigation(user, _investigation(user, id), onset_on=payload.onset_on, sampled_on=payload.sampled_on,
-                                         notes=payload.notes, places=payload.places)
+    user = acting_user(request)
+    return update_investigation(user, access_investigation(user, id), onset_on=payload.onset_on, sampled_on=payload.sampled_on,
+                                notes=payload.notes, places=payload.places)
 
 
 @router.get("/tracing/investigations/{id}/contacts", response=list[ContactOut], summary="Contacts of an investigation")
 def contact_list(request: HttpRequest, id: int = Id):
-    user = _user(request)
-    return list(_investigation(user, id).contacts.order_by("id"))
+    user = acting_user(request)
+    return list(access_investigation(user, id).contacts.order_by("id"))
 
 
 @router.post("/tracing/investigations/{id}/contacts", response={200: ContactOut, 201: ContactOut},
              summary="Record a contact (the same client_id again returns the first, 200)")
 def contact_create(request: HttpRequest, payload: ContactIn, id: int = Id):
-    user = _user(request)
+    user = acting_user(request)
     data = payload.dict()
     client_id = data.pop("client_id")
-    contact, created = services.record_contact(user, _investigation(user, id), data, client_id=client_id)
+    contact, created = record_contact(user, access_investigation(user, id), data, client_id=client_id)
     return (201 if created else 200), contact
 
 
 @router.get("/tracing/contacts/{id}/candidates", response=list[CandidateOut], summary="Residents in scope this contact may be")
 def contact_candidates(request: HttpRequest, id: int = Id):
-    user = _user(request)
-    contact = _contact(user, id)
+    user = acting_user(request)
+    contact = access_contact(user, id)
     return [{"resident_id": c.resident.pk, "name": c.resident.name, "address": c.resident.household.address,
              "masked_doc_number": c.resident.masked_doc_number, "score": c.score}
             for c in matching.candidates(user, contact.name, contact.address, contact.phone)]
@@ -232,23 +225,23 @@ def contact_candidates(request: HttpRequest, id: int = Id):
 
 @router.post("/tracing/contacts/{id}/confirm", response=ContactOut, summary="Confirm who the contact is")
 def contact_confirm(request: HttpRequest, payload: ConfirmIn, id: int = Id):
-    user = _user(request)
-    contact = _contact(user, id)
-    return services.confirm_match(user, contact, Resident.objects.get_visible_or_404(user, pk=payload.resident_id))
+    user = acting_user(request)
+    contact = access_contact(user, id)
+    return confirm_match(user, contact, Resident.objects.get_visible_or_404(user, pk=payload.resident_id))
 
 
 @router.post("/tracing/contacts/{id}/{action}", response=ContactOut, summary="Reject the candidates, match again, or mark outside the registry")
 def contact_action(request: HttpRequest, action: Literal["reject", "rematch", "outside"], id: int = Id):
-    user = _user(request)
-    contact = _contact(user, id)
-    operation = {"reject": services.reject_candidates, "rematch": services.rematch, "outside": services.mark_outside_registry}[action]
+    user = acting_user(request)
+    contact = access_contact(user, id)
+    operation = {"reject": reject_candidates, "rematch": rematch, "outside": mark_outside_registry}[action]
     return operation(user, contact)
 
 
 @router.get("/tracing/cases/{id}/rings", response=RingsOut, summary="First ring (close contacts) and second ring")
 def case_rings(request: HttpRequest, id: int = Id):
-    user = _user(request)
-    found = rings(user, _case(user, id))
+    user = acting_user(request)
+    found = rings(user, access_case(user, id))
 
     def people(residents):
         return [{"resident_id": r.pk, "name": r.name, "masked_phone": r.masked_phone,
@@ -266,35 +259,35 @@ def _graph_out(graph: chains.Graph) -> dict:
 
 @router.get("/tracing/cases/{id}/chain", response=ChainOut, summary="The transmission chain of a case")
 def case_chain(request: HttpRequest, id: int = Id):
-    user = _user(request)
-    return _graph_out(chains.chain_of(user, _case(user, id)))
+    user = acting_user(request)
+    return _graph_out(chains.chain_of(user, access_case(user, id)))
 
 
 @router.post("/tracing/cases/{id}/infected-by", response={200: LinkOut, 201: LinkOut}, summary="Record who infected this case")
 def case_link(request: HttpRequest, payload: LinkIn, id: int = Id):
-    user = _user(request)
-    link, created = services.record_infection_link(user, _case(user, payload.infector_id), _case(user, id), payload.evidence)
+    user = acting_user(request)
+    link, created = record_infection_link(user, access_case(user, payload.infector_id), access_case(user, id), payload.evidence)
     return (201 if created else 200), link
 
 
 @router.get("/tracing/areas/{code}/chains", response=ChainOut, summary="The transmission chains of an area")
 def area_chains(request: HttpRequest, code: str = Code):
-    user = _user(request)
-    return _graph_out(chains.chains_in_area(user, _area(user, code).code))
+    user = acting_user(request)
+    return _graph_out(chains.chains_in_area(user, access_area(user, code).code))
 
 
 @router.get("/tracing/areas/{code}/clusters", response=list[ClusterOut], summary="Clusters of an area")
 def area_clusters(request: HttpRequest, code: str = Code):
-    user = _user(request)
+    user = acting_user(request)
     return [{"kind": c.kind, "place": c.place, "case_ids": [m.pk for m in c.members], "names": [m.resident.name for m in c.members]}
-            for c in chains.clusters(user, _area(user, code).code)]
+            for c in chains.clusters(user, access_area(user, code).code)]
 
 
 @router.get("/tracing/areas/{code}/tasks", response=list[TaskOut], summary="Terminal disinfection tasks of an area")
 @paginate(Pagination)
 def area_tasks(request: HttpRequest, code: str = Code, status: Literal["open", "done"] | None = None):
-    user = _user(request)
-    tasks = DisinfectionTask.objects.within(user, _area(user, code).code)
+    user = acting_user(request)
+    tasks = DisinfectionTask.objects.within(user, access_area(user, code).code)
     if status:
         tasks = tasks.filter(status=status)
     return tasks.order_by("status", "-created_at", "id")
@@ -302,5 +295,5 @@ def area_tasks(request: HttpRequest, code: str = Code, status: Literal["open", "
 
 @router.post("/tracing/tasks/{id}/done", response=TaskOut, summary="Mark a disinfection task done (idempotent)")
 def task_done(request: HttpRequest, payload: TaskDoneIn, id: int = Id):
-    user = _user(request)
-    return services.mark_task_done(user, DisinfectionTask.objects.get_visible_or_404(user, pk=id), payload.note)
+    user = acting_user(request)
+    return mark_task_done(user, access_task(user, id), payload.note)

@@ -9,7 +9,8 @@ class TracingConfig(AppConfig):
     def ready(self) -> None:
         from fangkong.cases.hooks import STATUS_CHANGED
         from fangkong.people.moves import RESIDENTS_MOVED
-        from fangkong.tracing.services import case_status_changed, follow_moved_residents
+        from fangkong.tracing.investigations import case_status_changed
+        from fangkong.tracing.moves import follow_moved_residents
 
         RESIDENTS_MOVED.register(follow_moved_residents)
         STATUS_CHANGED.register(case_status_changed)

@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from fangkong.accounts.models import User
 from fangkong.cases.models import Case, Status
 from fangkong.policy.services import current_policy
 from fangkong.tracing.models import InfectionLink
@@ -67,7 +68,7 @@ def component_ids(case_id: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _build(user, links: list[tuple[int, int]], case_ids: set[int], focus: int | None = None) -> Graph:
+def _build(user: User, links: list[tuple[int, int]], case_ids: set[int], focus: int | None = None) -> Graph:
     truncated = len(case_ids) > MAX_NODES
     if truncated:
         case_ids = set(sorted(case_ids)[:MAX_NODES])
@@ -109,13 +110,13 @@ def _build(user, links: list[tuple[int, int]], case_ids: set[int], focus: int | 
     return graph
 
 
-def chain_of(user, case: Case) -> Graph:
+def chain_of(user: User, case: Case) -> Graph:
     ids = set(component_ids(case.pk))
     links = list(InfectionLink.objects.filter(infector_id__in=ids, infectee_id__in=ids).values_list("infector_id", "infectee_id"))
     return _build(user, links, ids, focus=case.pk)
 
 
-def chains_in_area(user, code: str) -> Graph:
+def chains_in_area(user: User, code: str) -> Graph:
     """Every link whose infectee lives in the area (as the user may see it)."""
     links = list(InfectionLink.objects.within(user, code).order_by("id").values_list("infector_id", "infectee_id")[:MAX_NODES * 2])
     ids = {pk for link in links for pk in link}
@@ -130,7 +131,7 @@ class Cluster:
     members: list[Case]
 
 
-def clusters(user, code: str, *, now: dt.datetime | None = None) -> list[Cluster]:
+def clusters(user: User, code: str, *, now: dt.datetime | None = None) -> list[Cluster]:
     """Clusters of confirmed and suspected cases in the area, per household and per building (a
     building cluster that is exactly a household cluster is listed once, as the household)."""
     policy = current_policy()

@@ -18,7 +18,9 @@ from fangkong.accounts.models import User
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Status
 from fangkong.people.models import Resident
-from fangkong.tracing import services
+from fangkong.tracing.contacts import record_contact
+from fangkong.tracing.infections import record_infection_link
+from fangkong.tracing.investigations import ensure_investigation, mark_task_done, update_investigation
 from fangkong.tracing.models import Investigation
 
 PLACES = ("汉口火车站", "武商广场", "社区菜市场", "地铁2号线", "社区卫生服务中心", "永辉超市", "公交538路")
@@ -41,15 +43,15 @@ def build_demo_tracing(seed: int = 2020, investigations: int = 24) -> Counter:
     ill_contacts: list[tuple[Case, Resident]] = []
     with transaction.atomic():
         for case in index_cases:
-            investigation = services.ensure_investigation(user, case)
+            investigation = ensure_investigation(user, case)
             onset = timezone.localtime(case.status_since).date() - dt.timedelta(days=rng.randint(1, 4))
-            services.update_investigation(user, investigation, onset_on=onset, sampled_on=onset + dt.timedelta(days=1),
-                                          places=rng.sample(PLACES, rng.randint(1, 2)), notes="发病前曾到以下场所")
+            update_investigation(user, investigation, onset_on=onset, sampled_on=onset + dt.timedelta(days=1),
+                                 places=rng.sample(PLACES, rng.randint(1, 2)), notes="发病前曾到以下场所")
             counts["investigations"] += 1
             last = min(today, onset + dt.timedelta(days=2))
             household = list(Resident.objects.filter(household_id=case.resident.household_id).exclude(pk=case.resident_id)[:4])
             for member in household:
-                contact, _ = services.record_contact(user, investigation, {
+                contact, _ = record_contact(user, investigation, {
                     "kind": "household", "name": member.name, "doc_type": member.doc_type, "doc_number": member.doc_number,
                     "phone": member.phone, "last_exposure_on": last, "protection": "none"})
                 counts["contacts"] += 1
@@ -60,19 +62,19 @@ def build_demo_tracing(seed: int = 2020, investigations: int = 24) -> Counter:
                                   "household__compound", "household__building", "household__unit").order_by("id")[:2])
             for neighbour in neighbours:
                 h = neighbour.household
-                services.record_contact(user, investigation, {
+                record_contact(user, investigation, {
                     "kind": "neighbour", "name": neighbour.name, "address": f"{h.compound.name}{h.building.name}{h.room}",
                     "last_exposure_on": last, "protection": "none"})
                 counts["contacts"] += 1
             colleague = Resident.objects.filter(area_code__startswith=case.area_code[:9]).exclude(household_id=case.resident.household_id) \
                 .order_by("id")[rng.randint(0, 50):][:1]
             for person in colleague:
-                services.record_contact(user, investigation, {
+                record_contact(user, investigation, {
                     "kind": "colleague", "name": person.name, "phone": person.phone, "last_exposure_on": last, "protection": "full_ppe"})
                 counts["contacts"] += 1
             for task in investigation.tasks.all():
                 if rng.random() < 0.4:
-                    services.mark_task_done(user, task, "已完成终末消毒")
+                    mark_task_done(user, task, "已完成终末消毒")
                     counts["tasks_done"] += 1
         # Some household contacts fell ill: suspected, then linked to the case that infected them.
         for index_case, member in ill_contacts:
@@ -80,6 +82,6 @@ def build_demo_tracing(seed: int = 2020, investigations: int = 24) -> Counter:
             if ill.status != Status.CLOSE_CONTACT:
                 continue
             ill = cases.transition(user, ill, Status.SUSPECTED, "隔离期间核酸阳性")
-            services.record_infection_link(user, index_case, ill, "同住家属，流调判定")
+            record_infection_link(user, index_case, ill, "同住家属，流调判定")
             counts["links"] += 1
     return counts

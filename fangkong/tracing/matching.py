@@ -3,7 +3,7 @@
 Only residents the acting user may see are searched (Resident.objects.restrict): a grid worker finds
 the people of their grid, a commander those of their district or city. A contact who lives elsewhere
 stays unmatched in the investigation's match queue, which the commanders above see; they match it
-at their level (services.rematch). Nobody is ever shown a resident outside their scope.
+at their level (contacts.rematch). Nobody is ever shown a resident outside their scope.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from fangkong.accounts.models import User
 from fangkong.people.models import Resident
 
 MAX_CANDIDATES = 5
@@ -38,20 +39,20 @@ def address_similarity(reported: str, registered: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def by_document(user, doc_type: str, doc_number: str) -> Resident | None:
+def by_document(user: User, doc_type: str, doc_number: str) -> Resident | None:
     if not doc_number:
         return None
     return Resident.objects.restrict(user).filter(doc_type=doc_type, doc_number=doc_number).first()
 
 
-def by_phone(user, phone: str) -> list[Resident]:
+def by_phone(user: User, phone: str) -> list[Resident]:
     """At most two residents with this phone (one is a match; two means a family shares it)."""
     if not phone:
         return []
     return list(Resident.objects.restrict(user).filter(phone=phone).order_by("id")[:2])
 
 
-def candidates(user, name: str, address: str, phone: str = "") -> list[Candidate]:
+def candidates(user: User, name: str, address: str, phone: str = "") -> list[Candidate]:
     """Residents in scope with the same name whose home address resembles the reported one (or, with
     no address reported, every namesake sharing the reported phone); best first, a human confirms."""
     name = "".join((name or "").split())

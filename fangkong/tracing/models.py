@@ -2,7 +2,7 @@
 and terminal disinfection (终末消毒) tasks.
 
 Every row carries `area_code`, the area code of the index case's person (its scoping key), so an
-area's lists are prefix queries; rows follow that person when they move (services.follow_moved_residents).
+area's lists are prefix queries; rows follow that person when they move (moves.follow_moved_residents).
 `ContactEdge` is the person→person projection of matched contacts: the ring query walks it with one
 recursive CTE from an index on the source person.
 """
@@ -106,7 +106,7 @@ class Contact(models.Model):
     first_exposure_on = models.DateField(_("first exposure"), null=True, blank=True)
     last_exposure_on = models.DateField(_("last exposure"))
     protection = models.CharField(_("protection"), max_length=10, choices=Protection.choices, default=Protection.NONE)
-    is_close = models.BooleanField(_("close contact"), default=False)  # 密接, computed by services.is_close
+    is_close = models.BooleanField(_("close contact"), default=False)  # 密接, computed by rule.is_close
     resident = models.ForeignKey("people.Resident", models.PROTECT, null=True, blank=True, related_name="+",
                                  verbose_name=_("matched resident"))
     match_state = models.CharField(_("match"), max_length=28, choices=MatchState.choices, default=MatchState.UNMATCHED)

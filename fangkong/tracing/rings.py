@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from fangkong.accounts.models import User
 from fangkong.cases.models import Case
 from fangkong.people.models import Resident
 
@@ -43,7 +44,7 @@ class Rings:
     hidden_second: int = 0
 
 
-def rings(user, subject: Resident | Case, *, limit: int = 500) -> Rings:
+def rings(user: User, subject: Resident | Case, *, limit: int = 500) -> Rings:
     """The two rings of a case (or a person) as the user may see them, with each person's case."""
     resident_id = subject.resident_id if isinstance(subject, Case) else subject.pk
     depths = ring_ids(resident_id)

@@ -1,8 +1,8 @@
 """Tracing screens: a case's tracing page (investigation, contacts, match queue, rings, links), the
 contact entry form, a contact's match page, chain graphs, clusters and disinfection tasks.
 
-Objects are looked up through `get_visible_or_404` (out of scope answers 404, as if absent); changes
-go through the services. Lists show masked identifiers only.
+Objects are reached through tracing.access (403 for a role that may not trace; out of scope answers
+404, as if absent); changes go through the services. Lists show masked identifiers only.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fangkong.areas.models import Area, Household
+from fangkong.areas.models import Household
 from fangkong.areas.views import crumbs_for
 from fangkong.cases.forms import add_field_errors
 from fangkong.cases.models import Case
@@ -29,39 +29,41 @@ from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
-from fangkong.tracing import chains, links, matching, services
+from fangkong.tracing import chains, links, matching
+from fangkong.tracing.access import (
+    access_area,
+    access_case,
+    access_contact,
+    access_investigation,
+    access_task,
+)
+from fangkong.tracing.contacts import (
+    confirm_match,
+    mark_outside_registry,
+    record_contact,
+    register_contact,
+    reject_candidates,
+    rematch,
+)
 from fangkong.tracing.forms import ContactForm, InvestigationForm, LinkForm, RegisterForm, TaskDoneForm
+from fangkong.tracing.infections import infector_candidates, record_infection_link, suggested_links
+from fangkong.tracing.investigations import (
+    current_investigation,
+    mark_task_done,
+    update_investigation,
+)
+from fangkong.tracing.investigations import open_investigation as open_investigation_service
 from fangkong.tracing.models import Contact, DisinfectionTask, Investigation, MatchState, TaskStatus
 from fangkong.tracing.rings import rings
 
 PAGE_SIZE = 50
 HOUSEHOLD_CHOICES = 300
-RESIDENT_RELATED = ("resident__household__compound", "resident__household__building", "resident__household__unit")
-
-
-def _require_tracer(user) -> None:
-    if not permissions.can_trace(user):
-        raise PermissionDenied
-
-
-def _area(request: HttpRequest, code: str) -> Area:
-    _require_tracer(request.user)
-    return Area.objects.get_visible_or_404(request.user, code=code)
-
-
-def _case(request: HttpRequest, pk: int) -> Case:
-    _require_tracer(request.user)
-    return Case.objects.select_related(*RESIDENT_RELATED).get_visible_or_404(request.user, pk=pk)
-
-
-def _contact(request: HttpRequest, pk: int) -> Contact:
-    _require_tracer(request.user)
-    return Contact.objects.select_related("investigation__case__resident", "resident").get_visible_or_404(request.user, pk=pk)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    _require_tracer(request.user)
+    if not permissions.can_trace(request.user):
+        raise PermissionDenied
     area = request.user.home_area
     if area is None or not request.user.scope.covers_area_code(area.code):
         raise PermissionDenied
@@ -72,7 +74,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def area(request: HttpRequest, code: str) -> HttpResponse:
     """Investigations of an area, newest first, with their contact counts and match queues."""
     user = request.user
-    place = _area(request, code)
+    place = access_area(user, code)
     investigations = (Investigation.objects.within(user, place.code).select_related("case__resident")
                       .annotate(n_contacts=Count("contacts"), n_close=Count("contacts", filter=Q(contacts__is_close=True)),
                                 n_queue=Count("contacts", filter=Q(contacts__match_state__in=[
@@ -86,16 +88,16 @@ def area(request: HttpRequest, code: str) -> HttpResponse:
 
 def _case_context(request: HttpRequest, case: Case, **forms) -> dict:
     user = request.user
-    investigation = services.current_investigation(case)
+    investigation = current_investigation(case)
     context = {"case": case, "resident": case.resident, "investigation": investigation,
                "crumbs": crumbs_for(user, case.area_code), "rings": rings(user, case),
-               "suggested": services.suggested_links(user, case),
+               "suggested": suggested_links(user, case),
                "infected_by": case.infected_by.select_related("infector__resident"),
                "infected": case.infected.select_related("infectee__resident"),
                "link_form": forms.get("link_form") or LinkForm()}
     query = request.GET.get("infector_q") or request.POST.get("infector_q") or ""
     context["infector_q"] = query.strip()[:50]
-    context["candidates"] = services.infector_candidates(user, case, context["infector_q"])
+    context["candidates"] = infector_candidates(user, case, context["infector_q"])
     if investigation is not None:
         context["contacts"] = list(investigation.contacts.select_related("resident__case").order_by("id"))
         context["queue"] = [c for c in context["contacts"] if not c.is_matched and not c.outside_registry]
@@ -109,38 +111,33 @@ def _case_context(request: HttpRequest, case: Case, **forms) -> dict:
 @login_required
 def case(request: HttpRequest, pk: int) -> HttpResponse:
     """The tracing page of a case."""
-    return render(request, "tracing/case.html", _case_context(request, _case(request, pk)))
+    return render(request, "tracing/case.html", _case_context(request, access_case(request.user, pk)))
 
 
 @login_required
 @require_POST
 def open_investigation(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _case(request, pk)
-    services.open_investigation(request.user, case)
+    case = access_case(request.user, pk)
+    open_investigation_service(request.user, case)
     return redirect("tracing:case", pk=case.pk)
-
-
-def _investigation(request: HttpRequest, pk: int) -> Investigation:
-    _require_tracer(request.user)
-    return Investigation.objects.select_related("case__resident").get_visible_or_404(request.user, pk=pk)
 
 
 @login_required
 @require_POST
 def edit_investigation(request: HttpRequest, pk: int) -> HttpResponse:
-    investigation = _investigation(request, pk)
+    investigation = access_investigation(request.user, pk)
     form = InvestigationForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.update_investigation(request.user, investigation, onset_on=data["onset_on"], sampled_on=data["sampled_on"],
-                                          notes=data["notes"], places=form.place_list())
+            update_investigation(request.user, investigation, onset_on=data["onset_on"], sampled_on=data["sampled_on"],
+                                 notes=data["notes"], places=form.place_list())
         except FieldErrors as exc:
             add_field_errors(form, exc.errors)
         else:
             messages.success(request, _("Investigation saved."))
             return redirect("tracing:case", pk=investigation.case_id)
-    case = _case(request, investigation.case_id)
+    case = access_case(request.user, investigation.case_id)
     return render(request, "tracing/case.html", _case_context(request, case, form=form), status=400)
 
 
@@ -148,13 +145,13 @@ def edit_investigation(request: HttpRequest, pk: int) -> HttpResponse:
 def new_contact(request: HttpRequest, pk: int) -> HttpResponse:
     """Contact entry (mobile-first). The form carries a client id made when it was shown: a retried
     submission records the contact once."""
-    investigation = _investigation(request, pk)
+    investigation = access_investigation(request.user, pk)
     form = ContactForm(request.POST or None, initial={"client_id": uuid.uuid4().hex, "last_exposure_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         client_id = data.pop("client_id")
         try:
-            contact, _created = services.record_contact(request.user, investigation, data, client_id=client_id)
+            contact, _created = record_contact(request.user, investigation, data, client_id=client_id)
         except FieldErrors as exc:
             add_field_errors(form, exc.errors)
         else:
@@ -176,7 +173,7 @@ def _households(user, contact: Contact):
 @login_required
 def contact(request: HttpRequest, pk: int, register_form: RegisterForm | None = None) -> HttpResponse:
     """A contact's match page: the candidates to confirm, or register them, or mark them outside."""
-    item = _contact(request, pk)
+    item = access_contact(request.user, pk)
     user = request.user
     found = [] if item.is_matched else matching.candidates(user, item.name, item.address, item.phone)
     return render(request, "tracing/contact.html", {
@@ -190,26 +187,26 @@ def contact(request: HttpRequest, pk: int, register_form: RegisterForm | None = 
 @login_required
 @require_POST
 def contact_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    item = _contact(request, pk)
+    item = access_contact(request.user, pk)
     user = request.user
     try:
         if action == "confirm":
             resident = Resident.objects.get_visible_or_404(user, pk=request.POST.get("resident") or 0)
-            services.confirm_match(user, item, resident)
+            confirm_match(user, item, resident)
             messages.success(request, _("Match confirmed."))
         elif action == "reject":
-            services.reject_candidates(user, item)
+            reject_candidates(user, item)
         elif action == "rematch":
-            services.rematch(user, item)
+            rematch(user, item)
         elif action == "outside":
-            services.mark_outside_registry(user, item)
+            mark_outside_registry(user, item)
         elif action == "register":
             form = RegisterForm(request.POST, households=_households(user, item))
             if not form.is_valid():
                 return contact(request, pk, register_form=form)
             try:
-                services.register_contact(user, item, form.cleaned_data["household"], sex=form.cleaned_data["sex"],
-                                          birth_date=form.cleaned_data["birth_date"])
+                register_contact(user, item, form.cleaned_data["household"], sex=form.cleaned_data["sex"],
+                                 birth_date=form.cleaned_data["birth_date"])
             except FieldErrors as exc:
                 add_field_errors(form, exc.errors)
                 return contact(request, pk, register_form=form)
@@ -225,7 +222,7 @@ def contact_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @login_required
 @require_POST
 def add_link(request: HttpRequest, pk: int) -> HttpResponse:
-    infectee = _case(request, pk)
+    infectee = access_case(request.user, pk)
     form = LinkForm(request.POST)
     if form.is_valid():
         infector = Case.objects.restrict(request.user).filter(pk=form.cleaned_data["infector"]).first()
@@ -233,7 +230,7 @@ def add_link(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("infector", _("No such case in your area."))
         else:
             try:
-                services.record_infection_link(request.user, infector, infectee, form.cleaned_data["evidence"])
+                record_infection_link(request.user, infector, infectee, form.cleaned_data["evidence"])
             except FieldErrors as exc:
                 add_field_errors(form, exc.errors)
             else:
@@ -244,28 +241,28 @@ def add_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def case_chain(request: HttpRequest, pk: int) -> HttpResponse:
-    item = _case(request, pk)
+    item = access_case(request.user, pk)
     return render(request, "tracing/chain.html", {"graph": chains.chain_of(request.user, item), "case": item,
                                                   "crumbs": crumbs_for(request.user, item.area_code)})
 
 
 @login_required
 def area_chains(request: HttpRequest, code: str) -> HttpResponse:
-    place = _area(request, code)
+    place = access_area(request.user, code)
     return render(request, "tracing/chain.html", {"graph": chains.chains_in_area(request.user, place.code), "area": place,
                                                   "crumbs": crumbs_for(request.user, place.code)})
 
 
 @login_required
 def clusters(request: HttpRequest, code: str) -> HttpResponse:
-    place = _area(request, code)
+    place = access_area(request.user, code)
     return render(request, "tracing/clusters.html", {"area": place, "clusters": chains.clusters(request.user, place.code),
                                                      "crumbs": crumbs_for(request.user, place.code)})
 
 
 @login_required
 def tasks(request: HttpRequest, code: str) -> HttpResponse:
-    place = _area(request, code)
+    place = access_area(request.user, code)
     status = request.GET.get("status", TaskStatus.OPEN)
     found = DisinfectionTask.objects.within(request.user, place.code).select_related("investigation__case__resident", "done_by")
     if status in TaskStatus.values:
@@ -278,11 +275,10 @@ def tasks(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def task_done(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_tracer(request.user)
-    task = DisinfectionTask.objects.get_visible_or_404(request.user, pk=pk)
+    task = access_task(request.user, pk)
     form = TaskDoneForm(request.POST)
     try:
-        services.mark_task_done(request.user, task, form.data.get("note", ""))
+        mark_task_done(request.user, task, form.data.get("note", ""))
     except FieldErrors as exc:
         for message in exc.errors.values():
             messages.error(request, message)

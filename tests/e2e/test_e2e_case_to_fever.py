@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Placement, Status
-from fangkong.observation import services as observation
+from fangkong.observation.alerts import run_alert_job
 from fangkong.observation.models import ObservationFile
 
 from .helpers import log_in
@@ -46,7 +46,7 @@ def test_a_case_its_close_contact_the_contacts_observation_a_missed_report_and_t
     # A day passes without a report (the file was opened yesterday); the scheduler runs the alert job.
     ObservationFile.objects.filter(pk=file.pk).update(created_at=file.created_at - dt.timedelta(days=1),
                                                       started_on=file.started_on - dt.timedelta(days=1))
-    assert observation.run_alert_job()["missed"] >= 1
+    assert run_alert_job()["missed"] >= 1
     phone.goto("/observation/")
     expect(phone.locator("#missed")).to_contain_text("王建国")  # the worker in his area sees his name and phone
     expect(phone.locator("#missed")).to_contain_text("13700137000")

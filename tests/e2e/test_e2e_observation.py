@@ -12,16 +12,17 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from fangkong.cases.models import Case, Placement, Status
-from fangkong.observation import services
+from fangkong.observation.alerts import run_alert_job
+from fangkong.observation.files import open_file
 from fangkong.observation.models import FileStatus, HealthReport, ObservationFile
 
 from .helpers import log_in, shoot
 
 
 def _open(city, key: str, days_back: int = 0) -> ObservationFile:
-    file = services.open_file(city.users["grid_a"], city.residents[key], kind="home", reason="同住家属确诊",
-                              last_exposure_on=timezone.localdate() - dt.timedelta(days=max(days_back, 1)), place="1栋101",
-                              responsible=city.users["grid_a"])
+    file = open_file(city.users["grid_a"], city.residents[key], kind="home", reason="同住家属确诊",
+                     last_exposure_on=timezone.localdate() - dt.timedelta(days=max(days_back, 1)), place="1栋101",
+                     responsible=city.users["grid_a"])
     if days_back:  # opened some days ago
         ObservationFile.objects.filter(pk=file.pk).update(
             created_at=file.created_at - dt.timedelta(days=days_back),
@@ -55,9 +56,9 @@ def test_a_missed_report_is_alerted_and_a_fever_escalates_into_the_pipeline(e2e_
         day = timezone.localdate() - dt.timedelta(days=days_ago)
         HealthReport.objects.create(file=file, date=day, window_name=window, temperature=value, source="self",
                                     reported_at=timezone.now() - dt.timedelta(days=days_ago), area_code=file.area_code)
-    counts = services.run_alert_job()
+    counts = run_alert_job()
     assert counts["missed"] >= 1
-    assert services.run_alert_job()["missed"] == 0  # run twice, alert once
+    assert run_alert_job()["missed"] == 0  # run twice, alert once
 
     log_in(phone, "grid_a")
     phone.goto("/observation/")
@@ -84,8 +85,8 @@ def test_a_missed_report_is_alerted_and_a_fever_escalates_into_the_pipeline(e2e_
 
 def test_the_community_worker_assigns_responsible_workers_who_then_see_their_people(e2e_city, desktop: Page):
     city = e2e_city
-    files = {key: services.open_file(city.users["community"], city.residents[key], kind="home", reason="密接",
-                                     last_exposure_on=timezone.localdate() - dt.timedelta(days=1))
+    files = {key: open_file(city.users["community"], city.residents[key], kind="home", reason="密接",
+                            last_exposure_on=timezone.localdate() - dt.timedelta(days=1))
              for key in ("zhangwei", "lina", "wangfang")}  # grid A, grid A, grid B; nobody responsible yet
     page = desktop
     log_in(page, "community")

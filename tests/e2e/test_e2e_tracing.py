@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Placement, Status
-from fangkong.tracing import services as tracing
+from fangkong.tracing.infections import record_infection_link
 
 from .helpers import log_in, shoot
 
@@ -93,7 +93,7 @@ def test_the_worker_finds_the_infector_by_name_and_the_chain_names_only_people_i
     zhang = cases.open_case(city.users["community"], city.residents["zhangwei"], Status.CONFIRMED, "临床诊断", severity="mild")
     wang = cases.open_case(city.users["community"], city.residents["wangfang"], Status.CONFIRMED, "临床诊断", severity="mild")
     liu = cases.open_case(city.users["city"], city.residents["liuyang"], Status.CONFIRMED, "临床诊断", severity="mild")
-    tracing.record_infection_link(city.users["city"], liu, zhang, "同乘一辆公交")  # 刘洋 lives outside 青和居
+    record_infection_link(city.users["city"], liu, zhang, "同乘一辆公交")  # 刘洋 lives outside 青和居
 
     page = desktop
     log_in(page, "community")

@@ -11,8 +11,8 @@ from fangkong.demo.accounts import ensure_demo_accounts
 from fangkong.demo.cases import build_demo_cases, ensure_demo_facilities
 from fangkong.demo.city import build_city
 from fangkong.demo.observation import build_demo_observation
+from fangkong.observation.alerts import run_alert_job
 from fangkong.observation.models import Alert, FileStatus, HealthReport, ObservationFile
-from fangkong.observation.services import run_alert_job
 
 pytestmark = pytest.mark.django_db
 

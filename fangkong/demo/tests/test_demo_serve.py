@@ -13,15 +13,15 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from fangkong.demo.jobs import PERIODIC, PeriodicJobs
-from fangkong.observation import services as observation
+from fangkong.observation.files import open_file
 from fangkong.observation.models import Alert, Kind, ObservationFile
 
 serve = importlib.import_module("fangkong.demo.management.commands.demo-serve")
 
 
 def test_one_run_of_the_jobs_raises_the_alerts_a_scheduler_would(city):
-    file = observation.open_file(city.users["grid_a"], city.residents["zhangwei"], kind=Kind.HOME, reason="密接",
-                                 last_exposure_on=timezone.localdate() - dt.timedelta(days=3))
+    file = open_file(city.users["grid_a"], city.residents["zhangwei"], kind=Kind.HOME, reason="密接",
+                     last_exposure_on=timezone.localdate() - dt.timedelta(days=3))
     # Opened two days ago and silent since: its windows of yesterday were missed.
     ObservationFile.objects.filter(pk=file.pk).update(created_at=file.created_at - dt.timedelta(days=2),
                                                       started_on=file.started_on - dt.timedelta(days=2))

@@ -10,8 +10,9 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from fangkong.observation import services
+from fangkong.observation.files import decide, open_file
 from fangkong.observation.models import Alert, FileStatus, HealthReport, Kind, ObservationFile
+from fangkong.observation.reports import record_worker_report
 from fangkong.policy.services import change_policy
 
 pytestmark = pytest.mark.django_db
@@ -19,12 +20,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def zhang_file(city):
-    return services.open_file(city.users["grid_a"], city.residents["zhangwei"], kind=Kind.HOME, reason="同住家属确诊",
-                              last_exposure_on=timezone.localdate() - dt.timedelta(days=2), place="1栋101")
+    return open_file(city.users["grid_a"], city.residents["zhangwei"], kind=Kind.HOME, reason="同住家属确诊",
+                     last_exposure_on=timezone.localdate() - dt.timedelta(days=2), place="1栋101")
 
 
 def test_the_grid_worker_sees_the_file_with_its_curve_and_qr_code(city, login, zhang_file):
-    services.record_worker_report(city.users["grid_a"], zhang_file, temperature="36.7")
+    record_worker_report(city.users["grid_a"], zhang_file, temperature="36.7")
     page = login(city.users["grid_a"]).get(f"/observation/files/{zhang_file.pk}/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -102,7 +103,7 @@ def test_the_person_reports_through_the_link_without_logging_in(client, city, zh
 
 def test_a_wrong_or_closed_token_answers_404_and_guessing_is_rate_limited(client, city, zhang_file, settings):
     assert client.get("/o/not-a-token/").status_code == 404
-    services.decide(city.users["grid_a"], zhang_file, "end", "转入医院")
+    decide(city.users["grid_a"], zhang_file, "end", "转入医院")
     assert client.get(f"/o/{zhang_file.token}/").status_code == 404
     settings.SELF_REPORT_RATE_LIMITS = {"address": (3, 600)}
     codes = [client.get(f"/o/guess-{i}/").status_code for i in range(5)]

@@ -34,8 +34,12 @@ from fangkong.crosscheck.tests.conftest import empty_household, readings, return
 from fangkong.facilities import beds as facilities
 from fangkong.facilities import placement
 from fangkong.facilities.models import Transfer
-from fangkong.observation import services as observation
+from fangkong.observation import release
+from fangkong.observation.alerts import _slots
+from fangkong.observation.files import open_file
 from fangkong.observation.models import Kind, ObservationFile
+from fangkong.observation.reports import clean_temperature, record_worker_report
+from fangkong.observation.windows import window_for
 from fangkong.people.models import SpecialGroup
 from fangkong.policy.forms import shown_fields
 from fangkong.policy.models import PolicyVersion
@@ -44,7 +48,7 @@ from fangkong.screening import visits as screening
 from fangkong.screening.testing import reached
 from fangkong.testing import SmallCity
 from fangkong.tracing import chains, links
-from fangkong.tracing import services as tracing
+from fangkong.tracing.rule import is_close
 
 pytestmark = pytest.mark.django_db
 
@@ -72,13 +76,13 @@ def _local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 # --- Screening and fever -------------------------------------------------------------------------
 
 def _home_file(city: SmallCity) -> ObservationFile:
-    return observation.open_file(city.users["grid_a"], city.residents["zhangwei"], kind=Kind.HOME, reason="同住家属确诊",
-                                 last_exposure_on=_today() - dt.timedelta(days=2), place="1栋101")
+    return open_file(city.users["grid_a"], city.residents["zhangwei"], kind=Kind.HOME, reason="同住家属确诊",
+                     last_exposure_on=_today() - dt.timedelta(days=2), place="1栋101")
 
 
 def fever_alert(policy: Policy, city: SmallCity) -> list[str]:
     """A reading of 37.4 °C under observation: a fever alert (and escalation) or nothing."""
-    return observation.record_worker_report(city.users["grid_a"], _home_file(city), temperature="37.4").alerts
+    return record_worker_report(city.users["grid_a"], _home_file(city), temperature="37.4").alerts
 
 
 def readings_accepted(policy: Policy, city: SmallCity) -> list[bool]:
@@ -86,7 +90,7 @@ def readings_accepted(policy: Policy, city: SmallCity) -> list[bool]:
     accepted = []
     for value in ("34.5", "42.5"):
         try:
-            observation.clean_temperature(value, policy)
+            clean_temperature(value, policy)
         except FieldErrors:
             accepted.append(False)
         else:
@@ -99,12 +103,12 @@ def readings_accepted(policy: Policy, city: SmallCity) -> list[bool]:
 def close_by_lookback(policy: Policy, city: SmallCity) -> bool:
     """An unprotected contact three days before the case's onset."""
     onset = dt.date(2020, 2, 10)
-    return tracing.is_close(policy, "none", onset - dt.timedelta(days=3), onset)
+    return is_close(policy, "none", onset - dt.timedelta(days=3), onset)
 
 
 def close_with_a_mask(policy: Policy, city: SmallCity) -> bool:
     onset = dt.date(2020, 2, 10)
-    return tracing.is_close(policy, "mask", onset, onset)
+    return is_close(policy, "mask", onset, onset)
 
 
 def planned_end(policy: Policy, city: SmallCity) -> dt.date:
@@ -129,7 +133,7 @@ def eligible_for_release(policy: Policy, city: SmallCity) -> bool:
     case = cases.open_case(user, resident, Status.CLOSE_CONTACT, "密接")
     test = samples.record_sample(user, samples.order_test(user, case), sampled_at=_local(end - dt.timedelta(days=2), 9), place="社区")
     samples.record_result(user, test, "negative", result_at=_local(end - dt.timedelta(days=2), 20))
-    return observation.eligible_for_release(ObservationFile.objects.filter(pk=file.pk), _today(), policy).exists()
+    return release.eligible_for_release(ObservationFile.objects.filter(pk=file.pk), _today(), policy).exists()
 
 
 # --- Home isolation --------------------------------------------------------------------------------
@@ -137,11 +141,11 @@ def eligible_for_release(policy: Policy, city: SmallCity) -> bool:
 def windows_judged_a_day(policy: Policy, city: SmallCity) -> list[str]:
     """The report windows the alert job judges over one day (missed reports are alerted per window)."""
     now = _local(dt.date(2020, 2, 10), 23, 30)
-    return [key for _day, _window, key, _end in observation._slots(now, 24, policy)]
+    return [key for _day, _window, key, _end in _slots(now, 24, policy)]
 
 
 def window_of_a_report_at_half_past_eight(policy: Policy, city: SmallCity) -> tuple[dt.date, str]:
-    return observation.window_for(_local(dt.date(2020, 2, 10), 8, 30), policy)
+    return window_for(_local(dt.date(2020, 2, 10), 8, 30), policy)
 
 
 # --- Clusters ----------------------------------------------------------------------------------------

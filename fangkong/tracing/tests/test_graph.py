@@ -12,7 +12,8 @@ from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Status
 from fangkong.core.identity import make_id_number
 from fangkong.people.models import Resident
-from fangkong.tracing import chains, rings, services
+from fangkong.tracing import chains, rings
+from fangkong.tracing.infections import record_infection_link
 from fangkong.tracing.models import ContactEdge
 
 pytestmark = pytest.mark.django_db
@@ -76,9 +77,9 @@ def _case(city, key, status=Status.CONFIRMED):
 def test_a_chain_is_laid_out_by_generation_and_hides_people_out_of_scope(city):
     zhang, lina, wang, liu = (_case(city, k) for k in ("zhangwei", "lina", "wanglaoshi", "liuyang"))
     commander = city.users["city"]
-    services.record_infection_link(commander, zhang, lina)
-    services.record_infection_link(commander, lina, wang)
-    services.record_infection_link(commander, liu, zhang)
+    record_infection_link(commander, zhang, lina)
+    record_infection_link(commander, lina, wang)
+    record_infection_link(commander, liu, zhang)
     graph = chains.chain_of(city.users["grid_a"], zhang)
     by_case = {n.case_id: n for n in graph.nodes}
     assert [by_case[c.pk].generation for c in (liu, zhang, lina, wang)] == [0, 1, 2, 3]

@@ -7,7 +7,7 @@ import pytest
 
 from fangkong.cases import services as cases
 from fangkong.cases.models import Case, Status
-from fangkong.tracing import services
+from fangkong.tracing.contacts import record_contact
 from fangkong.tracing.models import Contact, DisinfectionTask, MatchState
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +18,10 @@ TODAY = dt.date.today()
 def traced(city, investigation):
     """The investigation of 张伟 with one close contact matched (李娜) and one to confirm (王建国)."""
     worker = city.users["community"]
-    lina, _ = services.record_contact(worker, investigation, {"kind": "household", "name": "李娜", "last_exposure_on": TODAY,
-                                                              "doc_number": city.residents["lina"].doc_number})
-    wang, _ = services.record_contact(worker, investigation, {"kind": "neighbour", "name": "王建国", "last_exposure_on": TODAY,
-                                                              "address": "青和居1栋102"})
+    lina, _ = record_contact(worker, investigation, {"kind": "household", "name": "李娜", "last_exposure_on": TODAY,
+                                                     "doc_number": city.residents["lina"].doc_number})
+    wang, _ = record_contact(worker, investigation, {"kind": "neighbour", "name": "王建国", "last_exposure_on": TODAY,
+                                                     "address": "青和居1栋102"})
     return {"lina": lina, "wang": wang}
 
 

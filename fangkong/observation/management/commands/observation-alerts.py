@@ -7,7 +7,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from fangkong.observation.services import run_alert_job
+from fangkong.observation.alerts import run_alert_job
 
 
 class Command(BaseCommand):
