@@ -33,6 +33,11 @@ class Hook(Generic[P]):
             self._receivers.append(receiver)
         return receiver
 
+    def unregister(self, receiver: Callable[P, None]) -> None:
+        """Remove a receiver (a test's temporary one); unknown receivers are ignored."""
+        if receiver in self._receivers:
+            self._receivers.remove(receiver)
+
     def fire(self, *args: P.args, **kwargs: P.kwargs) -> None:
         for receiver in self._receivers:
             receiver(*args, **kwargs)

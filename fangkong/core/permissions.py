@@ -181,6 +181,12 @@ def can_work_in_facilities(user: Account | None) -> bool:
     return _has_role(user, FACILITY_WORKERS)
 
 
+def can_track_transfers(user: Account | None) -> bool:
+    """Move a transfer along: the commanders, the community workers who hand the person over and the
+    facilities that receive them."""
+    return can_handle_follow_ups(user) or can_work_in_facilities(user)
+
+
 def can_observe(user: Account | None) -> bool:
     """Keep observation files: commanders, community and grid workers."""
     return _has_role(user, AREA_CASE_ROLES)

@@ -42,12 +42,6 @@ def can_open_slots(user: User, facility: Facility) -> bool:
     return facility.kind == FacilityKind.FEVER_CLINIC and can_work_in(user, facility)
 
 
-def can_track_transfers(user: User) -> bool:
-    """Move a transfer along: the commanders, the community workers who hand the person over and the
-    facilities that receive them (today's roles: those who handle follow-ups or work in facilities)."""
-    return permissions.can_handle_follow_ups(user) or permissions.can_work_in_facilities(user)
-
-
 def access_facility(user: User, pk: int | str, *, rule: Rule = permissions.can_manage_cases, lock: bool = False) -> Facility:
     """A facility in scope for a user the role `rule` allows (viewing by default)."""
     return fetch_for(user, Facility.objects.select_related("area"), pk, allowed=rule(user), lock=lock)
@@ -88,7 +82,7 @@ def access_transfer(user: User, pk: int | str, *, rule: Rule | None = None) -> T
     if rule is not None and not rule(user):
         raise PermissionDenied
     transfer = fetch_for(user, Transfer.objects.all(), pk, allowed=True)
-    if not can_track_transfers(user):
+    if not permissions.can_track_transfers(user):
         raise PermissionDenied
     return transfer
 

@@ -49,7 +49,7 @@ from fangkong.facilities.models import (
     Vehicle,
 )
 from fangkong.facilities.routing import fits
-from fangkong.policy.forms import CATEGORY_LABELS
+from fangkong.policy.labels import CATEGORY_LABELS
 from fangkong.policy.schema import Policy
 from fangkong.policy.services import current_policy
 

@@ -266,7 +266,7 @@ def test_status_hooks_are_called_after_every_change_with_the_status_before(city)
         case = cases.open_case(city.users["community"], city.residents["lina"], Status.CLOSE_CONTACT, "密接")
         cases.transition(city.users["community"], case, Status.SUSPECTED, "阳性")
     finally:
-        STATUS_CHANGED._receivers.remove(hook)
+        STATUS_CHANGED.unregister(hook)
     assert calls == [("community", "close_contact", ""), ("community", "suspected", "close_contact")]
 
 
