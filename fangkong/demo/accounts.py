@@ -9,7 +9,9 @@ from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import Role, User
 from fangkong.areas.models import Area, Compound, Level
+from fangkong.demo.cases import ensure_demo_facilities
 from fangkong.demo.observation import assign_demo_responsibles
+from fangkong.facilities.models import Facility, FacilityKind
 
 DEMO_PASSWORD = "fangkong2020"
 
@@ -53,8 +55,6 @@ def ensure_demo_accounts(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
     compound = Compound.objects.filter(community=community).order_by("id").first()
     if compound is None:
         raise NoDemoCity(_("The first community has no compound: run `fangkong demo-city` first."))
-    from fangkong.demo.cases import ensure_demo_facilities
-    from fangkong.facilities.models import Facility, FacilityKind
 
     ensure_demo_facilities()
     facility = (Facility.objects.filter(kind=FacilityKind.DESIGNATED_HOSPITAL, area_code__startswith=district.code).order_by("id").first()

@@ -8,6 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from fangkong.areas.models import Area
+from fangkong.demo.city import build_city
+from fangkong.demo.roster import write_roster
+from fangkong.demo.screening import build_screening_history
 
 
 class Command(BaseCommand):
@@ -33,8 +36,6 @@ class Command(BaseCommand):
         if not re.fullmatch(r"\d{4}", city_code):
             raise CommandError(_("--city-code must have 4 digits, e.g. 4201."))
         if roster_out:
-            from fangkong.demo.roster import write_roster
-
             count = write_roster(roster_out, residents, seed, errors=with_errors)
             self.stdout.write(_("Wrote %(count)d people to %(path)s.") % {"count": count, "path": roster_out})
             return
@@ -44,8 +45,6 @@ class Command(BaseCommand):
         if Area.objects.filter(code=city_code).exists():
             raise CommandError(_("A city with code %(code)s exists already: use a fresh database or --if-empty.")
                                % {"code": city_code})
-
-        from fangkong.demo.city import build_city
 
         summary = build_city(residents, seed, city_name, city_code, progress=self._progress)
         levels = summary.by_level
@@ -59,8 +58,6 @@ class Command(BaseCommand):
                 "households": summary.households, "residents": summary.residents, "seconds": summary.seconds,
             }))
         if screening_days > 0:
-            from fangkong.demo.screening import build_screening_history
-
             history = build_screening_history(screening_days, seed)
             self.stdout.write(self.style.SUCCESS(
                 _("Screening history of %(street)s: %(visits)d visits, %(checks)d person checks, %(items)d follow-up "
