@@ -9,6 +9,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, Level
 from fangkong.cases.targets import LINKS, area_counts, area_links, zero_lists
 
@@ -31,7 +32,7 @@ def _row(name: str, code: str, counts) -> list:
     return values + [counts.critical_waiting, counts.suspected_waiting, counts.awaiting_test]
 
 
-def targets_workbook(user, area: Area) -> tuple[bytes, int]:
+def targets_workbook(user: User, area: Area) -> tuple[bytes, int]:
     width = CODE_LENGTH[Level(area.child_level)] if area.child_level else None
     total, children = area_counts(user, area.code, width)
     workbook = Workbook()
@@ -41,7 +42,7 @@ def targets_workbook(user, area: Area) -> tuple[bytes, int]:
     _bold(sheet)
     rows = 0
     sheet.append(_row(f"{area.name}（合计）", area.code, total))
-    for child in area.children.order_by("code") if width else []:
+    for child in (list(Area.objects.filter(parent=area).order_by("code")) if width else []):
         if child.code in children:
             sheet.append(_row(child.name, child.code, children[child.code]))
             rows += 1
@@ -62,7 +63,7 @@ def targets_workbook(user, area: Area) -> tuple[bytes, int]:
     link_sheet.append(["区域", *[LINK_HEADERS[key] for key, _label in LINKS]])
     _bold(link_sheet)
     link_sheet.append([f"{area.name}（合计，中位数）", *[m if m is not None else "—" for _k, m, _n in links.medians()]])
-    for child in area.children.order_by("code") if width else []:
+    for child in (list(Area.objects.filter(parent=area).order_by("code")) if width else []):
         if child.code in by_prefix:
             link_sheet.append([child.name, *[m if m is not None else "—" for _k, m, _n in by_prefix[child.code].medians()]])
     buffer = io.BytesIO()

@@ -101,19 +101,19 @@ class Counts:
                  rate(self.contacts_isolated, self.contacts))]
 
 
-def area_counts(user, code: str, child_width: int | None = None) -> tuple[Counts, dict[str, Counts]]:
+def area_counts(user: User, code: str, child_width: int | None = None) -> tuple[Counts, dict[str, Counts]]:
     """The area's counts and, with `child_width`, each child's (keyed by code prefix): one grouped query."""
     width = child_width or len(code)
     rows = (Case.objects.within(user, code).annotate(prefix=Substr("area_code", 1, width))
             .values_list("prefix", "status", "severity", "placement", "tested").annotate(n=Count("id")).order_by())
-    total, children = Counts(), {}
+    total, children = Counts(), dict[str, Counts]()
     for prefix, status, severity, placement, tested, n in rows:
         children.setdefault(prefix, Counts()).add(status, severity, placement, tested, n)
         total.add(status, severity, placement, tested, n)
     return total, children
 
 
-def zero_lists(user, code: str) -> dict[str, QuerySet[Case]]:
+def zero_lists(user: User, code: str) -> dict[str, QuerySet[Case]]:
     """The people behind each of the three zeros, longest waiting first (at most LIST_LIMIT each)."""
     cases = Case.objects.within(user, code).select_related(
         "resident__household__compound", "resident__household__building", "resident__household__unit")
@@ -188,7 +188,7 @@ def area_links(user: User, code: str, child_width: int | None = None) -> tuple[L
     """Median hours in each link for the area and each child (keyed by code prefix); the stays' times
     come from the facilities (cases.hooks.AREA_STAY_TIMES)."""
     width = child_width or len(code)
-    total, children = LinkTimes(), {}
+    total, children = LinkTimes(), dict[str, LinkTimes]()
 
     def both(prefix: str) -> tuple[LinkTimes, LinkTimes]:
         return total, children.setdefault(prefix[:width], LinkTimes())

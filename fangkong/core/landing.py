@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from fangkong.core.permissions import Account
+
 # role → a function of the user giving the start URL, or None to keep the home page's choice
 _LANDINGS: dict[str, Callable[[Any], str | None]] = {}
 
@@ -18,6 +20,6 @@ def register_landing(role: str, url_for: Callable[[Any], str | None]) -> None:
     _LANDINGS[str(role)] = url_for
 
 
-def landing_for(user) -> str | None:
+def landing_for(user: Account) -> str | None:
     url_for = _LANDINGS.get(str(getattr(user, "role", "") or ""))
     return url_for(user) if url_for is not None else None

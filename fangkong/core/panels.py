@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fangkong.core.permissions import Account
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -27,7 +29,7 @@ def register_panel(slot: str, panel: Panel) -> None:
     _PANELS.setdefault(slot, {})[panel.key] = panel
 
 
-def panels_for(slot: str, user, obj) -> list[tuple[Panel, dict[str, Any]]]:
+def panels_for(slot: str, user: Account, obj: Any) -> list[tuple[Panel, dict[str, Any]]]:
     shown = []
     for panel in sorted(_PANELS.get(slot, {}).values(), key=lambda p: (p.order, p.key)):
         context = panel.context(user, obj)

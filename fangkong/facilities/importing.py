@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import Area, Level
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
@@ -208,7 +209,7 @@ class _RowRefused(Exception):
         self.error = error
 
 
-def import_facilities(source: str | Path | IO[bytes], *, filename: str, user=None) -> FacilityImportResult:
+def import_facilities(source: str | Path | IO[bytes], *, filename: str, user: User | None = None) -> FacilityImportResult:
     """Import the file; `user=None` is the operator's command (full rights), otherwise the user's scope applies."""
     if user is not None and not permissions.can_register_facilities(user):
         raise PermissionDenied

@@ -5,6 +5,7 @@ a title, the reporting unit and date, one row per sub-area with a total row, the
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from fangkong.areas.models import Household
+from fangkong.accounts.models import User
 from fangkong.screening.coverage import Coverage, Row
 
 THIN = Side(style="thin", color="999999")
@@ -53,7 +54,8 @@ def _row_values(n: int | str, row: Row) -> list:
             row.persons, row.reached, row.person_rate, row.missed]
 
 
-def coverage_workbook(cov: Coverage, user, missing: list[Household] | None = None) -> io.BytesIO:
+def coverage_workbook(cov: Coverage, user: User, missing: list[Any] | None = None) -> io.BytesIO:
+    # `missing`: households annotated with screened_days and screened_today (coverage.missing_households)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Coverage")[:31]

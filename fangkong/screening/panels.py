@@ -7,13 +7,15 @@ from typing import Any
 
 from django.urls import reverse
 
+from fangkong.accounts.models import User
+from fangkong.areas.models import Household
 from fangkong.core import permissions
 from fangkong.screening.models import Visit
 
 HISTORY_LENGTH = 14  # two weeks of daily visits
 
 
-def household_visits(user, household) -> dict[str, Any] | None:
+def household_visits(user: User, household: Household) -> dict[str, Any] | None:
     """The household's latest visits, for those who screen (others see no panel)."""
     if not permissions.can_record(user):
         return None
@@ -22,5 +24,5 @@ def household_visits(user, household) -> dict[str, Any] | None:
     return {"visits": visits[:HISTORY_LENGTH], "more": len(visits) > HISTORY_LENGTH, "household": household}
 
 
-def day_list_start(user) -> str | None:
+def day_list_start(user: User) -> str | None:
     return reverse("screening:today") if permissions.can_record(user) and user.home_area is not None else None
