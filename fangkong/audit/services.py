@@ -11,6 +11,7 @@ from django.db import models
 
 from fangkong.audit.context import current
 from fangkong.audit.models import Action, AuditLog
+from fangkong.core.errors import actor
 
 
 def _jsonable(value: Any) -> Any:
@@ -39,7 +40,7 @@ def build_entry(user, action: str, obj: models.Model | None = None, *, changes: 
         object_repr = object_repr or str(obj)[:200]
         area_code = area_code or getattr(obj, "area_code", "") or getattr(obj, "code", "")
     return AuditLog(
-        user=user if getattr(user, "pk", None) else None,
+        user=actor(user),
         username=getattr(user, "username", "") or "",
         action=action,
         object_type=object_type,
