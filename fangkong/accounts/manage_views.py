@@ -60,7 +60,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(accounts.order_by("-is_active", "username"), PAGE_SIZE).get_page(request.GET.get("page"))
     locked = locked_usernames({a.username for a in page.object_list})
     rows = [(a, scope_label(a)) for a in page.object_list]
-    return render(request, "manage/list.html", {"form": form, "page": page, "rows": rows, "locked": locked})
+    return render(request, "accounts/manage/list.html", {"form": form, "page": page, "rows": rows, "locked": locked})
 
 
 @login_required
@@ -80,13 +80,13 @@ def account_create(request: HttpRequest) -> HttpResponse:
                 if form.cleaned_data["password"]:
                     return redirect("manage:detail", pk=account.pk)
                 return _no_store(_detail(request, account, new_password=password))
-        return render(request, "manage/form.html", {"form": form, "required": REQUIRED}, status=400)
-    return render(request, "manage/form.html", {"form": form, "required": REQUIRED})
+        return render(request, "accounts/manage/form.html", {"form": form, "required": REQUIRED}, status=400)
+    return render(request, "accounts/manage/form.html", {"form": form, "required": REQUIRED})
 
 
 def _detail(request: HttpRequest, account: User, *, new_password: str = "") -> HttpResponse:
     failures = failed_logins({account.username}).get(account.username, 0)
-    return render(request, "manage/detail.html", {
+    return render(request, "accounts/manage/detail.html", {
         "account": account,
         "scope_name": scope_label(account, path=True),
         "locked": is_locked(failures),
@@ -126,8 +126,8 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("manage:detail", pk=account.pk)
-        return render(request, "manage/form.html", {"form": form, "account": account, "required": REQUIRED}, status=400)
-    return render(request, "manage/form.html", {"form": form, "account": account, "required": REQUIRED})
+        return render(request, "accounts/manage/form.html", {"form": form, "account": account, "required": REQUIRED}, status=400)
+    return render(request, "accounts/manage/form.html", {"form": form, "account": account, "required": REQUIRED})
 
 
 @login_required
@@ -203,12 +203,12 @@ def account_import(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(exc))
         else:
             report = base64.b64encode(importer.error_report(result)).decode() if result.errors else ""
-            return _no_store(render(request, "manage/import_result.html", {
+            return _no_store(render(request, "accounts/manage/import_result.html", {
                 "result": result, "summary": result.summary(), "errors": result.errors[:SHOWN_ERRORS],
                 "more_errors": max(0, len(result.errors) - SHOWN_ERRORS), "report": report, "xlsx": XLSX,
                 "issued": result.issued, "filename": upload.name,
             }))
-    return render(request, "manage/import.html", context, status=400 if form.errors else 200)
+    return render(request, "accounts/manage/import.html", context, status=400 if form.errors else 200)
 
 
 @login_required
