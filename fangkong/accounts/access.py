@@ -12,6 +12,8 @@ exist). The services it hands the account to trust it and do not check again.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -50,7 +52,8 @@ def access_account(user: User, pk: object, *, lock: bool = False) -> User:
     accounts = managed_accounts(user)
     if lock:
         accounts = accounts.select_for_update(of=("self",))
+    lookup: dict[str, Any] = {"pk": pk}
     try:
-        return accounts.get(pk=pk)
+        return accounts.get(**lookup)
     except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc

@@ -153,9 +153,9 @@ AUDITED = ("username", "first_name", "phone", "role", "area", "compound", "facil
 
 def scope_code(account: User) -> str:
     """The area code an account's scope hangs from ("" for facility staff and superusers)."""
-    if account.role == Role.GATE_GUARD and account.compound_id:
+    if account.role == Role.GATE_GUARD and account.compound is not None:
         return account.compound.area_code
-    return account.area.code if account.area_id else ""
+    return account.area.code if account.area is not None else ""
 
 
 def account_snapshot(account: User) -> dict[str, Any]:
@@ -164,8 +164,8 @@ def account_snapshot(account: User) -> dict[str, Any]:
         "first_name": account.first_name,
         "phone": account.phone,
         "role": account.role,
-        "area": f"{account.area.name} ({account.area.code})" if account.area_id else "",
-        "compound": f"{account.compound.name} (#{account.compound_id})" if account.compound_id else "",
+        "area": f"{account.area.name} ({account.area.code})" if account.area is not None else "",
+        "compound": f"{account.compound.name} (#{account.compound_id})" if account.compound is not None else "",
         "facility_id": account.facility_id,
         "is_active": account.is_active,
     }
