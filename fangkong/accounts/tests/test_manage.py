@@ -12,9 +12,9 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import translation
 
-from fangkong.accounts import services
+from fangkong.accounts import forms, services
 from fangkong.accounts.access import access_account, managed_accounts
-from fangkong.accounts.models import Role, User
+from fangkong.accounts.models import ApiToken, Role, User
 from fangkong.audit.models import Action, AuditLog
 from fangkong.core.errors import FieldErrors
 
@@ -340,8 +340,6 @@ def test_an_edit_without_changes_writes_no_audit_entry(city, login):
 
 
 def test_deactivating_stops_log_in_and_tokens_and_reactivating_restores_it(city, login, client, password):
-    from fangkong.accounts.models import ApiToken
-
     grid_a = city.users["grid_a"]
     _token, key = ApiToken.issue(grid_a, "手机")
     manager = login(city.users["street"])
@@ -408,8 +406,6 @@ def test_unlocking_an_account_that_is_not_locked_changes_nothing(city, login):
 
 def test_beyond_the_picker_limit_areas_are_typed_as_codes_and_compounds_as_numbers(city, login, monkeypatch):
     from django import forms as django_forms
-
-    from fangkong.accounts import forms
 
     monkeypatch.setattr(forms, "MAX_CHOICES", 0)
     client = login(city.users["street"])

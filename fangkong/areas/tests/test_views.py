@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import Household, Unit
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +38,6 @@ def test_home_sends_facility_staff_to_their_facility_and_the_registry_stays_out_
 
 
 def test_an_account_without_a_scope_is_told_so(city, login):
-    from fangkong.accounts.models import User
-
     nobody = User.objects.create_user(username="nobody", password="x-Long-enough-2020")
     response = login(nobody).get("/")
     assert response.status_code == 200
