@@ -50,9 +50,10 @@ def _check_unique_document(values: dict[str, Any], exclude_pk: int | None = None
         raise FieldErrors({"doc_number": _("Another resident already has this document number.")})
 
 
-def create_resident(user: User, household: Household, raw: dict[str, Any], *,
+def create_resident(user: User | None, household: Household, raw: dict[str, Any], *,
                     is_new_occupant: bool = False) -> Resident:
-    """Add a resident to a household the user may add residents to (`permissions.can_edit_residents`)."""
+    """Add a resident to a household the user may add residents to (`permissions.can_edit_residents`);
+    the audit log names the user (None: nobody logged in, as for a job)."""
     values = clean_resident(raw)
     try:
         with transaction.atomic():
