@@ -14,6 +14,8 @@ from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
 from fangkong.accounts import services
+from fangkong.accounts.access import access_account, managed_accounts
+from fangkong.accounts.lockouts import locked_usernames
 from fangkong.accounts.models import Role, User
 from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
@@ -168,7 +170,7 @@ def _manager(request: HttpRequest) -> User:
 
 
 def _out(account: User) -> User:
-    account.locked_out = account.username in services.locked_usernames({account.username})
+    account.locked_out = account.username in locked_usernames({account.username})
     return account
 
 
@@ -181,7 +183,7 @@ def account_list(
     active: bool | None = Query(None, description="Only active (true) or deactivated (false) accounts"),
     q: str | None = Query(None, min_length=1, max_length=150, pattern=TEXT_PATTERN, description="Username or name (contains)"),
 ):
-    accounts = services.managed_accounts(_manager(request))
+    accounts = managed_accounts(_manager(request))
     if role:
         accounts = accounts.filter(role=role)
     if area:
@@ -195,7 +197,7 @@ def account_list(
 
 @router.get("/accounts/{id}", response=AccountDetailOut, summary="One account you manage")
 def account_detail(request: HttpRequest, id: int = AccountId):
-    return _out(services.managed_account_or_404(_manager(request), id))
+    return _out(access_account(acting_user(request), id))
 
 
 @router.post("/accounts", response={201: AccountCreatedOut}, summary="Create an account (audit-logged)")
@@ -212,8 +214,8 @@ def account_create(request: HttpRequest, payload: AccountIn):
 
 @router.patch("/accounts/{id}", response=AccountDetailOut, summary="Change name, phone, role or scope (audit-logged)")
 def account_update(request: HttpRequest, payload: AccountPatch, id: int = AccountId):
-    manager = _manager(request)
-    account = services.managed_account_or_404(manager, id)
+    manager = acting_user(request)
+    account = access_account(manager, id)
     given = payload.model_dump(exclude_unset=True)
     current = services.AccountInput(
         full_name=account.get_full_name(), phone=account.phone, role=account.role,
@@ -228,23 +230,23 @@ def account_update(request: HttpRequest, payload: AccountPatch, id: int = Accoun
 
 @router.post("/accounts/{id}/deactivate", response=AccountDetailOut, summary="Deactivate an account (audit-logged)")
 def account_deactivate(request: HttpRequest, id: int = AccountId):
-    manager = _manager(request)
-    return _out(services.set_active(manager, services.managed_account_or_404(manager, id), False))
+    manager = acting_user(request)
+    return _out(services.set_active(manager, access_account(manager, id), False))
 
 
 @router.post("/accounts/{id}/reactivate", response=AccountDetailOut, summary="Reactivate an account (audit-logged)")
 def account_reactivate(request: HttpRequest, id: int = AccountId):
-    manager = _manager(request)
-    return _out(services.set_active(manager, services.managed_account_or_404(manager, id), True))
+    manager = acting_user(request)
+    return _out(services.set_active(manager, access_account(manager, id), True))
 
 
 @router.post("/accounts/{id}/reset-password", response=PasswordOut, summary="Generate a new password (audit-logged, not the password)")
 def account_reset_password(request: HttpRequest, id: int = AccountId):
-    manager = _manager(request)
-    return {"password": services.reset_password(manager, services.managed_account_or_404(manager, id))}
+    manager = acting_user(request)
+    return {"password": services.reset_password(manager, access_account(manager, id))}
 
 
 @router.post("/accounts/{id}/unlock", response=UnlockOut, summary="Clear a log-in lock-out (audit-logged)")
 def account_unlock(request: HttpRequest, id: int = AccountId):
-    manager = _manager(request)
-    return {"cleared": services.unlock_account(manager, services.managed_account_or_404(manager, id))}
+    manager = acting_user(request)
+    return {"cleared": services.unlock_account(manager, access_account(manager, id))}

@@ -7,9 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from fangkong.accounts import services
+        from fangkong.accounts import grid_workers
         from fangkong.areas.grids import WorkerDirectory, register_worker_directory
 
-        register_worker_directory(WorkerDirectory(candidates=services.grid_worker_candidates,
-                                                  name_worker=services.name_grid_worker,
-                                                  move_accounts=services.move_grid_accounts))
+        register_worker_directory(WorkerDirectory(candidates=grid_workers.grid_worker_candidates,
+                                                  name_worker=grid_workers.name_grid_worker,
+                                                  move_accounts=grid_workers.move_grid_accounts))

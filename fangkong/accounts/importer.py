@@ -27,6 +27,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from fangkong.accounts import services
+from fangkong.accounts.access import managed_accounts
 from fangkong.accounts.models import ROLE_AREA_LEVEL, Role, User
 from fangkong.areas.models import Area, Compound
 from fangkong.audit.models import Action
@@ -249,7 +250,7 @@ def _import_row(manager: User, number: int, cells: list[str], values: dict[str, 
         seen[key] = number
     data, errors = _input(manager, values, roles)
     existing = User.objects.filter(username__iexact=data.username.strip()).first() if key else None
-    account = services.managed_accounts(manager).filter(pk=existing.pk).first() if existing else None
+    account = managed_accounts(manager).filter(pk=existing.pk).first() if existing else None
     if existing is not None and account is None:
         fail({"username": _("This username is already taken.")})
         return

@@ -1,8 +1,8 @@
 """Account management screens: list, create, edit, deactivate/reactivate, reset password, unlock.
 
 For commanders and community workers (the roles below theirs, inside their scope) and superusers.
-Accounts out of reach answer 404 (`services.managed_account_or_404`); users who manage no accounts get
-403. The domain operations and their audit entries are in `services`; new passwords are shown once, in
+Every account is reached through `access.access_account`: out of reach it answers 404, and users who
+manage no accounts get 403. The domain operations and their audit entries are in `services`; new passwords are shown once, in
 the response to the POST that made them, never stored in clear or put in a session.
 """
 
@@ -26,7 +26,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fangkong.accounts import importer, services
+from fangkong.accounts.access import access_account, managed_accounts
 from fangkong.accounts.forms import REQUIRED, AccountFilterForm, AccountForm
+from fangkong.accounts.lockouts import failed_logins, is_locked, locked_usernames
 from fangkong.accounts.models import User
 from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
@@ -52,13 +54,13 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 def account_list(request: HttpRequest) -> HttpResponse:
     manager = _manager(request)
     form = AccountFilterForm(request.GET or None, manager=manager)
-    accounts = services.managed_accounts(manager)
+    accounts = managed_accounts(manager)
     if form.is_bound:
         accounts = form.apply(accounts) if form.is_valid() else accounts.none()
     page = Paginator(accounts.order_by("-is_active", "username"), PAGE_SIZE).get_page(request.GET.get("page"))
-    locked = services.locked_usernames({a.username for a in page.object_list})
+    locked = locked_usernames({a.username for a in page.object_list})
     rows = [(a, scope_label(a)) for a in page.object_list]
-    return render(request, "manage/list.html", {"form": form, "page": page, "rows": rows, "locked": locked})
+    return render(request, "accounts/manage/list.html", {"form": form, "page": page, "rows": rows, "locked": locked})
 
 
 @login_required
@@ -78,16 +80,16 @@ def account_create(request: HttpRequest) -> HttpResponse:
                 if form.cleaned_data["password"]:
                     return redirect("manage:detail", pk=account.pk)
                 return _no_store(_detail(request, account, new_password=password))
-        return render(request, "manage/form.html", {"form": form, "required": REQUIRED}, status=400)
-    return render(request, "manage/form.html", {"form": form, "required": REQUIRED})
+        return render(request, "accounts/manage/form.html", {"form": form, "required": REQUIRED}, status=400)
+    return render(request, "accounts/manage/form.html", {"form": form, "required": REQUIRED})
 
 
 def _detail(request: HttpRequest, account: User, *, new_password: str = "") -> HttpResponse:
-    failures = services.failed_logins({account.username}).get(account.username, 0)
-    return render(request, "manage/detail.html", {
+    failures = failed_logins({account.username}).get(account.username, 0)
+    return render(request, "accounts/manage/detail.html", {
         "account": account,
         "scope_name": scope_label(account, path=True),
-        "locked": services.is_locked(failures),
+        "locked": is_locked(failures),
         "failures": failures,
         "new_password": new_password,
     })
@@ -106,14 +108,14 @@ def scope_label(account: User, *, path: bool = False) -> str:
 
 @login_required
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, services.managed_account_or_404(_manager(request), pk))
+    return _detail(request, access_account(request.user, pk))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    manager = _manager(request)
-    account = services.managed_account_or_404(manager, pk)
+    manager = request.user
+    account = access_account(manager, pk)
     form = AccountForm(request.POST or None, manager=manager, account=account)
     if request.method == "POST":
         if form.is_valid():
@@ -124,15 +126,15 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("manage:detail", pk=account.pk)
-        return render(request, "manage/form.html", {"form": form, "account": account, "required": REQUIRED}, status=400)
-    return render(request, "manage/form.html", {"form": form, "account": account, "required": REQUIRED})
+        return render(request, "accounts/manage/form.html", {"form": form, "account": account, "required": REQUIRED}, status=400)
+    return render(request, "accounts/manage/form.html", {"form": form, "account": account, "required": REQUIRED})
 
 
 @login_required
 @require_POST
 def account_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
-    manager = _manager(request)
-    account = services.set_active(manager, services.managed_account_or_404(manager, pk), False)
+    manager = request.user
+    account = services.set_active(manager, access_account(manager, pk), False)
     messages.success(request, _("Account %(username)s deactivated: it can no longer log in.") % {"username": account.username})
     return redirect("manage:detail", pk=account.pk)
 
@@ -140,8 +142,8 @@ def account_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def account_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
-    manager = _manager(request)
-    account = services.set_active(manager, services.managed_account_or_404(manager, pk), True)
+    manager = request.user
+    account = services.set_active(manager, access_account(manager, pk), True)
     messages.success(request, _("Account %(username)s reactivated.") % {"username": account.username})
     return redirect("manage:detail", pk=account.pk)
 
@@ -149,8 +151,8 @@ def account_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def account_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
-    manager = _manager(request)
-    account = services.managed_account_or_404(manager, pk)
+    manager = request.user
+    account = access_account(manager, pk)
     password = services.reset_password(manager, account)
     messages.success(request, _("The password of %(username)s was reset.") % {"username": account.username})
     return _no_store(_detail(request, account, new_password=password))
@@ -159,8 +161,8 @@ def account_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def account_unlock(request: HttpRequest, pk: int) -> HttpResponse:
-    manager = _manager(request)
-    account = services.managed_account_or_404(manager, pk)
+    manager = request.user
+    account = access_account(manager, pk)
     if services.unlock_account(manager, account):
         messages.success(request, _("Account %(username)s unlocked: it may log in again.") % {"username": account.username})
     else:
@@ -201,12 +203,12 @@ def account_import(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(exc))
         else:
             report = base64.b64encode(importer.error_report(result)).decode() if result.errors else ""
-            return _no_store(render(request, "manage/import_result.html", {
+            return _no_store(render(request, "accounts/manage/import_result.html", {
                 "result": result, "summary": result.summary(), "errors": result.errors[:SHOWN_ERRORS],
                 "more_errors": max(0, len(result.errors) - SHOWN_ERRORS), "report": report, "xlsx": XLSX,
                 "issued": result.issued, "filename": upload.name,
             }))
-    return render(request, "manage/import.html", context, status=400 if form.errors else 200)
+    return render(request, "accounts/manage/import.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -49,7 +49,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             _audit(request.user, token, {"name": [None, token.name], "prefix": [None, token.prefix]})
         form = TokenForm()
     tokens = ApiToken.objects.filter(user=request.user).order_by("revoked", "-created_at")
-    response = render(request, "tokens/list.html", {"form": form, "tokens": tokens, "new_key": new_key})
+    response = render(request, "accounts/tokens/list.html", {"form": form, "tokens": tokens, "new_key": new_key})
     if new_key:
         response["Cache-Control"] = "no-store"  # the key must not linger in a cache
     return response

@@ -1,13 +1,14 @@
 """API: the area tree with live counts, compounds, buildings and their households (all scoped)."""
 
 
-from django.db.models import Count
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
+from fangkong.areas.access import access_area, access_building, access_compound
 from fangkong.areas.models import Area, Building, Compound, Household
-from fangkong.areas.services import Counts, area_counts, child_counts
+from fangkong.areas.residents import Counts, resident_figures
+from fangkong.areas.services import area_counts, child_counts
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, Pagination, acting_user
 
 router = Router(tags=["areas"])
@@ -93,7 +94,10 @@ class HouseholdOut(Schema):
     @staticmethod
     def resolve_resident_count(obj: Household) -> int:
         count = getattr(obj, "resident_count", None)
-        return obj.residents.count() if count is None else count
+        if count is None:  # a household not read through households_of
+            count = Household.objects.filter(pk=obj.pk).annotate(n=resident_figures().per_household()).values_list(
+                "n", flat=True).get()
+        return count
 
 
 def _counts(counts: Counts) -> dict[str, int]:
@@ -111,7 +115,8 @@ def _area_dict(area: Area, counts: Counts, **extra) -> dict:
 def households_of(user, queryset=None):
     """Visible households with what their list rows show, resident counts in the same query."""
     queryset = Household.objects.restrict(user) if queryset is None else queryset
-    return queryset.select_related("unit", "building", "compound").annotate(resident_count=Count("residents"))
+    return queryset.select_related("unit", "building", "compound").annotate(
+        resident_count=resident_figures().per_household())
 
 
 AreaCode = Path(..., pattern=AREA_CODE_PATTERN, description="Hierarchical area code (GB/T 2260 style), digits only")
@@ -119,7 +124,7 @@ AreaCode = Path(..., pattern=AREA_CODE_PATTERN, description="Hierarchical area c
 
 @router.get("/areas/{code}", response=AreaDetailOut, summary="An area with live counts")
 def area_detail(request: HttpRequest, code: str = AreaCode):
-    area = Area.objects.select_related("parent").get_visible_or_404(acting_user(request), code=code)
+    area = access_area(acting_user(request), code)
     return _area_dict(area, area_counts(area.code), child_level=area.child_level)
 
 
@@ -127,7 +132,7 @@ def area_detail(request: HttpRequest, code: str = AreaCode):
 @paginate(Pagination)
 def area_children(request: HttpRequest, code: str = AreaCode):
     user = acting_user(request)
-    area = Area.objects.get_visible_or_404(user, code=code)
+    area = access_area(user, code)
     counts = child_counts(area)
     children = Area.objects.restrict(user).filter(parent=area).select_related("parent").order_by("code")
     # A level holds tens of children at most, so the page is cut from the full list.
@@ -146,7 +151,7 @@ def compound_list(request: HttpRequest, community: str | None = Query(None, patt
 @router.get("/compounds/{id}", response=CompoundDetailOut, summary="A compound with the buildings in scope")
 def compound_detail(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)):
     user = acting_user(request)
-    compound = Compound.objects.get_visible_or_404(user, pk=id)
+    compound = access_compound(user, id)
     compound.visible_buildings = list(
         Building.objects.restrict(user).filter(compound=compound).select_related("grid").order_by("id")
     )
@@ -156,11 +161,9 @@ def compound_detail(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)):
 @router.get("/buildings/{id}", response=BuildingDetailOut, summary="A building with its counts")
 def building_detail(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)):
     user = acting_user(request)
-    building = Building.objects.select_related("compound", "grid").get_visible_or_404(user, pk=id)
-    from fangkong.people.models import Resident  # people depends on areas, not the reverse
-
+    building = access_building(user, id)
     building.household_count = Household.objects.restrict(user).filter(building=building).count()
-    building.resident_count = Resident.objects.restrict(user).filter(household__building=building).count()
+    building.resident_count = resident_figures().visible(user, "building", [building.pk]).get(building.pk, 0)
     return building
 
 
@@ -168,5 +171,5 @@ def building_detail(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)):
 @paginate(Pagination)
 def building_households(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)):
     user = acting_user(request)
-    building = Building.objects.get_visible_or_404(user, pk=id)
+    building = access_building(user, id, related=())
     return households_of(user).filter(building=building).order_by("unit_id", "room", "id")

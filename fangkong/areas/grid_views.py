@@ -19,12 +19,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from fangkong.areas import grids
+from fangkong.areas.access import access_area
 from fangkong.areas.models import Area, Level
 from fangkong.areas.views import crumbs_for
 
 
 def _area(request: HttpRequest, code: str, level: str) -> Area:
-    area = Area.objects.select_related("parent").get_visible_or_404(request.user, code=code)
+    """The community or grid in scope (404), of the level the page is for (404), for those who may manage
+    its grids (403: a rule of the area itself, so checked once it is found)."""
+    area = access_area(request.user, code)
     if area.level != level:
         raise Http404
     if not grids.can_manage_grids(request.user, area):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,16 +27,17 @@ from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import record
 from fangkong.core import permissions
 from fangkong.core.hooks import Hook
+from fangkong.core.permissions import Account
 
 GRID_DIGITS = CODE_LENGTH[Level.GRID] - CODE_LENGTH[Level.COMMUNITY]
 MAX_GRID_NUMBER = 10**GRID_DIGITS - 1
-MAX_NAME_LENGTH = Area._meta.get_field("name").max_length
+MAX_NAME_LENGTH = cast(int, Area._meta.get_field("name").max_length)
 ALLOCATION_ATTEMPTS = 5
 
 
 # --- Who may ---------------------------------------------------------------------------------------
 
-def can_manage_grids(user, area: Area) -> bool:
+def can_manage_grids(user: Account, area: Area) -> bool:
     """Community workers and the commanders above them, for a community (or a grid of one) in their
     scope. The role rule is the user's (`can_manage_grids`, decided by accounts)."""
     if area.level not in (Level.COMMUNITY, Level.GRID) or not permissions.can_manage_grids(user):
@@ -45,7 +46,7 @@ def can_manage_grids(user, area: Area) -> bool:
     return user.scope.covers_area_code(community_code)
 
 
-def _require(user, area: Area) -> None:
+def _require(user: Account, area: Area) -> None:
     if not can_manage_grids(user, area):
         raise PermissionDenied
 
@@ -103,7 +104,7 @@ def community_grids(community: Area) -> list[GridRow]:
                       .annotate(n=Count("id")).order_by())
     workers: dict[int, list] = {g.pk: [] for g in grids}
     for account in get_user_model().objects.filter(area__in=grids, is_active=True).order_by("username"):
-        workers[account.area_id].append(account)
+        workers[cast(int, account.area_id)].append(account)  # filtered by area: never None
     return [GridRow(g, buildings.get(g.pk, 0), households.get(g.pk, 0), workers[g.pk]) for g in grids]
 
 
@@ -114,7 +115,7 @@ def community_buildings(community: Area) -> QuerySet[Building]:
 
 
 def community_of(grid: Area) -> Area:
-    return grid.parent
+    return cast(Area, grid.parent)  # a grid always lies in a community
 
 
 # --- Validation ------------------------------------------------------------------------------------
@@ -171,7 +172,7 @@ def _lock(area: Area) -> Area:
     return Area.objects.select_for_update().get(pk=area.pk)
 
 
-def create_grid(user, community: Area, name: str) -> Area:
+def create_grid(user: Account, community: Area, name: str) -> Area:
     """A new, empty grid under the community, with the next free code."""
     if community.level != Level.COMMUNITY:
         raise PermissionDenied
@@ -192,7 +193,7 @@ def create_grid(user, community: Area, name: str) -> Area:
     raise ValidationError({"name": _("The grid could not be created; please try again.")})
 
 
-def rename_grid(user, grid: Area, name: str) -> Area:
+def rename_grid(user: Account, grid: Area, name: str) -> Area:
     _require(user, grid)
     community = community_of(grid)
     name = _clean_name(community, name, exclude=grid)
@@ -209,7 +210,7 @@ def rename_grid(user, grid: Area, name: str) -> Area:
     return locked
 
 
-def _move(user, buildings: list[Building], target: Area, community: Area) -> int:
+def _move(user: Account, buildings: list[Building], target: Area, community: Area) -> int:
     """Put buildings (of `community`) into `target`; rewrites the scoping codes set-based, tells the
     apps above and writes one audit entry per building that moved. Inside the caller's transaction."""
     moving = [b for b in buildings if b.grid_id != target.pk]
@@ -220,13 +221,13 @@ def _move(user, buildings: list[Building], target: Area, community: Area) -> int
     Household.objects.filter(building_id__in=ids).update(area_code=target.code)
     BUILDINGS_MOVED.fire(ids)
     for building in moving:
-        old = building.grid.name if building.grid_id else None
+        old = building.grid.name if building.grid is not None else None
         record(user, Action.UPDATE, building, area_code=community.code, object_repr=str(building)[:200],
                changes={"grid": [old, target.name]})
     return len(moving)
 
 
-def move_buildings(user, target: Area, building_ids: Iterable[Any]) -> int:
+def move_buildings(user: Account, target: Area, building_ids: Iterable[Any]) -> int:
     """Assign the ticked buildings of the target grid's community to it (from another grid or from
     none). Returns how many moved; the counts and the day lists read the new codes at once."""
     _require(user, target)
@@ -246,7 +247,7 @@ def move_buildings(user, target: Area, building_ids: Iterable[Any]) -> int:
         return _move(user, buildings, target, community)
 
 
-def merge_grids(user, source: Area, target_code: str) -> Area:
+def merge_grids(user: Account, source: Area, target_code: str) -> Area:
     """Merge `source` into another grid of its community: its buildings and its accounts move to the
     target, then the emptied grid is removed. All or nothing."""
     _require(user, source)
@@ -269,7 +270,7 @@ def merge_grids(user, source: Area, target_code: str) -> Area:
     return target
 
 
-def delete_grid(user, grid: Area) -> None:
+def delete_grid(user: Account, grid: Area) -> None:
     """Remove an empty grid; one that still has buildings or accounts is refused (move or merge first)."""
     _require(user, grid)
     with transaction.atomic():
@@ -285,7 +286,7 @@ def delete_grid(user, grid: Area) -> None:
         _delete(user, grid, note={})
 
 
-def _delete(user, grid: Area, note: dict[str, Any]) -> None:
+def _delete(user: Account, grid: Area, note: dict[str, Any]) -> None:
     pk, code, name = grid.pk, grid.code, grid.name
     try:
         with transaction.atomic():
@@ -298,7 +299,7 @@ def _delete(user, grid: Area, note: dict[str, Any]) -> None:
            changes={"name": [name, None], **note})
 
 
-def name_worker(user, grid: Area, account_id: Any) -> Any:
+def name_worker(user: Account, grid: Area, account_id: Any) -> Any:
     """Name an account (a grid worker of this community) as the grid's worker; audit-logged by accounts."""
     _require(user, grid)
     directory = worker_directory()
@@ -311,7 +312,7 @@ def name_worker(user, grid: Area, account_id: Any) -> Any:
     return directory.name_worker(user, grid, pk)
 
 
-def worker_candidates(user, grid: Area) -> QuerySet:
+def worker_candidates(user: Account, grid: Area) -> QuerySet:
     directory = worker_directory()
     if directory is None or not can_manage_grids(user, grid):
         return grid.users.none()

@@ -6,7 +6,6 @@ app_name = "areas"
 urlpatterns = [
     path("", views.home, name="home"),
     path("areas/<str:code>/", views.area_detail, name="detail"),
-    path("areas/<str:code>/export/", views.area_export, name="export"),
     path("areas/<str:code>/grids/", grid_views.community_grids, name="grids"),
     path("areas/<str:code>/grids/new/", grid_views.grid_create, name="grid_create"),
     path("areas/<str:code>/grid/", grid_views.grid_manage, name="grid_manage"),

@@ -1,41 +1,35 @@
 """Area pages: the tree from city to grid, compounds and buildings, with live counts.
 
-Every object is looked up through `get_visible_or_404`, so anything outside the user's scope
-answers 404. Counts are grouped queries (one per table per page), never a per-row loop.
+Every object is reached through `areas.access`, so anything outside the user's scope answers 404.
+Counts are grouped queries (one per table per page), never a per-row loop; the residents' figures are
+people's (areas.residents), and so are the resident search and export at the head of the area page
+(a panel, core.panels).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.db.models.functions import Length
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.urls import reverse
 
 from fangkong.areas import grids
+from fangkong.areas.access import access_area, access_building, access_compound
 from fangkong.areas.models import CODE_LENGTH, Area, Building, Compound, Household, Level
+from fangkong.areas.residents import resident_figures
 from fangkong.areas.services import tree_counts
-from fangkong.audit.models import Action
-from fangkong.audit.services import record
 from fangkong.core import permissions
 from fangkong.core.landing import landing_for
-from fangkong.people.models import Resident, SpecialGroup
+from fangkong.core.scope import ScopedUser
 
 HOUSEHOLDS_PER_PAGE = 100
-# openpyxl writes about 3,700 rows a second (measured): 100,000 rows is a ~30 s download.
-EXPORT_MAX_ROWS = 100_000
 
 
-def crumbs_for(user, code: str, include_self: bool = True) -> list[tuple[str, str | None]]:
+def crumbs_for(user: ScopedUser, code: str, include_self: bool = True) -> list[tuple[str, str | None]]:
     """(name, url or None) from the city down: links only where the user's scope reaches."""
-    from django.urls import reverse
-
     scope = user.scope
     area = Area.objects.filter(code=code).first()
     if area is None:
@@ -52,7 +46,7 @@ def _building_rows(user, buildings: list[Building]) -> list[dict]:
     """Buildings with household and resident counts: two grouped queries for the whole list."""
     ids = [b.pk for b in buildings]
     households = _grouped(Household.objects.restrict(user).filter(building_id__in=ids), "building_id")
-    residents = _grouped(Resident.objects.restrict(user).filter(household__building_id__in=ids), "household__building_id")
+    residents = resident_figures().visible(user, "building", ids)
     return [{"building": b, "households": households.get(b.pk, 0), "residents": residents.get(b.pk, 0)} for b in buildings]
 
 
@@ -75,10 +69,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def area_detail(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
-    area = Area.objects.get_visible_or_404(user, code=code)
+    area = access_area(user, code)
     child_width = CODE_LENGTH[Level(area.child_level)] if area.child_level else None
     counts, by_code = tree_counts(area.code, child_width)
-    groups = [(label, counts.by_group.get(bit, 0)) for bit, label in SpecialGroup.LABELS.items()]
+    groups = [(label, counts.by_group.get(bit, 0)) for bit, label in resident_figures().groups().items()]
     context = {
         "area": area,
         "crumbs": crumbs_for(user, area.code, include_self=False),
@@ -97,7 +91,7 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
         ids = [c.pk for c in compounds]
         buildings = _grouped(Building.objects.restrict(user).filter(compound_id__in=ids), "compound_id")
         households = _grouped(Household.objects.restrict(user).filter(compound_id__in=ids), "compound_id")
-        residents = _grouped(Resident.objects.restrict(user).filter(household__compound_id__in=ids), "household__compound_id")
+        residents = resident_figures().visible(user, "compound", ids)
         context["compounds"] = [
             {"compound": c, "buildings": buildings.get(c.pk, 0), "households": households.get(c.pk, 0),
              "residents": residents.get(c.pk, 0)}
@@ -111,32 +105,9 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
-def area_export(request: HttpRequest, code: str) -> HttpResponse:
-    """XLSX of the residents under an area, masked; audit-logged. Scope first (404), then role (403)."""
-    from fangkong.people.exports import export_residents
-
-    user = request.user
-    area = Area.objects.get_visible_or_404(user, code=code)
-    if not permissions.can_reveal(user):
-        raise PermissionDenied
-    residents = Resident.objects.within(user, area.code)
-    limit = getattr(settings, "EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)
-    total = residents.count()
-    if total > limit:
-        messages.error(request, _("%(area)s has %(n)d residents; one export holds at most %(limit)d. Export its sub-areas one by one.")
-                       % {"area": area.name, "n": total, "limit": limit})
-        return redirect("areas:detail", code=area.code)
-    handle, rows = export_residents(residents)
-    record(user, Action.EXPORT, area, changes={"rows": rows, "masked": True, "format": "xlsx"})
-    return FileResponse(handle, as_attachment=True, filename=f"residents-{area.code}.xlsx",
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-@login_required
 def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    compound = Compound.objects.select_related("community").get_visible_or_404(user, pk=pk)
+    compound = access_compound(user, pk)
     buildings = list(Building.objects.restrict(user).filter(compound=compound).select_related("grid").order_by("id"))
     context = {
         "compound": compound,
@@ -149,11 +120,11 @@ def compound_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    building = Building.objects.select_related("compound", "grid").get_visible_or_404(user, pk=pk)
+    building = access_building(user, pk)
     # Rooms sort naturally (201 before 1001): by length, then text. A building may hold 500 households.
     households = (
         Household.objects.restrict(user).filter(building=building).select_related("unit")
-        .annotate(n_residents=Count("residents")).order_by("unit_id", Length("room"), "room")
+        .annotate(n_residents=resident_figures().per_household()).order_by("unit_id", Length("room"), "room")
     )
     page = Paginator(households, HOUSEHOLDS_PER_PAGE).get_page(request.GET.get("page"))
     context = {

@@ -11,6 +11,12 @@ from django.db import models
 
 from fangkong.audit.context import current
 from fangkong.audit.models import Action, AuditLog
+from fangkong.core.errors import actor
+
+# Who acted: an account (accounts.models.User, which lies above audit), an anonymous user, or None for a
+# job or a public link. The log reads its `pk` and `username` where it has them (core.errors.actor keeps
+# only saved accounts), so any object will do.
+Actor = object
 
 
 def _jsonable(value: Any) -> Any:
@@ -30,7 +36,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
 
 
-def build_entry(user, action: str, obj: models.Model | None = None, *, changes: dict | None = None,
+def build_entry(user: Actor | None, action: str, obj: models.Model | None = None, *, changes: dict | None = None,
                 area_code: str = "", object_type: str = "", object_id: str = "", object_repr: str = "") -> AuditLog:
     ctx = current.get()
     if obj is not None:
@@ -39,7 +45,7 @@ def build_entry(user, action: str, obj: models.Model | None = None, *, changes: 
         object_repr = object_repr or str(obj)[:200]
         area_code = area_code or getattr(obj, "area_code", "") or getattr(obj, "code", "")
     return AuditLog(
-        user=user if getattr(user, "pk", None) else None,
+        user=actor(user),
         username=getattr(user, "username", "") or "",
         action=action,
         object_type=object_type,
@@ -52,11 +58,11 @@ def build_entry(user, action: str, obj: models.Model | None = None, *, changes: 
     )
 
 
-def record(user, action: str, obj: models.Model | None = None, **kwargs) -> AuditLog:
+def record(user: Actor | None, action: str, obj: models.Model | None = None, **kwargs) -> AuditLog:
     entry = build_entry(user, action, obj, **kwargs)
     entry.save()
     return entry
 
 
-def record_reveal(user, obj: models.Model, fields: list[str]) -> AuditLog:
+def record_reveal(user: Actor | None, obj: models.Model, fields: list[str]) -> AuditLog:
     return record(user, Action.REVEAL, obj, changes={"revealed": fields})

@@ -19,12 +19,12 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from fangkong.areas.api import HouseholdOut, households_of
-from fangkong.areas.models import Household
 from fangkong.core import permissions
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, TEXT_PATTERN, Pagination, acting_user
 from fangkong.core.errors import FieldErrors
 from fangkong.core.identity import DocType
 from fangkong.people import services
+from fangkong.people.access import access_household, access_resident
 from fangkong.people.importer import import_roster
 from fangkong.people.models import Resident, SpecialGroup
 from fangkong.people.validation import DOC_TYPE_WORDS
@@ -163,11 +163,6 @@ def _current(resident: Resident) -> dict[str, Any]:
     }
 
 
-def _resident_detail(user, pk: int) -> Resident:
-    related = ("household__unit", "household__building", "household__compound")
-    return Resident.objects.select_related(*related).get_visible_or_404(user, pk=pk)
-
-
 @router.get("/residents", response=list[ResidentOut], summary="Residents in scope: search by name, phone or document")
 @paginate(Pagination)
 def resident_list(
@@ -186,21 +181,21 @@ def resident_list(
 
 @router.get("/residents/{id}", response=ResidentDetailOut, summary="One resident (masked)")
 def resident_detail(request: HttpRequest, id: int = ResidentId):
-    return _resident_detail(acting_user(request), id)
+    return access_resident(acting_user(request), id)
 
 
 @router.post("/residents/{id}/reveal", response=RevealOut, summary="Full document number and phone (audit-logged)")
 def resident_reveal(request: HttpRequest, id: int = ResidentId):
     user = acting_user(request)
-    resident = Resident.objects.get_visible_or_404(user, pk=id)
-    revealed = services.reveal(user, resident)  # PermissionDenied (403) for roles that may not reveal
+    resident = access_resident(user, id, rule=permissions.can_reveal, related=())  # 403 for roles that may not
+    revealed = services.reveal(user, resident)
     return {**revealed, "birth_date": resident.birth_date}
 
 
 @router.patch("/residents/{id}", response=ResidentDetailOut, summary="Change a resident (audit-logged before/after)")
 def resident_update(request: HttpRequest, payload: ResidentPatch, id: int = ResidentId):
     user = acting_user(request)
-    resident = Resident.objects.get_visible_or_404(user, pk=id)
+    resident = access_resident(user, id, rule=permissions.can_edit_residents, related=())
     given = _raw(payload.model_dump(exclude_unset=True))
     raw = {**_current(resident), **given}
     if "doc_number" in given and _is_id_card(raw.get("doc_type")):
@@ -209,13 +204,13 @@ def resident_update(request: HttpRequest, payload: ResidentPatch, id: int = Resi
             if key not in given:
                 raw[key] = None
     services.update_resident(user, resident, raw)
-    return _resident_detail(user, id)
+    return access_resident(user, id)
 
 
 @router.get("/households/{id}", response=HouseholdDetailOut, summary="A household with its residents (masked)")
 def household_detail(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)):
     user = acting_user(request)
-    household = households_of(user).get_visible_or_404(user, pk=id)
+    household = access_household(user, id, queryset=households_of(user))
     household.visible_residents = list(Resident.objects.restrict(user).filter(household=household).order_by("id"))
     return household
 
@@ -223,11 +218,11 @@ def household_detail(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID))
 @router.post("/households/{id}/residents", response={201: ResidentDetailOut}, summary="Add a resident to a household")
 def resident_create(request: HttpRequest, payload: ResidentIn, id: int = Path(..., ge=1, le=MAX_ID)):
     user = acting_user(request)
-    household = Household.objects.get_visible_or_404(user, pk=id)
+    household = access_household(user, id, rule=permissions.can_edit_residents)
     values = payload.model_dump()
     is_new_occupant = values.pop("is_new_occupant")
     resident = services.create_resident(user, household, _raw(values), is_new_occupant=is_new_occupant)
-    return 201, _resident_detail(user, resident.pk)
+    return 201, access_resident(user, resident.pk)
 
 
 @router.post("/imports/residents", response=ImportOut, summary="Import a roster (XLSX or CSV, as the import template)")

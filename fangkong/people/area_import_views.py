@@ -44,7 +44,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("imports:areas_result", batch_id=result.batch_id)
     recent = visible_batches(request.user).filter(kind=AREAS).select_related("user")[:10]
-    return render(request, "imports/areas.html", {
+    return render(request, "people/imports/areas.html", {
         "form": form, "recent": recent, "max_size": settings.IMPORT_MAX_UPLOAD_BYTES,
     }, status=status)
 
@@ -53,4 +53,4 @@ def upload(request: HttpRequest) -> HttpResponse:
 def result(request: HttpRequest, batch_id: int) -> HttpResponse:
     require_area_importer(request.user)
     batch = batch_or_404(request.user, batch_id)
-    return render_result(request, batch, reverse("imports:areas"), template="imports/areas_result.html")
+    return render_result(request, batch, reverse("imports:areas"), template="people/imports/areas_result.html")

@@ -93,7 +93,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             return redirect("imports:result", batch_id=result.batch_id)
     columns = [(zh, key in REQUIRED) for key, zh in COLUMNS]
     recent = visible_batches(request.user).filter(kind=ImportBatch.ROSTER).select_related("user")[:10]
-    return render(request, "imports/upload.html", {
+    return render(request, "people/imports/upload.html", {
         "form": form, "columns": columns, "recent": recent, "max_size": settings.IMPORT_MAX_UPLOAD_BYTES,
         "can_import_areas": can_import_areas(request.user),
     })
@@ -106,7 +106,7 @@ def result(request: HttpRequest, batch_id: int) -> HttpResponse:
     return render_result(request, batch, reverse("imports:upload"))
 
 
-def render_result(request: HttpRequest, batch: ImportBatch, upload_url: str, *, template: str = "imports/result.html",
+def render_result(request: HttpRequest, batch: ImportBatch, upload_url: str, *, template: str = "people/imports/result.html",
                   extra: dict | None = None) -> HttpResponse:
     """The result page of any import (rosters and evidence lists): counts, the first errors, the report."""
     errors = shown_errors(bytes(batch.report or b""), SHOWN_ERRORS)

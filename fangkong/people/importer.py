@@ -33,7 +33,7 @@ from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
 from fangkong.core import permissions
 from fangkong.core.bulk import is_postgres
-from fangkong.core.errors import FieldErrors
+from fangkong.core.errors import FieldErrors, actor
 from fangkong.core.tabular import (
     HEADER_LABEL,
     ImportFileError,
@@ -256,7 +256,7 @@ def _import(source, *, filename: str, user, create_areas: bool, create_housing: 
         if result.errors:
             result.report = error_report_bytes(result.errors, report_source(data, filename, index))
         batch = ImportBatch.objects.create(
-            user=user if getattr(user, "pk", None) else None, filename=filename[:255], created=result.created,
+            user=actor(user), filename=filename[:255], created=result.created,
             updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
             area_code=(scope.area_code or "") if scope is not None else "",
             report=result.report,

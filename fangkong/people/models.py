@@ -8,7 +8,7 @@ from django.db.models.functions import Reverse
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.areas.models import Household
-from fangkong.core.identity import DocType
+from fangkong.core.identity import DocType, IdentityError, normalize_id_card, normalize_phone
 from fangkong.core.masking import mask_document, mask_phone
 from fangkong.core.scope import NOTHING, Scope, ScopedQuerySet
 
@@ -70,8 +70,6 @@ class ResidentQuerySet(ScopedQuerySet):
         """Name (its beginning: 张 finds 张伟), phone or document number (whole, or its last digits).
         Every branch has an index on PostgreSQL, so a city-wide search is an index lookup, not a scan:
         phones are found through reverse(phone), whole or by their last digits (尾号)."""
-        from fangkong.core.identity import IdentityError, normalize_id_card, normalize_phone
-
         text = text.strip()
         if not text:
             return self.none()

@@ -1,6 +1,7 @@
-"""Domain operations on residents, used by the UI, the API and imports alike.
+"""Domain operations on residents, used by the UI, the API, imports and the apps above alike.
 
-Each takes the acting user, checks scope and permission, runs in a transaction and writes the
+Each takes the acting user and objects reached through `people.access` (or an app's own access
+function): it trusts them and does not check the user again. It runs in a transaction and writes the
 audit log (before/after values for changes; the revealed fields for reveals).
 """
 
@@ -14,21 +15,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import Household
 from fangkong.areas.services import set_vacancy
 from fangkong.audit.models import Action
 from fangkong.audit.services import diff, record, record_reveal, snapshot
-from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
 from fangkong.people.models import Resident
 from fangkong.people.moves import residents_moved
 from fangkong.people.validation import clean_resident
 
 
-def reveal(user, resident: Resident) -> dict[str, str]:
-    """Full document number and phone of a resident in the user's scope; audit-logged."""
-    if not permissions.can_reveal(user) or not Resident.objects.restrict(user).filter(pk=resident.pk).exists():
-        raise PermissionDenied
+def reveal(user: User, resident: Resident) -> dict[str, str]:
+    """Full document number and phone of a resident (reached with `permissions.can_reveal`); audit-logged."""
     record_reveal(user, resident, ["doc_number", "phone"])
     return {"doc_number": resident.doc_number, "phone": resident.phone}
 
@@ -51,9 +50,10 @@ def _check_unique_document(values: dict[str, Any], exclude_pk: int | None = None
         raise FieldErrors({"doc_number": _("Another resident already has this document number.")})
 
 
-def create_resident(user, household: Household, raw: dict[str, Any], *, is_new_occupant: bool = False) -> Resident:
-    if not permissions.can_edit_residents(user) or not Household.objects.restrict(user).filter(pk=household.pk).exists():
-        raise PermissionDenied
+def create_resident(user: User | None, household: Household, raw: dict[str, Any], *,
+                    is_new_occupant: bool = False) -> Resident:
+    """Add a resident to a household the user may add residents to (`permissions.can_edit_residents`);
+    the audit log names the user (None: nobody logged in, as for a job)."""
     values = clean_resident(raw)
     try:
         with transaction.atomic():
@@ -67,11 +67,9 @@ def create_resident(user, household: Household, raw: dict[str, Any], *, is_new_o
     return resident
 
 
-def update_resident(user, resident: Resident, raw: dict[str, Any], household: Household | None = None) -> Resident:
-    """Apply changed fields; `raw` holds the full set of editable fields (as from a form)."""
-    visible = Resident.objects.restrict(user)
-    if not permissions.can_edit_residents(user) or not visible.filter(pk=resident.pk).exists():
-        raise PermissionDenied
+def update_resident(user: User, resident: Resident, raw: dict[str, Any], household: Household | None = None) -> Resident:
+    """Apply changed fields to a resident the user may edit (`permissions.can_edit_residents`); `raw` holds
+    the full set of editable fields (as from a form). A new `household` must lie in the user's scope too."""
     if household is not None and not Household.objects.restrict(user).filter(pk=household.pk).exists():
         raise PermissionDenied
     values = clean_resident(raw)

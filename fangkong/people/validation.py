@@ -151,55 +151,74 @@ def _text(raw: dict[str, Any], key: str) -> str:
     return str(value).strip()
 
 
-def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict[str, Any]:
-    """Normalise and check one resident. Keys: name, sex, doc_type, doc_number, birth_date, phone,
-    relation, special_groups, registered_address, note. Sex and birth date may be omitted for an ID
-    card (they are read from it); given, they must agree with it."""
-    today = today or dt.date.today()
-    errors: dict[str, str] = {}
-    out: dict[str, Any] = {}
+# --- One function per field: each writes its message into `errors` and returns the cleaned value ---------
+# (None when the field could not be read). They run in the order of clean_resident, which is the order of
+# the messages: later fields read earlier ones (the document number its type, sex and birth its number).
 
+def clean_name(raw: dict[str, Any], errors: dict[str, str]) -> str:
     name = _SPACES.sub(" ", unicodedata.normalize("NFKC", _text(raw, "name")))
     if not name:
         errors["name"] = _("The name is required.")
     elif len(name) > 50:
         errors["name"] = _("The name is longer than 50 characters.")
-    out["name"] = name
+    return name
 
+
+def clean_doc_type(raw: dict[str, Any], errors: dict[str, str]) -> Any:
+    """A resident ID card unless another type is named."""
     doc_type_raw = _text(raw, "doc_type")
     doc_type = _word(DOC_TYPE_WORDS, doc_type_raw) if doc_type_raw else DocType.ID_CARD
     if doc_type is None:
         errors["doc_type"] = _("Unknown document type: %(value)s.") % {"value": doc_type_raw}
-    out["doc_type"] = doc_type
+    return doc_type
 
-    doc_raw = _text(raw, "doc_number")
-    if not doc_raw:
+
+def clean_document(raw: dict[str, Any], doc_type: Any, errors: dict[str, str]) -> str | None:
+    """The document number in its type's normal form (None: missing, or not readable for the type)."""
+    if not _text(raw, "doc_number"):
         errors["doc_number"] = _("The document number is required.")
-    elif doc_type is not None:
-        try:
-            out["doc_number"] = normalize_cell_document(doc_type, raw.get("doc_number"))
-        except IdentityError as exc:
-            errors["doc_number"] = str(exc)
+        return None
+    if doc_type is None:
+        return None
+    try:
+        return normalize_cell_document(doc_type, raw.get("doc_number"))
+    except IdentityError as exc:
+        errors["doc_number"] = str(exc)
+        return None
 
+
+def clean_sex(raw: dict[str, Any], errors: dict[str, str]) -> Any:
+    """The sex given (None when left out)."""
     sex_raw = _text(raw, "sex")
     sex = _word(SEX_WORDS, sex_raw) if sex_raw else None
     if sex_raw and sex is None:
         errors["sex"] = _("Sex must be 男 or 女.")
+    return sex
 
+
+def clean_birth(raw: dict[str, Any], today: dt.date, errors: dict[str, str]) -> dt.date | None:
+    """The birth date given (None when left out)."""
     birth_raw = raw.get("birth_date")
     if isinstance(birth_raw, str) and not birth_raw.strip():
-        birth_raw = None  # a cell holding only spaces is empty, not a bad date
-    birth = None
-    if birth_raw not in (None, ""):
-        try:
-            birth = parse_date(birth_raw)
-        except (ValueError, OverflowError):
-            errors["birth_date"] = _("Not a date: use 1985-03-02, 1985/3/2, 19850302 or 1985年3月2日.")
-        else:
-            if birth > today or birth.year < 1900:
-                errors["birth_date"] = _("The birth date must lie between 1900 and today.")
+        return None  # a cell holding only spaces is empty, not a bad date
+    if birth_raw in (None, ""):
+        return None
+    try:
+        birth = parse_date(birth_raw)
+    except (ValueError, OverflowError):
+        errors["birth_date"] = _("Not a date: use 1985-03-02, 1985/3/2, 19850302 or 1985年3月2日.")
+        return None
+    if birth > today or birth.year < 1900:
+        errors["birth_date"] = _("The birth date must lie between 1900 and today.")
+    return birth
 
-    number = out.get("doc_number")
+
+def clean_sex_and_birth(raw: dict[str, Any], doc_type: Any, number: str | None, today: dt.date,
+                        errors: dict[str, str]) -> tuple[Any, dt.date | None]:
+    """Sex and birth date as given; for an ID card they must agree with the number, which supplies them
+    when left out. Otherwise both are required."""
+    sex = clean_sex(raw, errors)
+    birth = clean_birth(raw, today, errors)
     if doc_type == DocType.ID_CARD and number:
         id_birth, id_sex = id_card_birth_date(number), id_card_sex(number)
         if birth is not None and "birth_date" not in errors and birth != id_birth:
@@ -217,34 +236,62 @@ def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict
     if birth is None and "birth_date" not in errors and not derivable:
         errors["birth_date"] = _("The birth date is required.")
     # Plain strings, not enum members: bulk writers (COPY) would otherwise dump the member's name.
-    out["sex"], out["birth_date"] = _PLAIN.get(sex, sex), birth
+    return _PLAIN.get(sex, sex), birth
 
+
+def clean_phone(raw: dict[str, Any], errors: dict[str, str]) -> str:
     phone_raw = _text(raw, "phone")
-    out["phone"] = ""
-    if phone_raw:
-        try:
-            out["phone"] = normalize_phone(phone_raw)
-        except IdentityError as exc:
-            errors["phone"] = str(exc)
+    if not phone_raw:
+        return ""
+    try:
+        return normalize_phone(phone_raw)
+    except IdentityError as exc:
+        errors["phone"] = str(exc)
+        return ""
 
+
+def clean_relation(raw: dict[str, Any], errors: dict[str, str]) -> Any:
+    """The relation to the head of household: the head unless another is named."""
     relation_raw = _text(raw, "relation")
     relation = _word(RELATION_WORDS, relation_raw) if relation_raw else Relation.HEAD
     if relation is None:
         errors["relation"] = _("Unknown relation to the head of household: %(value)s.") % {"value": relation_raw}
-    out["relation"] = _PLAIN.get(relation, relation)
+    return _PLAIN.get(relation, relation)
 
+
+def clean_groups(raw: dict[str, Any], errors: dict[str, str]) -> int | None:
     try:
-        out["special_groups"] = parse_special_groups(raw.get("special_groups"))
+        return parse_special_groups(raw.get("special_groups"))
     except ValueError as exc:
         errors["special_groups"] = _("Unknown special group: %(value)s.") % {"value": str(exc)}
+        return None
 
-    for key, limit in (("registered_address", 200), ("note", 200)):
-        value = _text(raw, key)
-        if len(value) > limit:
-            errors[key] = _("Longer than %(n)d characters.") % {"n": limit}
-        out[key] = value
 
+def clean_limited(raw: dict[str, Any], key: str, limit: int, errors: dict[str, str]) -> str:
+    """Optional free text (an address, a note) of at most `limit` characters."""
+    value = _text(raw, key)
+    if len(value) > limit:
+        errors[key] = _("Longer than %(n)d characters.") % {"n": limit}
+    return value
+
+
+def clean_resident(raw: dict[str, Any], *, today: dt.date | None = None) -> dict[str, Any]:
+    """Normalise and check one resident. Keys: name, sex, doc_type, doc_number, birth_date, phone,
+    relation, special_groups, registered_address, note. Sex and birth date may be omitted for an ID
+    card (they are read from it); given, they must agree with it. Every field's message at once."""
+    today = today or dt.date.today()
+    errors: dict[str, str] = {}
+    name = clean_name(raw, errors)
+    doc_type = clean_doc_type(raw, errors)
+    number = clean_document(raw, doc_type, errors)
+    sex, birth = clean_sex_and_birth(raw, doc_type, number, today, errors)
+    out = {
+        "name": name, "doc_type": _PLAIN.get(doc_type, doc_type), "doc_number": number, "sex": sex,
+        "birth_date": birth, "phone": clean_phone(raw, errors), "relation": clean_relation(raw, errors),
+        "special_groups": clean_groups(raw, errors),
+        "registered_address": clean_limited(raw, "registered_address", 200, errors),
+        "note": clean_limited(raw, "note", 200, errors),
+    }
     if errors:
         raise FieldErrors(errors)
-    out["doc_type"] = _PLAIN.get(out["doc_type"], out["doc_type"])
     return out

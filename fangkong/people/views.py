@@ -1,43 +1,42 @@
-"""Households, residents and search. Lists show masked identifiers only; the full values come from
-`services.reveal` (POST, audit-logged). Changes go through the services (audit-logged too)."""
+"""Households, residents, search and the area's resident export. Lists show masked identifiers only;
+the full values come from `services.reveal` (POST, audit-logged). Changes go through the services
+(audit-logged too); every object is reached through `people.access` (or `areas.access`)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.areas.models import Household
+from fangkong.areas.access import access_area
 from fangkong.areas.views import crumbs_for
+from fangkong.audit.models import Action
+from fangkong.audit.services import record
 from fangkong.core import permissions
 from fangkong.core.errors import FieldErrors
 from fangkong.people import services
+from fangkong.people.access import RESIDENT_RELATED, access_household, access_resident
+from fangkong.people.exports import export_residents
 from fangkong.people.forms import ResidentEditForm, ResidentForm
 from fangkong.people.models import Resident
 
 SEARCH_PAGE_SIZE = 50
 SEARCH_MIN_LENGTH = 2
-ADDRESS_RELATED = ("household__unit", "household__building", "household__compound")
-
-
-def _household(request: HttpRequest, pk: int) -> Household:
-    return Household.objects.select_related("unit", "building", "compound").get_visible_or_404(request.user, pk=pk)
-
-
-def _resident(request: HttpRequest, pk: int) -> Resident:
-    return Resident.objects.select_related(*ADDRESS_RELATED).get_visible_or_404(request.user, pk=pk)
+# openpyxl writes about 3,700 rows a second (measured): 100,000 rows is a ~30 s download.
+EXPORT_MAX_ROWS = 100_000
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    household = _household(request, pk)
+    household = access_household(user, pk)
     form = None
     if permissions.can_edit_residents(user):
         form = ResidentForm(request.POST or None)
@@ -74,15 +73,15 @@ def _resident_page(request: HttpRequest, resident: Resident, revealed: dict | No
 
 @login_required
 def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _resident_page(request, _resident(request, pk))
+    return _resident_page(request, access_resident(request.user, pk))
 
 
 @login_required
 @require_POST
 def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     """Full document number and phone, once, in this response; the reveal is audit-logged."""
-    resident = _resident(request, pk)
-    revealed = services.reveal(request.user, resident)  # PermissionDenied → 403 for other roles
+    resident = access_resident(request.user, pk, rule=permissions.can_reveal)  # 403 for other roles
+    revealed = services.reveal(request.user, resident)
     response = _resident_page(request, resident, revealed)
     response["Cache-Control"] = "no-store"
     return response
@@ -92,9 +91,7 @@ def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    resident = _resident(request, pk)
-    if not permissions.can_edit_residents(user):
-        raise PermissionDenied
+    resident = access_resident(user, pk, rule=permissions.can_edit_residents)
     form = ResidentEditForm(request.POST or None, resident=resident)
     status = 200
     if request.method == "POST":
@@ -121,6 +118,26 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context: dict = {"query": query, "min_length": SEARCH_MIN_LENGTH, "page": None}
     if len(query) >= SEARCH_MIN_LENGTH:
-        results = Resident.objects.restrict(request.user).search(query).select_related(*ADDRESS_RELATED).order_by("name", "id")
+        results = Resident.objects.restrict(request.user).search(query).select_related(*RESIDENT_RELATED).order_by("name", "id")
         context["page"] = Paginator(results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "people/search.html", context)
+
+
+@login_required
+@require_GET
+def area_export(request: HttpRequest, code: str) -> HttpResponse:
+    """XLSX of the residents under an area, masked; audit-logged. For those who may reveal (403), within
+    their scope (404). Linked from the area page (people.panels)."""
+    user = request.user
+    area = access_area(user, code, rule=permissions.can_reveal, related=())
+    residents = Resident.objects.within(user, area.code)
+    limit = getattr(settings, "EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)
+    total = residents.count()
+    if total > limit:
+        messages.error(request, _("%(area)s has %(n)d residents; one export holds at most %(limit)d. Export its sub-areas one by one.")
+                       % {"area": area.name, "n": total, "limit": limit})
+        return redirect("areas:detail", code=area.code)
+    handle, rows = export_residents(residents)
+    record(user, Action.EXPORT, area, changes={"rows": rows, "masked": True, "format": "xlsx"})
+    return FileResponse(handle, as_attachment=True, filename=f"residents-{area.code}.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
+from fangkong.areas.models import Area, Level
 from fangkong.audit.models import Action
 from fangkong.audit.services import diff, record
 from fangkong.core import permissions
@@ -25,8 +26,6 @@ def current_policy() -> Policy:
 
 
 def _first_city_code() -> str:
-    from fangkong.areas.models import Area, Level
-
     return Area.objects.filter(level=Level.CITY).order_by("code").values_list("code", flat=True).first() or ""
 
 

@@ -12,10 +12,11 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from fangkong.accounts import services
-from fangkong.accounts.importer import import_accounts
+from fangkong.accounts.importer import error_report, import_accounts
 from fangkong.accounts.models import ApiToken, Role, User
 from fangkong.areas.models import Area, Level
 from fangkong.audit.models import Action, AuditLog
+from fangkong.core.tabular import ImportFileError
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +106,6 @@ def test_facility_staff_are_bound_by_the_facility_name(city):
 
 
 def test_the_error_report_carries_the_rows_as_written_with_phones_masked(city, login):
-    from fangkong.accounts.importer import error_report
-
     result = _import(city.users["community"], "bad1,坏甲,13912345678,队长,青和居社区,,\n")
     sheet = load_workbook(io.BytesIO(error_report(result))).active
     rows = list(sheet.iter_rows(values_only=True))
@@ -115,8 +114,6 @@ def test_the_error_report_carries_the_rows_as_written_with_phones_masked(city, l
 
 
 def test_an_unreadable_file_or_missing_columns_is_refused(city):
-    from fangkong.core.tabular import ImportFileError
-
     with pytest.raises(ImportFileError):
         import_accounts(city.users["community"], io.BytesIO(b"name,phone\nx,y\n"), filename="a.csv")
     with pytest.raises(ImportFileError):

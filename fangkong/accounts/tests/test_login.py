@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from fangkong.audit.models import Action, AuditLog
+
 pytestmark = pytest.mark.django_db
 
 
@@ -79,8 +81,6 @@ def test_language_switch_to_english_renders_english(city, login):
 
 
 def test_a_user_changes_their_own_password_and_the_change_is_logged_without_it(city, client, password):
-    from fangkong.audit.models import Action, AuditLog
-
     user = city.users["grid_a"]
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     url = reverse("accounts:password_change")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from openpyxl import load_workbook
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import Household, Unit
-from fangkong.audit.models import Action, AuditLog
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +38,6 @@ def test_home_sends_facility_staff_to_their_facility_and_the_registry_stays_out_
 
 
 def test_an_account_without_a_scope_is_told_so(city, login):
-    from fangkong.accounts.models import User
-
     nobody = User.objects.create_user(username="nobody", password="x-Long-enough-2020")
     response = login(nobody).get("/")
     assert response.status_code == 200
@@ -148,45 +143,3 @@ def test_area_page_query_count_does_not_grow_with_children(city, login):
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("areas:detail", args=["420102001001"])).status_code == 200
     assert len(queries) < 20
-
-
-def _rows(response) -> list[tuple]:
-    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
-    return list(workbook.active.iter_rows(values_only=True))
-
-
-def test_grid_a_exports_only_grid_a_residents_masked_and_logged(city, login):
-    response = login(city.users["grid_a"]).get(reverse("areas:export", args=["420102001001001"]))
-    assert response.status_code == 200
-    rows = _rows(response)
-    assert rows[0][:5] == ("姓名", "性别", "出生日期", "证件类型", "证件号码")
-    names = sorted(row[0] for row in rows[1:])
-    assert names == sorted(["张伟", "李娜", "王建国"])
-    zhang = city.residents["zhangwei"]
-    flat = " ".join(str(cell) for row in rows for cell in row)
-    assert zhang.doc_number not in flat and zhang.phone not in flat
-    assert zhang.masked_doc_number in flat and zhang.masked_phone in flat
-    entry = AuditLog.objects.get(action=Action.EXPORT)
-    assert entry.user == city.users["grid_a"] and entry.area_code == "420102001001001" and entry.changes["rows"] == 3
-
-
-def test_export_outside_scope_is_404_and_for_volunteers_403(city, login):
-    assert login(city.users["grid_b"]).get(reverse("areas:export", args=["420102001001001"])).status_code == 404
-    assert login(city.users["volunteer"]).get(reverse("areas:export", args=["420102001001"])).status_code == 403
-    assert not AuditLog.objects.filter(action=Action.EXPORT).exists()
-
-
-def test_district_export_covers_the_district_only(city, login):
-    rows = _rows(login(city.users["district"]).get(reverse("areas:export", args=["420102"])))
-    assert len(rows) - 1 == 4 and "刘洋" not in {row[0] for row in rows}
-
-
-
-def test_an_export_too_big_for_one_file_is_refused_with_a_message(city, login, settings):
-    settings.EXPORT_MAX_ROWS = 3
-    client = login(city.users["community"])
-    response = client.get(reverse("areas:export", args=["420102001001"]))
-    assert response.status_code == 302 and response["Location"] == reverse("areas:detail", args=["420102001001"])
-    assert "at most 3" in client.get(response["Location"]).content.decode()
-    assert not AuditLog.objects.filter(action=Action.EXPORT).exists()
-    assert client.get(reverse("areas:export", args=["420102001001001"])).status_code == 200

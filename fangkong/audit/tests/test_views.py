@@ -4,8 +4,13 @@ import re
 import pytest
 from django.utils import timezone
 
+from fangkong.audit import labels
+from fangkong.audit.labels import object_types_for, resolve_model
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import record
+from fangkong.audit.views import change_lines
+from fangkong.cases.models import NucleicAcidTest
+from fangkong.observation.models import ObservationFile
 from fangkong.people.services import reveal
 
 pytestmark = pytest.mark.django_db
@@ -108,11 +113,6 @@ def test_the_chinese_audit_page_shows_model_field_and_choice_names_and_no_identi
 
 
 def test_labels_are_read_from_the_models_meta(city):
-    from fangkong.audit.labels import object_types_for, resolve_model
-    from fangkong.audit.views import change_lines
-    from fangkong.cases.models import NucleicAcidTest
-    from fangkong.observation.models import ObservationFile
-
     assert resolve_model("observation.file") is ObservationFile and resolve_model("cases.test") is NucleicAcidTest
     assert resolve_model("nothing.here") is None and resolve_model("") is None
     assert "observation.file" in object_types_for(ObservationFile)
@@ -128,9 +128,6 @@ def test_the_object_type_filter_offers_models_by_name_and_finds_their_short_type
 
 
 def test_an_app_gives_words_for_keys_and_values_that_are_not_model_fields(city, monkeypatch):
-    from fangkong.audit import labels
-    from fangkong.audit.views import change_lines
-
     monkeypatch.setitem(labels._WORDS, "policy.policyversion",
                         lambda: {"routing": "Routing", "critical": "Critical", "designated_hospital": "Designated hospital"})
     lines = change_lines({"routing": [{"critical": ["designated_hospital"]}, {"critical": []}]}, "policy.policy")

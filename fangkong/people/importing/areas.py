@@ -32,6 +32,7 @@ from fangkong.areas.notation import clean_text
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
 from fangkong.core import permissions
+from fangkong.core.errors import actor
 from fangkong.core.tabular import (
     ColumnSet,
     ImportFileError,
@@ -131,7 +132,7 @@ def _import(source, *, filename: str, user) -> ImportResult:
         if result.errors:
             result.report = error_report_bytes(result.errors, ReportSource(data, filename))
         batch = ImportBatch.objects.create(
-            user=user if getattr(user, "pk", None) else None, filename=filename[:255], kind=AREAS,
+            user=actor(user), filename=filename[:255], kind=AREAS,
             created=result.created, updated=result.updated, unchanged=result.unchanged, error_rows=result.error_rows,
             area_code=(scope.area_code or "") if scope is not None else "",
             report=result.report,

@@ -11,6 +11,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 
+from fangkong.accounts.models import Role, User
+from fangkong.areas.models import Household
 from fangkong.audit.models import Action, AuditLog
 from fangkong.core.identity import make_id_number
 from fangkong.core.tabular import COLUMNS
@@ -123,8 +125,6 @@ def test_the_uploader_and_covering_commanders_download_the_report(city, login, b
 
 
 def test_the_uploader_corrects_the_rows_in_the_report_and_imports_the_report_itself(city, login):
-    from fangkong.areas.models import Household
-
     client = login(city.users["community"])
     good = person(1, QINGHE)
     bad_phone = person(3, QINGHE, 联系电话="12345", 房号="104")
@@ -160,8 +160,6 @@ def test_another_community_worker_gets_404_for_the_batch(city, login, batch):
 
 
 def test_a_commander_of_another_district_gets_404(city, login, batch):
-    from fangkong.accounts.models import Role, User
-
     wuchang = User.objects.create_user("wuchang", role=Role.DISTRICT_COMMANDER, area=city.areas["wuchang"])
     assert login(wuchang).get(f"/import/{batch.pk}/report/").status_code == 404
 

@@ -14,10 +14,12 @@ from django.utils import translation
 from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 
+from fangkong.areas.housing import create_default_grid
 from fangkong.areas.models import Area, Building, Compound, Household, Unit
 from fangkong.audit.models import Action, AuditLog
 from fangkong.core.identity import make_id_number
 from fangkong.core.tabular import COLUMNS
+from fangkong.people import importer
 from fangkong.people.importer import ImportFileError, import_roster, roster_template, write_error_report
 from fangkong.people.models import ImportBatch, Resident
 
@@ -223,8 +225,6 @@ def test_users_without_import_rights_are_refused(city, tmp_path):
 
 
 def test_a_crash_during_the_write_phase_leaves_nothing(city, tmp_path, monkeypatch):
-    from fangkong.people import importer
-
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
@@ -263,8 +263,6 @@ def test_the_command_fails_on_an_unreadable_file(city, tmp_path):
 
 
 def test_a_roster_longer_than_a_chunk_is_written_chunk_by_chunk_with_the_same_result(city, tmp_path, monkeypatch):
-    from fangkong.people import importer
-
     monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
     rows = [person(seq, room=f"{300 + seq % 4}") for seq in range(1, 11)]
     rows.insert(7, person(2, 姓名="重复"))  # row 9 of the file repeats row 3's document, two chunks later
@@ -279,8 +277,6 @@ def test_a_roster_longer_than_a_chunk_is_written_chunk_by_chunk_with_the_same_re
 
 
 def test_a_crash_in_a_later_chunk_leaves_nothing_of_the_earlier_ones(city, tmp_path, monkeypatch):
-    from fangkong.people import importer
-
     monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
     real_insert = importer.insert_new
     calls = []
@@ -300,8 +296,6 @@ def test_a_crash_in_a_later_chunk_leaves_nothing_of_the_earlier_ones(city, tmp_p
 
 
 def test_a_file_that_breaks_while_being_read_is_a_file_error_and_writes_nothing(city, tmp_path, monkeypatch):
-    from fangkong.people import importer
-
     monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
     real_rows = importer.iter_file_rows
 
@@ -418,8 +412,6 @@ def test_the_grid_column_assigns_the_households_building_to_the_grid(city, tmp_p
 
 
 def test_a_grid_of_another_community_is_unknown_here(city, tmp_path):
-    from fangkong.areas.housing import create_default_grid
-
     create_default_grid(city.areas["ziyangc"])  # 紫阳社区's 第一网格, named like 青和居's
     other = Area.objects.get(parent=city.areas["ziyangc"], level="grid")
     result = run(write_csv(tmp_path / "roster.csv", [at_building_one(1, 网格=other.code)]))

@@ -48,7 +48,7 @@ class Command(BaseCommand):
             print(f"error report: {report}", file=sys.stderr)
         if result.issued:
             if sheet is not None:
-                sheet.write_text(render_to_string("manage/sheet_file.html", {"issued": result.issued, "when": timezone.now()}))
+                sheet.write_text(render_to_string("accounts/manage/sheet_file.html", {"issued": result.issued, "when": timezone.now()}))
                 sheet.chmod(0o600)  # plain passwords: readable by the operator only
                 print(f"password sheet: {sheet}", file=sys.stderr)
             else:
