@@ -8,8 +8,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from fangkong.accounts import grid_workers
-        from fangkong.areas.grids import WorkerDirectory, register_worker_directory
+        from fangkong.areas.grids import WORKER_DIRECTORY, WorkerDirectory
 
-        register_worker_directory(WorkerDirectory(candidates=grid_workers.grid_worker_candidates,
-                                                  name_worker=grid_workers.name_grid_worker,
-                                                  move_accounts=grid_workers.move_grid_accounts))
+        directory = WorkerDirectory(candidates=grid_workers.grid_worker_candidates,
+                                    name_worker=grid_workers.name_grid_worker,
+                                    move_accounts=grid_workers.move_grid_accounts)
+        WORKER_DIRECTORY.provide(lambda: directory)

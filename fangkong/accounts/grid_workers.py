@@ -1,6 +1,6 @@
 """What grid management (areas.grids, which lies below accounts) needs of the accounts: who may be named a
 grid's worker, naming one, and moving a merged grid's accounts. Registered with areas in
-AccountsConfig.ready() (`register_worker_directory`); audit-logged like every account change."""
+AccountsConfig.ready() (`areas.grids.WORKER_DIRECTORY`); audit-logged like every account change."""
 
 from __future__ import annotations
 

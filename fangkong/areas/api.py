@@ -7,7 +7,7 @@ from ninja.pagination import paginate
 
 from fangkong.areas.access import access_area, access_building, access_compound
 from fangkong.areas.models import Area, Building, Compound, Household
-from fangkong.areas.residents import Counts, resident_figures
+from fangkong.areas.residents import RESIDENT_FIGURES, Counts
 from fangkong.areas.services import area_counts, child_counts
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, Pagination, acting_user
 
@@ -95,7 +95,7 @@ class HouseholdOut(Schema):
     def resolve_resident_count(obj: Household) -> int:
         count = getattr(obj, "resident_count", None)
         if count is None:  # a household not read through households_of
-            count = Household.objects.filter(pk=obj.pk).annotate(n=resident_figures().per_household()).values_list(
+            count = Household.objects.filter(pk=obj.pk).annotate(n=RESIDENT_FIGURES().per_household()).values_list(
                 "n", flat=True).get()
         return count
 
@@ -116,7 +116,7 @@ def households_of(user, queryset=None):
     """Visible households with what their list rows show, resident counts in the same query."""
     queryset = Household.objects.restrict(user) if queryset is None else queryset
     return queryset.select_related("unit", "building", "compound").annotate(
-        resident_count=resident_figures().per_household())
+        resident_count=RESIDENT_FIGURES().per_household())
 
 
 AreaCode = Path(..., pattern=AREA_CODE_PATTERN, description="Hierarchical area code (GB/T 2260 style), digits only")
@@ -163,7 +163,7 @@ def building_detail(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)):
     user = acting_user(request)
     building = access_building(user, id)
     building.household_count = Household.objects.restrict(user).filter(building=building).count()
-    building.resident_count = resident_figures().visible(user, "building", [building.pk]).get(building.pk, 0)
+    building.resident_count = RESIDENT_FIGURES().visible(user, "building", [building.pk]).get(building.pk, 0)
     return building
 
 

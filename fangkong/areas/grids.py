@@ -7,7 +7,7 @@ rewrites those codes set-based; the rows other apps keep under a resident's code
 `people`'s residents-moved hooks, and apps that key rows by household register `BUILDINGS_MOVED`.
 
 Accounts live above areas: who may be named a grid's worker, naming one and moving a merged grid's
-accounts are provided by `accounts` through `register_worker_directory` (called in its AppConfig.ready).
+accounts are provided by `accounts` through `WORKER_DIRECTORY.provide(...)` (in its AppConfig.ready).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from fangkong.areas.models import CODE_LENGTH, Area, Building, Household, Level
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import record
 from fangkong.core import permissions
-from fangkong.core.hooks import Hook
+from fangkong.core.hooks import Hook, Provider
 from fangkong.core.permissions import Account
 
 GRID_DIGITS = CODE_LENGTH[Level.GRID] - CODE_LENGTH[Level.COMMUNITY]
@@ -70,15 +70,8 @@ class WorkerDirectory:
     move_accounts: Callable[[Any, Area, Area], int]
 
 
-_directory: list[WorkerDirectory] = []
-
-
-def register_worker_directory(directory: WorkerDirectory) -> None:
-    _directory[:] = [directory]
-
-
-def worker_directory() -> WorkerDirectory | None:
-    return _directory[0] if _directory else None
+# The accounts a grid may be given, provided by accounts in its ready().
+WORKER_DIRECTORY: Provider[[], WorkerDirectory | None] = Provider("areas.worker_directory", lambda: None)
 
 
 def grid_workers(grid: Area) -> list:
@@ -261,7 +254,7 @@ def merge_grids(user: Account, source: Area, target_code: str) -> Area:
         buildings = list(Building.objects.select_for_update(of=("self",)).filter(grid=source).select_related("grid", "compound"))
         moved = _move(user, buildings, target, community)
         accounts = 0
-        directory = worker_directory()
+        directory = WORKER_DIRECTORY()
         if directory is not None:
             accounts = directory.move_accounts(user, source, target)
         record(user, Action.UPDATE, target, changes={"merged": [source.name, target.name], "buildings": moved,
@@ -302,7 +295,7 @@ def _delete(user: Account, grid: Area, note: dict[str, Any]) -> None:
 def name_worker(user: Account, grid: Area, account_id: Any) -> Any:
     """Name an account (a grid worker of this community) as the grid's worker; audit-logged by accounts."""
     _require(user, grid)
-    directory = worker_directory()
+    directory = WORKER_DIRECTORY()
     if directory is None:  # pragma: no cover - accounts is always installed
         raise PermissionDenied
     try:
@@ -313,7 +306,7 @@ def name_worker(user: Account, grid: Area, account_id: Any) -> Any:
 
 
 def worker_candidates(user: Account, grid: Area) -> QuerySet:
-    directory = worker_directory()
+    directory = WORKER_DIRECTORY()
     if directory is None or not can_manage_grids(user, grid):
         return grid.users.none()
     return directory.candidates(user, grid)

@@ -1,8 +1,8 @@
 """What the area pages, the area API and the tree counts show of the residents.
 
 Residents are `people`'s, which lies above areas: areas never imports it. People provides the figures
-through `register_resident_figures` in its AppConfig.ready() (as accounts provides the grid workers,
-`areas.grids.register_worker_directory`). Without a provider every resident figure is zero.
+through `RESIDENT_FIGURES.provide(...)` in its AppConfig.ready() (as accounts provides the grid workers,
+`areas.grids.WORKER_DIRECTORY`). Without a provider every resident figure is zero.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from django.db.models import Expression, IntegerField, Value
 
+from fangkong.core.hooks import Provider
 from fangkong.core.scope import ScopedUser
 
 Housing = Literal["building", "compound"]
@@ -55,12 +56,5 @@ NO_RESIDENTS = ResidentFigures(
     per_household=lambda: Value(0, output_field=IntegerField()),
 )
 
-_figures: list[ResidentFigures] = []
-
-
-def register_resident_figures(figures: ResidentFigures) -> None:
-    _figures[:] = [figures]
-
-
-def resident_figures() -> ResidentFigures:
-    return _figures[0] if _figures else NO_RESIDENTS
+# The resident figures, provided by people in its ready(); zero everywhere without it.
+RESIDENT_FIGURES: Provider[[], ResidentFigures] = Provider("areas.resident_figures", lambda: NO_RESIDENTS)

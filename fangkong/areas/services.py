@@ -12,7 +12,7 @@ import datetime as dt
 from django.db import connection
 
 from fangkong.areas.models import CODE_LENGTH, Area, Household, Level
-from fangkong.areas.residents import Counts, resident_figures
+from fangkong.areas.residents import RESIDENT_FIGURES, Counts
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.core.permissions import Account
@@ -31,7 +31,7 @@ def tree_counts(code: str, child_width: int | None = None) -> tuple[Counts, dict
     if not code.isdigit():  # area codes are digits: safe inside LIKE without escaping
         raise ValueError(code)
     width = child_width or len(code)
-    figures = resident_figures()
+    figures = RESIDENT_FIGURES()
     bits = list(figures.groups())
     households_sql = (f"SELECT SUBSTR(area_code, 1, {width}) AS prefix, COUNT(*) FROM {Household._meta.db_table} "
                       "WHERE area_code LIKE %s GROUP BY prefix")

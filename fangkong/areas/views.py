@@ -19,7 +19,7 @@ from django.urls import reverse
 from fangkong.areas import grids
 from fangkong.areas.access import access_area, access_building, access_compound
 from fangkong.areas.models import CODE_LENGTH, Area, Building, Compound, Household, Level
-from fangkong.areas.residents import resident_figures
+from fangkong.areas.residents import RESIDENT_FIGURES
 from fangkong.areas.services import tree_counts
 from fangkong.core import permissions
 from fangkong.core.landing import landing_for
@@ -46,7 +46,7 @@ def _building_rows(user, buildings: list[Building]) -> list[dict]:
     """Buildings with household and resident counts: two grouped queries for the whole list."""
     ids = [b.pk for b in buildings]
     households = _grouped(Household.objects.restrict(user).filter(building_id__in=ids), "building_id")
-    residents = resident_figures().visible(user, "building", ids)
+    residents = RESIDENT_FIGURES().visible(user, "building", ids)
     return [{"building": b, "households": households.get(b.pk, 0), "residents": residents.get(b.pk, 0)} for b in buildings]
 
 
@@ -72,7 +72,7 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
     area = access_area(user, code)
     child_width = CODE_LENGTH[Level(area.child_level)] if area.child_level else None
     counts, by_code = tree_counts(area.code, child_width)
-    groups = [(label, counts.by_group.get(bit, 0)) for bit, label in resident_figures().groups().items()]
+    groups = [(label, counts.by_group.get(bit, 0)) for bit, label in RESIDENT_FIGURES().groups().items()]
     context = {
         "area": area,
         "crumbs": crumbs_for(user, area.code, include_self=False),
@@ -91,7 +91,7 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
         ids = [c.pk for c in compounds]
         buildings = _grouped(Building.objects.restrict(user).filter(compound_id__in=ids), "compound_id")
         households = _grouped(Household.objects.restrict(user).filter(compound_id__in=ids), "compound_id")
-        residents = resident_figures().visible(user, "compound", ids)
+        residents = RESIDENT_FIGURES().visible(user, "compound", ids)
         context["compounds"] = [
             {"compound": c, "buildings": buildings.get(c.pk, 0), "households": households.get(c.pk, 0),
              "residents": residents.get(c.pk, 0)}
@@ -124,7 +124,7 @@ def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Rooms sort naturally (201 before 1001): by length, then text. A building may hold 500 households.
     households = (
         Household.objects.restrict(user).filter(building=building).select_related("unit")
-        .annotate(n_residents=resident_figures().per_household()).order_by("unit_id", Length("room"), "room")
+        .annotate(n_residents=RESIDENT_FIGURES().per_household()).order_by("unit_id", Length("room"), "room")
     )
     page = Paginator(households, HOUSEHOLDS_PER_PAGE).get_page(request.GET.get("page"))
     context = {

@@ -9,7 +9,7 @@ Hooks, fired by the cases services inside the operation's transaction:
 - `DECEASED(user, case, now)` when a person dies, before the placement state is worked out: facilities
   frees every bed the person held or had booked.
 
-Providers (see cases.providers), answered by facilities, which keeps the beds and stays:
+Providers (core.hooks.Provider), answered by facilities, which keeps the beds and stays:
 
 - `BEDS(case, policy, now)`: the beds the person holds, for the placement state. A booking that no
   longer fits the person's category is given back first (the bed freed), as the answer says.
@@ -25,8 +25,7 @@ from dataclasses import dataclass
 
 from fangkong.accounts.models import User
 from fangkong.cases.models import Case
-from fangkong.cases.providers import Provider
-from fangkong.core.hooks import Hook
+from fangkong.core.hooks import Hook, Provider
 from fangkong.policy.schema import Policy
 
 STATUS_CHANGED: Hook[[User | None, Case, str, dt.datetime]] = Hook("cases.status_changed")

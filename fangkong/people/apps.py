@@ -8,12 +8,12 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         from fangkong.areas.grids import BUILDINGS_MOVED
-        from fangkong.areas.residents import register_resident_figures
+        from fangkong.areas.residents import RESIDENT_FIGURES
         from fangkong.core.panels import Panel, register_panel
         from fangkong.people.figures import FIGURES
         from fangkong.people.panels import area_tools
         from fangkong.people.services import follow_moved_buildings
 
         BUILDINGS_MOVED.register(follow_moved_buildings)
-        register_resident_figures(FIGURES)  # the residents' figures on the area pages, the area API and counts
+        RESIDENT_FIGURES.provide(lambda: FIGURES)  # the residents' figures on the area pages, the area API and counts
         register_panel("area-tools", Panel("residents", "people/_area_tools.html", area_tools))
