@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 
 from fangkong.areas.models import Area, Building, Compound
 from fangkong.core.permissions import Account
-from fangkong.core.scope import fetch_for
+from fangkong.core.scope import fetch_for, scope_of
 
 Rule = Callable[[Account | None], bool]
 
@@ -26,6 +26,18 @@ def access_area(user: Account | None, code: str, *, rule: Rule | None = None,
     if rule is not None and not rule(user):
         raise PermissionDenied
     return Area.objects.select_related(*related).get_visible_or_404(user, code=code)
+
+
+def access_area_or_home(user: Account | None, code: str, home: Area | None, *, rule: Rule) -> Area:
+    """The area a list starts from: `code` when given (scope-checked, 404), else the user's home area (403
+    when they have none, or it lies outside their scope). The rule is checked first (403)."""
+    if not rule(user):
+        raise PermissionDenied
+    if code:
+        return access_area(user, code)
+    if home is None or not scope_of(user).covers_area_code(home.code):
+        raise PermissionDenied
+    return home
 
 
 def access_compound(user: Account | None, pk: object, *, related: tuple[str, ...] = ("community",)) -> Compound:

@@ -7,9 +7,8 @@ check the user again.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-
 from fangkong.accounts.models import User
+from fangkong.areas.access import access_area_or_home
 from fangkong.areas.models import Area
 from fangkong.core import permissions
 from fangkong.core.scope import fetch_for
@@ -23,14 +22,7 @@ RELATED = ("household__unit", "household__building", "household__compound", "bui
 def access_area(user: User, code: str = "") -> Area:
     """The area whose to-dos are listed: `code` if the user's scope covers it, or without a code the
     user's home area (403 when they have none, or it lies outside their scope)."""
-    if not permissions.can_handle_todos(user):
-        raise PermissionDenied
-    if code:
-        return Area.objects.get_visible_or_404(user, code=code)
-    home = user.home_area
-    if home is None or not user.scope.covers_area_code(home.code):
-        raise PermissionDenied
-    return home
+    return access_area_or_home(user, code, user.home_area, rule=permissions.can_handle_todos)
 
 
 def access_todo(user: User, pk: object, *, lock: bool = False) -> ToDo:

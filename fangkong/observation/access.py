@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.exceptions import PermissionDenied
-
 from fangkong.accounts.models import User
+from fangkong.areas import access as areas_access
 from fangkong.areas.models import Area
 from fangkong.core import permissions
 from fangkong.core.scope import fetch_for
@@ -40,6 +39,4 @@ def access_resident(user: User, pk: object) -> Resident:
 
 def access_area(user: User, code: str) -> Area:
     """An area whose board, notices or bulk operations the user works on."""
-    if not permissions.can_observe(user):
-        raise PermissionDenied
-    return Area.objects.get_visible_or_404(user, code=code)
+    return areas_access.access_area(user, code, rule=permissions.can_observe)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 
 from fangkong.accounts.models import User
+from fangkong.areas.access import access_area_or_home
 from fangkong.areas.models import Area, Household
 from fangkong.core import permissions
 from fangkong.core.scope import fetch_for
@@ -24,14 +25,7 @@ FOLLOW_UP_RELATED = ("resident", "person_check", "visit")
 def access_area(user: User, code: str = "") -> Area:
     """The area to screen in: `code` if the user's scope covers it, or without a code the user's home
     area (403 when they have none, or it lies outside their scope)."""
-    if not permissions.can_record(user):
-        raise PermissionDenied
-    if code:
-        return Area.objects.get_visible_or_404(user, code=code)
-    home = user.home_area
-    if home is None or not user.scope.covers_area_code(home.code):
-        raise PermissionDenied
-    return home
+    return access_area_or_home(user, code, user.home_area, rule=permissions.can_record)
 
 
 def access_household(user: User, pk: object, *, lock: bool = False) -> Household:

@@ -7,9 +7,8 @@ handed an object by these functions trusts it: it does not check the user again.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-
 from fangkong.accounts.models import User
+from fangkong.areas import access as areas_access
 from fangkong.areas.models import Area
 from fangkong.cases import access as cases_access
 from fangkong.cases.models import Case
@@ -39,6 +38,4 @@ def access_task(user: User, pk: object, *, lock: bool = False) -> DisinfectionTa
 
 def access_area(user: User, code: str) -> Area:
     """An area whose investigations, chains, clusters or tasks the user lists."""
-    if not permissions.can_trace(user):
-        raise PermissionDenied
-    return Area.objects.get_visible_or_404(user, code=code)
+    return areas_access.access_area(user, code, rule=permissions.can_trace)
