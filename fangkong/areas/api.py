@@ -1,6 +1,7 @@
 """API: the area tree with live counts, compounds, buildings and their households (all scoped)."""
 
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
@@ -10,6 +11,7 @@ from fangkong.areas.models import Area, Building, Compound, Household
 from fangkong.areas.residents import RESIDENT_FIGURES, Counts
 from fangkong.areas.services import area_counts, child_counts
 from fangkong.core.api_auth import AREA_CODE_PATTERN, MAX_ID, Pagination, acting_user
+from fangkong.core.permissions import Account
 
 router = Router(tags=["areas"])
 
@@ -112,7 +114,7 @@ def _area_dict(area: Area, counts: Counts, **extra) -> dict:
     }
 
 
-def households_of(user, queryset=None):
+def households_of(user: Account, queryset: QuerySet[Household] | None = None) -> QuerySet[Household]:
     """Visible households with what their list rows show, resident counts in the same query."""
     queryset = Household.objects.restrict(user) if queryset is None else queryset
     return queryset.select_related("unit", "building", "compound").annotate(

@@ -49,7 +49,7 @@ def _numerals(text: str) -> str:
     return _CHINESE_NUMBER.sub(replace, text)
 
 
-def clean_text(value: object) -> str:
+def place_text(value: object) -> str:
     """Full-width folded (NFKC), all whitespace removed: Chinese place names hold no spaces."""
     if value is None:
         return ""
@@ -63,7 +63,7 @@ def normalise_place(kind: PlaceKind, value: object) -> str:
     """The canonical spelling of a place name of `kind`: buildings "N栋" (or "NA栋", "A栋"), units
     "N单元", rooms as digits without a leading zero or 室/号; names of areas and compounds only lose
     spaces and full-width forms. Anything else is kept as written (e.g. "综合楼")."""
-    text = clean_text(value)
+    text = place_text(value)
     if kind in ("area", "compound") or not text:
         return text
     token = _numerals(text.upper()) if kind != "room" or not text.isdigit() else text

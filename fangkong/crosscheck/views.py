@@ -35,7 +35,8 @@ from fangkong.crosscheck.exports import todos_workbook
 from fangkong.crosscheck.forms import CloseForm, EvidenceUploadForm, OccupantForm, ReturneeForm
 from fangkong.crosscheck.importer import ImportFileError, import_evidence
 from fangkong.crosscheck.models import EvidenceKind, Kind, LitCount, MeterReading, Status, ToDo
-from fangkong.people.import_views import XLSX, batch_or_404, render_result, require_importer, visible_batches
+from fangkong.people.access import access_batch, visible_batches
+from fangkong.people.import_views import XLSX, render_result, require_importer
 from fangkong.people.models import ImportBatch, Resident
 from fangkong.screening.models import PersonCheck
 
@@ -228,8 +229,7 @@ def evidence_upload(request: HttpRequest) -> HttpResponse:
 @require_GET
 def evidence_result(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request.user
-    require_importer(user)
-    batch = batch_or_404(user, batch_id)
+    batch = access_batch(user, batch_id)
     if batch.kind not in EvidenceKind.values:
         raise Http404
     area = user.home_area

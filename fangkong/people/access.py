@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
 from fangkong.accounts.models import User
 from fangkong.areas.models import Household
 from fangkong.core import permissions
 from fangkong.core.scope import ScopedQuerySet, fetch_for
-from fangkong.people.models import Resident
+from fangkong.people.models import ImportBatch, Resident
 
 Rule = Callable[[permissions.Account | None], bool]
 # What a resident's pages show of their home.
@@ -36,3 +40,26 @@ def access_household(user: User, pk: object, *, rule: Rule | None = None, lock: 
     if queryset is None:
         queryset = Household.objects.select_related(*HOUSEHOLD_RELATED)
     return fetch_for(user, queryset, pk, allowed=rule is None or rule(user), lock=lock)
+
+
+def visible_batches(user: User) -> QuerySet[ImportBatch]:
+    """Import batches (rosters, area trees, evidence lists): seen by their uploader, and by commanders whose
+    scope covers the batch's area."""
+    scope = user.scope
+    if scope.everything:
+        return ImportBatch.objects.all()
+    condition = Q(user=user)
+    if permissions.is_commander(user) and scope.area_code:
+        condition |= ImportBatch.scope_q(scope)
+    return ImportBatch.objects.filter(condition)
+
+
+def access_batch(user: User, pk: int, *, rule: Rule = permissions.can_import) -> ImportBatch:
+    """An import batch whose result or report the user opens: the importer's rule (403), then the batch
+    among those the user may see (404)."""
+    if not rule(user):
+        raise PermissionDenied
+    batch = visible_batches(user).filter(pk=pk).first()
+    if batch is None:
+        raise Http404
+    return batch

@@ -10,8 +10,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
+from fangkong.accounts.models import User
 from fangkong.core.tabular import ImportFileError
-from fangkong.people.import_views import UploadForm, batch_or_404, render_result, visible_batches
+from fangkong.people.access import access_batch, visible_batches
+from fangkong.people.import_views import UploadForm, render_result
 from fangkong.people.importing.areas import AREAS, can_import_areas, import_areas
 
 
@@ -23,7 +25,7 @@ class AreaUploadForm(UploadForm):
         self.fields["file"].label = gettext_lazy("Area code list (XLSX or CSV)")
 
 
-def require_area_importer(user) -> None:
+def require_area_importer(user: User) -> None:
     if not can_import_areas(user):
         raise PermissionDenied
 
@@ -51,6 +53,5 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def result(request: HttpRequest, batch_id: int) -> HttpResponse:
-    require_area_importer(request.user)
-    batch = batch_or_404(request.user, batch_id)
+    batch = access_batch(request.user, batch_id, rule=can_import_areas)
     return render_result(request, batch, reverse("imports:areas"), template="people/imports/areas_result.html")

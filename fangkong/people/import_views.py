@@ -9,7 +9,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -17,10 +16,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from fangkong.accounts.models import User
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.core import permissions
 from fangkong.core.tabular import COLUMNS, REQUIRED
+from fangkong.people.access import access_batch, visible_batches
 from fangkong.people.importer import ImportFileError, import_roster, roster_template
 from fangkong.people.importing.areas import can_import_areas
 from fangkong.people.importing.report import masked_report, shown_errors
@@ -50,27 +51,9 @@ class UploadForm(forms.Form):
         return upload
 
 
-def require_importer(user) -> None:
+def require_importer(user: User) -> None:
     if not permissions.can_import(user):
         raise PermissionDenied
-
-
-def visible_batches(user) -> QuerySet[ImportBatch]:
-    """A batch is seen by its uploader, and by commanders whose scope covers its area."""
-    scope = user.scope
-    if scope.everything:
-        return ImportBatch.objects.all()
-    condition = Q(user=user)
-    if permissions.is_commander(user) and scope.area_code:
-        condition |= ImportBatch.scope_q(scope)
-    return ImportBatch.objects.filter(condition)
-
-
-def batch_or_404(user, batch_id: int) -> ImportBatch:
-    batch = visible_batches(user).filter(pk=batch_id).first()
-    if batch is None:
-        raise Http404
-    return batch
 
 
 def first_errors(report: bytes, limit: int = SHOWN_ERRORS) -> list[tuple]:
@@ -101,8 +84,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def result(request: HttpRequest, batch_id: int) -> HttpResponse:
-    require_importer(request.user)
-    batch = batch_or_404(request.user, batch_id)
+    batch = access_batch(request.user, batch_id)
     return render_result(request, batch, reverse("imports:upload"))
 
 
@@ -117,8 +99,7 @@ def render_result(request: HttpRequest, batch: ImportBatch, upload_url: str, *, 
 
 @login_required
 def report(request: HttpRequest, batch_id: int) -> HttpResponse:
-    require_importer(request.user)
-    batch = batch_or_404(request.user, batch_id)
+    batch = access_batch(request.user, batch_id)
     if not batch.report:
         raise Http404
     # The uploader gets the rows back as uploaded (to correct and import again); anyone else who may

@@ -28,7 +28,8 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from fangkong.areas.notation import clean_text, normalise_place
+from fangkong.accounts.models import User
+from fangkong.areas.notation import normalise_place, place_text
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
 from fangkong.core import permissions
@@ -170,7 +171,7 @@ def _parse_chunks(rows, index: dict[str, int], labels: dict[str, str], progress)
                               person["phone"], person["relation"], person["registered_address"], person["special_groups"],
                               person["note"]))
         parsed.places.append(place)
-        parsed.grids.append(clean_text(cells[grid_column]) if grid_column is not None else "")
+        parsed.grids.append(place_text(cells[grid_column]) if grid_column is not None else "")
     yield parsed, errors
 
 
@@ -213,7 +214,7 @@ def _in_background(items: Iterator, depth: int = 2) -> Iterator:
         worker.join()
 
 
-def import_roster(source: str | Path | IO[bytes], *, filename: str, user=None, create_areas: bool = False,
+def import_roster(source: str | Path | IO[bytes], *, filename: str, user: User | None = None, create_areas: bool = False,
                   create_housing: bool = False, progress=None) -> ImportResult:
     """Import a roster file. `user=None` is the command line (full rights); a web or API user needs
     `can_import`, may only touch communities and residents in their scope and never creates areas.

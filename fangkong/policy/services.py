@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
+from fangkong.accounts.models import User
 from fangkong.areas.models import Area, Level
 from fangkong.audit.models import Action
 from fangkong.audit.services import diff, record
@@ -29,7 +30,7 @@ def _first_city_code() -> str:
     return Area.objects.filter(level=Level.CITY).order_by("code").values_list("code", flat=True).first() or ""
 
 
-def change_policy(user, new_values: dict[str, Any], note: str = "") -> PolicyVersion | None:
+def change_policy(user: User, new_values: dict[str, Any], note: str = "") -> PolicyVersion | None:
     """Validate and store a new version. Raises pydantic.ValidationError on bad values. Values equal to
     the policy in force store nothing (no version, no audit entry) and return None."""
     if not permissions.can_change_policy(user):
@@ -45,11 +46,11 @@ def change_policy(user, new_values: dict[str, Any], note: str = "") -> PolicyVer
                     return None
                 number = (latest.version if latest else 0) + 1
                 version = PolicyVersion.objects.create(version=number, data=policy.model_dump(), note=note, created_by=user)
-                changes = diff(before, policy.model_dump())
+                changes: dict[str, Any] = diff(before, policy.model_dump())
                 if note:
                     changes["_note"] = note
                 # Filed under the city, so every commander of the city can browse policy changes.
-                city_code = user.area.code[:4] if getattr(user, "area", None) else _first_city_code()
+                city_code = user.area.code[:4] if user.area is not None else _first_city_code()
                 record(user, Action.POLICY, version, object_type="policy.policy", object_id=str(number),
                        object_repr=f"v{number}", area_code=city_code, changes=changes)
                 return version

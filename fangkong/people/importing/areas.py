@@ -26,9 +26,10 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.models import User
 from fangkong.areas.housing import create_default_grid
 from fangkong.areas.models import CODE_LENGTH, Area, Level
-from fangkong.areas.notation import clean_text
+from fangkong.areas.notation import place_text
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry
 from fangkong.core import permissions
@@ -56,7 +57,7 @@ PARENT_LENGTH = {Level.DISTRICT: 4, Level.STREET: 6, Level.COMMUNITY: 9}
 NAME_MAX = 100
 
 
-def can_import_areas(user) -> bool:
+def can_import_areas(user: User | None) -> bool:
     """The area tree is a city's: the command line (no user), an administrator, or a city's commander."""
     if user is None:
         return True
@@ -105,7 +106,7 @@ class _Row:
     name: str
 
 
-def import_areas(source: str | Path | IO[bytes], *, filename: str, user=None) -> ImportResult:
+def import_areas(source: str | Path | IO[bytes], *, filename: str, user: User | None = None) -> ImportResult:
     """Import an area code list. `user=None` is the command line (full rights); a web user must be a
     city's commander (`can_import_areas`) and only touches areas of their city."""
     if not can_import_areas(user):
@@ -150,7 +151,7 @@ def _parse(rows, index: dict[str, int], label: dict[str, str], result: ImportRes
     for number, cells in enumerate(rows, start=2):
         if len(cells) < width:
             cells = list(cells) + [None] * (width - len(cells))
-        raw_code, name = cells[index["code"]], clean_text(cells[index["name"]])
+        raw_code, name = cells[index["code"]], place_text(cells[index["name"]])
         if _blank(raw_code) and not name:
             continue
         errors: list[RowError] = []
