@@ -28,7 +28,7 @@ from fangkong.areas.models import CODE_LENGTH, Area, Compound, Level
 from fangkong.audit.models import Action
 from fangkong.audit.services import diff, record
 from fangkong.core import permissions
-from fangkong.core.errors import FieldErrors
+from fangkong.core.errors import FieldErrors, clean_text
 from fangkong.core.identity import IdentityError, normalize_phone
 
 MAX_NAME_LENGTH = 150  # first_name's length; the full name is kept there (Chinese names are not split)
@@ -128,11 +128,9 @@ def clean_account(manager: User, data: AccountInput, *, creating: bool) -> dict[
     out: dict[str, Any] = {}
     if creating:
         out["username"] = _clean_username(data.username, errors)
-    name = " ".join((data.full_name or "").split())
-    if not name:
-        errors["full_name"] = _("The name is required.")
-    elif len(name) > MAX_NAME_LENGTH:
-        errors["full_name"] = _("The name is longer than %(n)d characters.") % {"n": MAX_NAME_LENGTH}
+    name = clean_text(data.full_name, "full_name", limit=MAX_NAME_LENGTH, required=True, errors=errors,
+                      required_message=_("The name is required."),
+                      too_long_message=_("The name is longer than %(n)d characters."))
     out["first_name"], out["last_name"] = name, ""
     out["phone"] = ""
     if (data.phone or "").strip():

@@ -38,17 +38,22 @@ class FieldError(FieldErrors):
         return self.message
 
 
-def clean_text(value: Any, field: str, *, limit: int, required: bool = False,
-               errors: dict[str, str] | None = None) -> str:
-    """Free text with its whitespace collapsed. Empty when required, or longer than `limit`, is a field
-    error: raised as FieldErrors, or — given an `errors` dict — written there (a form checking all its
-    fields at once) while the text is returned."""
-    text = " ".join(str(value if value is not None else "").split())
+def clean_text(value: Any, field: str, *, limit: int, required: bool = False, collapse: bool = True,
+               errors: dict[str, str] | None = None, required_message: str | None = None,
+               too_long_message: str | None = None) -> str:
+    """Free text from a person, tidied: whitespace collapsed to single spaces (a name, a place), or with
+    `collapse=False` only stripped at both ends (a note keeps its lines). Empty when required, or longer
+    than `limit`, is a field error — raised as FieldErrors or, given an `errors` dict, written there (a
+    form checking all its fields at once) while the text is returned. The messages default to "This field
+    is required." ("Give a reason." for a reason) and "Longer than N characters."; a field whose page says
+    it otherwise passes its own (`too_long_message` with an %(n)d placeholder)."""
+    raw = str(value if value is not None else "")
+    text = " ".join(raw.split()) if collapse else raw.strip()
     message = ""
     if required and not text:
-        message = _("Give a reason.") if field == "reason" else _("This field is required.")
+        message = required_message or (_("Give a reason.") if field == "reason" else _("This field is required."))
     elif len(text) > limit:
-        message = _("Longer than %(n)d characters.") % {"n": limit}
+        message = (too_long_message or _("Longer than %(n)d characters.")) % {"n": limit}
     if message:
         if errors is None:
             raise FieldErrors({field: message})

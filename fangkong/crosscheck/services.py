@@ -26,7 +26,7 @@ from fangkong.areas.models import Household
 from fangkong.areas.services import set_vacancy
 from fangkong.audit.models import Action, AuditLog
 from fangkong.audit.services import build_entry, record
-from fangkong.core.errors import FieldErrors
+from fangkong.core.errors import FieldErrors, clean_text
 from fangkong.crosscheck import rules
 from fangkong.crosscheck.access import RELATED
 from fangkong.crosscheck.models import OUTCOMES, Kind, Outcome, Status, ToDo
@@ -175,13 +175,11 @@ UNMET = {
 def close_todo(user: User, todo: ToDo, outcome: str, note: str = "") -> ToDo:
     """Close with an outcome offered for the kind. "Registered" and "screened" need the roster or
     the screening to show it; "vacant" marks the household vacant; "false alarm" needs a note."""
-    note = (note or "").strip()
     errors: dict[str, str] = {}
     if outcome not in OUTCOMES[Kind(todo.kind)]:
         errors["outcome"] = _("Choose one of the outcomes offered for this to-do.")
-    if len(note) > NOTE_LENGTH:
-        errors["note"] = _("Longer than %(n)d characters.") % {"n": NOTE_LENGTH}
-    elif outcome == Outcome.FALSE_ALARM and not note:
+    note = clean_text(note, "note", limit=NOTE_LENGTH, collapse=False, errors=errors)
+    if "note" not in errors and outcome == Outcome.FALSE_ALARM and not note:
         errors["note"] = _("Say why this is a false alarm.")
     if errors:
         raise FieldErrors(errors)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import User
 from fangkong.areas.models import Area
-from fangkong.core.errors import FieldErrors
+from fangkong.core.errors import FieldErrors, clean_text
 from fangkong.screening.models import Campaign
 from fangkong.screening.validation import NOTE_LENGTH
 
@@ -21,11 +21,8 @@ MAX_CAMPAIGN_DAYS = 92
 def create_campaign(user: User, area: Area, name: str, start_date: dt.date, end_date: dt.date,
                     note: str = "") -> Campaign:
     errors: dict[str, str] = {}
-    name = (name or "").strip()
-    if not name:
-        errors["name"] = _("The name is required.")
-    elif len(name) > 100:
-        errors["name"] = _("Longer than %(n)d characters.") % {"n": 100}
+    name = clean_text(name, "name", limit=100, required=True, collapse=False, errors=errors,
+                      required_message=_("The name is required."))
     if end_date < start_date:
         errors["end_date"] = _("The last day is before the first day.")
     elif (end_date - start_date).days + 1 > MAX_CAMPAIGN_DAYS:

@@ -88,15 +88,13 @@ def update_investigation(user: User, investigation: Investigation, *, onset_on: 
             errors[field] = _("This date lies in the future.")
         elif value and value < EARLIEST:
             errors[field] = _("This date lies too far in the past.")
-    notes = str(notes or "").strip()
-    if len(notes) > 2000:
-        errors["notes"] = _("Longer than %(n)d characters.") % {"n": 2000}
+    notes = clean_text(notes, "notes", limit=2000, collapse=False, errors=errors)
     cleaned: list[str] = []
     for place in places:
-        text = " ".join(str(place or "").split())
-        if len(text) > 200:
-            errors["places"] = _("Longer than %(n)d characters.") % {"n": 200}
-        elif text and text not in cleaned:
+        place_errors: dict[str, str] = {}
+        text = clean_text(place, "places", limit=200, errors=place_errors)
+        errors.update(place_errors)
+        if text and not place_errors and text not in cleaned:
             cleaned.append(text)
     if len(cleaned) > MAX_PLACES:
         errors["places"] = _("At most %(n)d places.") % {"n": MAX_PLACES}
