@@ -157,6 +157,10 @@ def test_the_architecture_page_shows_these_layers():
     for index, apps in enumerate(LAYERS):
         line = f"| {index} | " + ", ".join(f"`{app}`" for app in apps) + " |"
         assert line in page, f"docs/architecture.md should have the row {line!r}"
+    # The picture: top to bottom, one line of apps per layer between the │ joints.
+    picture = page.split("```")[1]
+    drawn = [tuple(line.split()) for line in picture.splitlines() if line.strip() and line.strip() != "│"]
+    assert drawn == [tuple(apps) for apps in reversed(LAYERS)], "redraw the picture in docs/architecture.md"
 
 
 def function_level_imports() -> list[str]:
