@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from fangkong.accounts.models import User
 from fangkong.cases.models import Case, NucleicAcidTest, ResultImport
 from fangkong.core import permissions
-from fangkong.core.scope import fetch_for
+from fangkong.core.scope import fetch_for, fetch_visible
 from fangkong.people.models import Resident
 
 # What a case page shows of the person and their home.
@@ -53,9 +51,4 @@ def visible_imports(user: User) -> QuerySet[ResultImport]:
 
 def access_import(user: User, pk: int | str) -> ResultImport:
     """One lab import with its error report: 403 without the cases role, 404 when not the user's to see."""
-    if not permissions.can_manage_cases(user):
-        raise PermissionDenied
-    batch = visible_imports(user).filter(pk=pk).first()
-    if batch is None:
-        raise Http404
-    return batch
+    return fetch_visible(visible_imports(user), pk, allowed=permissions.can_manage_cases(user))

@@ -92,3 +92,14 @@ def fetch_for(user: ScopedUser | None, queryset: ScopedQuerySet[M], pk: object, 
     if lock:
         queryset = queryset.select_for_update(of=("self",))
     return queryset.get_visible_or_404(user, pk=pk)
+
+
+def fetch_visible(queryset: models.QuerySet[M], pk: object, *, allowed: bool) -> M:
+    """`fetch_for` for objects whose visibility is not a scope but a rule of their own (an import batch:
+    its uploader, and the commanders above it): `queryset` is what the user may see."""
+    if not allowed:
+        raise PermissionDenied
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found

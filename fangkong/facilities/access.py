@@ -12,12 +12,11 @@ from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from fangkong.accounts.models import User
 from fangkong.cases.models import Case
 from fangkong.core import permissions
-from fangkong.core.scope import fetch_for
+from fangkong.core.scope import fetch_for, fetch_visible
 from fangkong.facilities.models import (
     Appointment,
     AppointmentSlot,
@@ -133,9 +132,4 @@ def visible_imports(user: User) -> QuerySet[FacilityImport]:
 def access_import(user: User, pk: int | str) -> FacilityImport:
     """One facility import with its error report: 403 for those who do not register facilities, 404
     when not the user's to see."""
-    if not permissions.can_register_facilities(user):
-        raise PermissionDenied
-    batch = visible_imports(user).filter(pk=pk).first()
-    if batch is None:
-        raise Http404
-    return batch
+    return fetch_visible(visible_imports(user), pk, allowed=permissions.can_register_facilities(user))

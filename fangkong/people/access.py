@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from fangkong.accounts.models import User
 from fangkong.areas.models import Household
 from fangkong.core import permissions
-from fangkong.core.scope import ScopedQuerySet, fetch_for
+from fangkong.core.scope import ScopedQuerySet, fetch_for, fetch_visible
 from fangkong.people.models import ImportBatch, Resident
 
 Rule = Callable[[permissions.Account | None], bool]
@@ -57,9 +55,4 @@ def visible_batches(user: User) -> QuerySet[ImportBatch]:
 def access_batch(user: User, pk: int, *, rule: Rule = permissions.can_import) -> ImportBatch:
     """An import batch whose result or report the user opens: the importer's rule (403), then the batch
     among those the user may see (404)."""
-    if not rule(user):
-        raise PermissionDenied
-    batch = visible_batches(user).filter(pk=pk).first()
-    if batch is None:
-        raise Http404
-    return batch
+    return fetch_visible(visible_batches(user), pk, allowed=rule(user))
