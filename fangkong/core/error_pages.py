@@ -2,17 +2,47 @@
 
 Django's defaults are bare English pages; residents on a renewed QR link, grid workers on a phone and
 commanders alike get these instead (403, 404, 400, 429 and 500; a failed CSRF check is a 403 too).
+
+While the database cannot be reached (a restart, a failover) a request gets 503 with Retry-After, never a
+500: `DatabaseUnavailableMiddleware` catches the error a view raises, `server_error` the one a middleware
+raises (the session, the user). Both render without touching the database, and the request is logged as
+one warning line without its data, not as a server error.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
+from collections.abc import Callable
 
+from django import db
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
+
+RETRY_AFTER_UNAVAILABLE_S = 60
+
+
+def _database_unavailable_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [db.OperationalError, db.InterfaceError]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is installed wherever PostgreSQL is used
+        pass
+    else:
+        errors += [psycopg.OperationalError, psycopg.InterfaceError]
+    return tuple(errors)
+
+
+DATABASE_UNAVAILABLE_ERRORS = _database_unavailable_errors()
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """The database cannot be reached or dropped the connection (Django's and psycopg's own errors)."""
+    return isinstance(exc, DATABASE_UNAVAILABLE_ERRORS)
 
 # The public token links (household self-report, observation self-report): no log-in, opened from a QR code.
 TOKEN_LINK_PREFIXES = ("/r/", "/o/")
@@ -65,7 +95,51 @@ def too_many_requests(request: HttpRequest, retry_after_s: int = 600) -> HttpRes
     return response
 
 
+def service_unavailable(request: HttpRequest, exc: BaseException | None = None) -> HttpResponse:
+    """503 while the database is unreachable: the styled page (the API: JSON), Retry-After, rendered without
+    the database; logged as one warning (the error's class and the route, no data), not as a server error."""
+    match = getattr(request, "resolver_match", None)
+    logger.warning("Database unavailable (%s): %s %s answered 503", type(exc).__name__ if exc else "-",
+                   request.method, match.route if match else "-")
+    if request.path_info.startswith("/api/"):
+        response = HttpResponse(json.dumps({"detail": _("The service is briefly unavailable; try again in a minute.")}),
+                                content_type="application/json", status=503)
+    else:
+        try:
+            response = render(request, "errors/503.html", status=503)
+        except Exception:  # noqa: BLE001 - the last resort must not raise
+            logger.exception("The 503 page could not be rendered")
+            response = HttpResponse(
+                "<!doctype html><meta charset='utf-8'><title>暂时无法使用 Briefly unavailable</title>"
+                "<h1>服务暂时无法使用，请一分钟后再试 · The service is briefly unavailable, try again in a minute</h1>",
+                status=503)
+    response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
+    response["Cache-Control"] = "no-store"
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's log_response skips it
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view (or API endpoint) that finds the database unreachable answers 503, not 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            return service_unavailable(request, exception)
+        return None
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: one a middleware raised (loading the session or the
+    # user) when the database is down is a 503 as well.
+    exc = sys.exc_info()[1]
+    if is_database_unavailable(exc):
+        return service_unavailable(request, exc)
     # The error may come from the database itself: render without touching it (no user, no session), and
     # fall back to a fixed bilingual page if even that fails.
     try:
