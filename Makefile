@@ -35,6 +35,8 @@ system-test-deps:
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-redis.sh
 
+# Demo mode: the settings start with the published demo key and localhost (a deployment must set its own).
+demo: export FANGKONG_DEMO := 1
 demo: install
 	$(FK) migrate --noinput
 	$(FK) collectstatic --noinput --verbosity 0

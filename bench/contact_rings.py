@@ -61,6 +61,7 @@ def ensure_database_and_schema(url: str) -> None:
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
+    os.environ.setdefault("FANGKONG_DEMO", "1")  # the demo key and localhost: a local benchmark, not a deployment
     import django
     from django.conf import settings
 

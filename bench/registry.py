@@ -50,6 +50,7 @@ def recreate_database(url: str) -> None:
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangkong.settings")
+    os.environ.setdefault("FANGKONG_DEMO", "1")  # the demo key and localhost: a local benchmark, not a deployment
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import django
 

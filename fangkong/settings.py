@@ -21,10 +21,65 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean, got {value!r}")
 
 
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# The demo and the tests (FANGKONG_DEMO=1: set by `make demo` and the benchmarks; fangkong.settings_demo sets it
+# for pytest and mypy) start with the defaults below: the published key, localhost, DEBUG if asked for. Anything
+# else is a deployment and must bring its own key and host names (see unsafe_settings).
+DEMO = env_bool("FANGKONG_DEMO", False)
+DEMO_SECRET_KEY = "demo-only-insecure-key-set-SECRET_KEY-in-production"  # published in git: never a real key
+
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "demo-only-insecure-key-set-SECRET_KEY-in-production")
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY if DEMO else "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEMO else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+
+def unsafe_settings(secret_key: str, allowed_hosts: list[str], debug: bool) -> list[str]:
+    """What would make a deployment unsafe: a key anyone can read (sessions, password-reset and signed
+    links could be forged), no host names (Host-header attacks), DEBUG (code, settings and personal data
+    on error pages)."""
+    problems = []
+    if not secret_key:
+        problems.append("SECRET_KEY is not set. Generate one: python3 -c 'import secrets; "
+                        "print(secrets.token_urlsafe(50))'")
+    elif secret_key == DEMO_SECRET_KEY or secret_key.startswith("django-insecure-"):
+        problems.append("SECRET_KEY is the published demo key (or Django's insecure one): anyone could forge "
+                        "sessions and signed links. Generate a new one.")
+    elif len(secret_key) < 50 or len(set(secret_key)) < 5:
+        problems.append("SECRET_KEY is too short or too simple: at least 50 random characters.")
+    if not allowed_hosts:
+        problems.append("ALLOWED_HOSTS is empty: set the host names the site is served under, comma-separated "
+                        "(e.g. ALLOWED_HOSTS=fangkong.example.gov.cn).")
+    if debug:
+        problems.append("DEBUG is on: error pages would show code, settings and personal data. Unset DEBUG.")
+    return problems
+
+
+if not DEMO and (_problems := unsafe_settings(SECRET_KEY, ALLOWED_HOSTS, DEBUG)):
+    # Raised while the settings load, so gunicorn's workers, `fangkong` and manage.py all stop here
+    # (gunicorn runs no system checks).
+    raise ImproperlyConfigured(
+        "Fangkong refuses to start with unsafe settings:\n" + "".join(f"  - {p}\n" for p in _problems)
+        + "For the demo and the tests on your own machine, set FANGKONG_DEMO=1 (as `make demo` does).")
+
+# Behind TLS terminated at nginx (README, deployment): SECURE=1 makes the cookies HTTPS-only, redirects plain
+# HTTP to HTTPS and sends HSTS (a year by default, over the host's subdomains too). It trusts the scheme
+# nginx reports in X-Forwarded-Proto, which nginx must set on every request (it then overwrites whatever a
+# client sent). SECURE_COOKIES=1 is the switch's older name.
+SECURE = env_bool("SECURE", env_bool("SECURE_COOKIES", False))
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+SECURE_SSL_REDIRECT = SECURE
+SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600))) if SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+# Preloading is a decision for the owner of the registrable domain (the preload list takes only the apex,
+# e.g. example.gov.cn, with all its subdomains), not for one application on it: check --deploy's W021 is
+# silenced and no `preload` is sent.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -130,8 +185,6 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_FAILURE_VIEW = "fangkong.core.error_pages.csrf_failure"
 
 LANGUAGE_CODE = "zh-hans"

@@ -1,7 +1,14 @@
 """Error pages in the site's layout and the user's language: what happened and what to do.
 
 Django's defaults are bare English pages; residents on a renewed QR link, grid workers on a phone and
-commanders alike get these instead (403, 404, 400, 429 and 500; a failed CSRF check is a 403 too).
+commanders alike get these instead (403, 404, 400, 413, 429 and 500; a failed CSRF check is a 403 too).
+
+A request over Django's limits (DATA_UPLOAD_MAX_MEMORY_SIZE, DATA_UPLOAD_MAX_NUMBER_FIELDS,
+DATA_UPLOAD_MAX_NUMBER_FILES) raises when its form or body is first read — in the CSRF middleware, a view
+or the API — and Django hands the exception to the 400 handler, `bad_request`: it says which limit was
+passed. A body too large is 413 Content Too Large (the size is the problem: sending less succeeds); too
+many fields or files stays 400 (the form itself is wrong). Under /api/ every 400 and 413 is JSON in the
+API's shape, {"detail": "..."}.
 
 While the database cannot be reached (a restart, a failover) a request gets 503 with Retry-After, never a
 500: `DatabaseUnavailableMiddleware` catches the error a view raises, `server_error` the one a middleware
@@ -17,11 +24,16 @@ import sys
 from collections.abc import Callable
 
 from django import db
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
+
+# The REST API (fangkong/urls.py): its errors are JSON, {"detail": "..."}, as ninja's own.
+API_PREFIX = "/api/"
 
 RETRY_AFTER_UNAVAILABLE_S = 60
 
@@ -59,10 +71,35 @@ def error_page(request: HttpRequest, status: int, title: str, message: str, advi
     }, status=status)
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_page(request, 400, _("The request could not be understood"),
-                      _("Something in the request was malformed, perhaps a link cut short."),
-                      _("Go back, reload the page and try again."))
+    status = 400
+    if isinstance(exception, RequestDataTooBig):
+        status = 413
+        title = _("Too large to accept")
+        message = _("The form or file sent is too large: at most %(size)s MB.") % {
+            "size": _megabytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)}
+        advice = _("Send less at a time: shorter texts, or the rows split over several files.")
+    elif isinstance(exception, TooManyFieldsSent):
+        title = _("Too many fields")
+        message = _("The form has too many fields.")
+        advice = _("Send at most %(count)s fields at a time: split the rows over several forms or files.") % {
+            "count": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+    elif isinstance(exception, TooManyFilesSent):
+        title = _("Too many files")
+        message = _("Too many files were sent at once: at most %(count)s.") % {
+            "count": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+        advice = _("Send the files in several smaller batches.")
+    else:
+        title = _("The request could not be understood")
+        message = _("Something in the request was malformed, perhaps a link cut short.")
+        advice = _("Go back, reload the page and try again.")
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": message}, status=status, json_dumps_params={"ensure_ascii": False})
+    return error_page(request, status, title, message, advice)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
