@@ -629,14 +629,16 @@ OWN_AREA = {"grid_b": "grid_b", "other_district": "wuchang", "other_community": 
 
 
 def list_urls(a: AreaA, persona: str | None) -> Iterator[tuple[Route, str]]:
-    """Every route without an object: as it is, and the area routes filled with the persona's own area."""
+    """Every route without an object: as it is (a kind, an action filled in), and the area routes filled with
+    the persona's own area."""
     for route in all_routes():
         if route.name in NOT_LISTS or route.name in PUBLIC or route.is_admin:
             continue
-        if not route.params:
-            yield route, "/" + route.route
-        elif route.params == ("code",) and persona in OWN_AREA:
-            yield route, "/" + _PARAM.sub(a.city.areas[OWN_AREA[persona]].code, route.route)
+        values = {p: NOT_OBJECTS[(route.name, p)] for p in route.params if (route.name, p) in NOT_OBJECTS}
+        if "code" in route.params and persona in OWN_AREA:
+            values["code"] = a.city.areas[OWN_AREA[persona]].code
+        if set(values) == set(route.params):
+            yield route, "/" + _PARAM.sub(lambda m, values=values: values[m.group("name")], route.route)
 
 
 @pytest.mark.parametrize("personas", PERSONAS)
