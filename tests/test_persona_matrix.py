@@ -3,7 +3,7 @@
 The routes come from the URL resolver (the pages, the admin and every django-ninja endpoint under /api/),
 so a new route takes part by itself. Each object parameter is filled with an object of area A (grid A of
 青和居社区 in 江岸区, and the 江岸 designated hospital; see fangkong/testing.py); every persona of another
-area — the neighbouring grid's worker, the 武昌 district commander, community worker, volunteer and gate
+area — the neighbouring grid's worker, the 武昌 district and 紫阳街道 street commanders, community worker, volunteer and gate
 guard, the staff of another facility, and nobody logged in — GETs and POSTs it and must be refused: 403 or
 404 (401 or the log-in redirect when nobody is logged in, the admin's log-in for the admin; 405 when the
 route has no such method), never a success, never a 500, and no body may carry area A's personal data.
@@ -168,6 +168,7 @@ def build_area_a() -> AreaA:
         users[key] = User.objects.create_user(username=key, role=role, **scope)
 
     persona("other_district", Role.DISTRICT_COMMANDER, area=city.areas["wuchang"])
+    persona("other_street", Role.STREET_COMMANDER, area=city.areas["ziyang"])
     persona("other_volunteer", Role.VOLUNTEER, area=city.areas["ziyangc"])
     persona("other_guard", Role.GATE_GUARD, compound=city.compounds["ziyang"])
     persona("wuchang_facility", Role.FACILITY_STAFF, facility=city.facilities["wuchang_hospital"])
@@ -223,7 +224,7 @@ def build_area_a() -> AreaA:
 
 # Who must be refused what. GRID: objects of grid A (its people and their cases, files, contacts…);
 # DISTRICT: objects of 江岸区 as a whole and of the 江岸 designated hospital.
-WUCHANG = ("other_district", "other_community", "other_volunteer", "other_guard", "wuchang_facility")
+WUCHANG = ("other_district", "other_street", "other_community", "other_volunteer", "other_guard", "wuchang_facility")
 OUTSIDERS = {"grid": ("grid_b", "other_facility", *WUCHANG, None), "district": ("other_facility", *WUCHANG, None)}
 
 Filler = Callable[[AreaA], tuple[Any, str]]
@@ -625,7 +626,7 @@ def test_every_object_route_refuses_the_personas_of_another_area(personas):
     assert not failures, f"{len(failures)} of {asked} answers let another area in:\n" + "\n".join(failures)
 
 
-OWN_AREA = {"grid_b": "grid_b", "other_district": "wuchang", "other_community": "ziyangc", "other_volunteer": "ziyangc"}
+OWN_AREA = {"grid_b": "grid_b", "other_district": "wuchang", "other_street": "ziyang", "other_community": "ziyangc", "other_volunteer": "ziyangc"}
 
 
 def list_urls(a: AreaA, persona: str | None) -> Iterator[tuple[Route, str]]:
