@@ -32,3 +32,16 @@ class LanguageMiddleware(MiddlewareMixin):
         patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+# What the pages may ask of the device: nothing yet. The gate scanner page (a later issue) will allow
+# camera=(self) on its own response, where it reads QR codes; everywhere else the camera stays off.
+PERMISSIONS_POLICY = "camera=(), geolocation=(), microphone=(), payment=(), usb=()"
+
+
+class PermissionsPolicyMiddleware(MiddlewareMixin):
+    """The Permissions-Policy header on every response (a view that needs more sets its own)."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
