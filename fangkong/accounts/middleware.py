@@ -5,9 +5,10 @@ sessions were ended everywhere (accounts.sessions); the user lands on the log-in
 why, in their language. An API call with a session that ended answers 401 like any anonymous one; API tokens
 have no session and are not affected.
 
-PasswordChangeRequiredMiddleware: a password handed out by a manager (generated or reset) is replaced at the first log-in: until then
-every page of a logged-in session leads to the change-password form. API tokens authenticate per
-request, not through the session, and are unaffected; so are log-out, the language switch and static files."""
+PasswordChangeRequiredMiddleware: a password handed out by a manager (generated or reset) is replaced at the
+first log-in: until then every page of a logged-in session leads to the change-password form. API tokens
+authenticate per request, not through the session, and are unaffected; so are log-out, the language switch
+and static files."""
 
 from __future__ import annotations
 
@@ -60,8 +61,6 @@ class SessionLimitMiddleware:
         if request.method == "GET":
             return redirect_to_login(request.get_full_path())
         return redirect(settings.LOGIN_URL)
-
-
 
 
 class PasswordChangeRequiredMiddleware:

@@ -2,7 +2,10 @@
 language cookie) or else the deployment's LANGUAGE_CODE, never the browser's Accept-Language: a
 Chinese deployment speaks Chinese on an English-configured phone until its user switches.
 
-Replaces django.middleware.locale.LocaleMiddleware (no i18n URL prefixes are used here)."""
+Replaces django.middleware.locale.LocaleMiddleware (no i18n URL prefixes are used here).
+
+Also here: the Permissions-Policy header (PermissionsPolicyMiddleware); the other security headers are
+Django's (settings: SECURE_REFERRER_POLICY, X_FRAME_OPTIONS…) and django-csp's."""
 
 from __future__ import annotations
 
