@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    "ninja",  # the API docs' Swagger UI from our own static files, not a CDN (the Content-Security-Policy)
     "fangkong.core",
     "fangkong.accounts",
     "fangkong.audit",
@@ -141,7 +142,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF],
+        "img-src": [SELF, "data:"],  # the Swagger UI's icons are data: URLs in its stylesheet
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],

@@ -188,3 +188,10 @@ def test_a_password_reset_or_a_deactivation_ends_the_sessions(city, action):
     assert manager.post(reverse(f"manage:{action}", args=[grid.pk])).status_code in (200, 302)
     assert User.objects.get(pk=grid.pk).sessions_valid_after is not None
     assert sent_to_login(phone.get(HOME))  # (a deactivated account's session holds nobody: Django's backend refuses it)
+
+
+def test_a_handed_out_password_is_changed_first_then_other_devices_can_be_logged_out(city):
+    user = city.users["grid_a"]
+    User.objects.filter(pk=user.pk).update(must_change_password=True)
+    page = logged_in(user).get(reverse("accounts:password_change")).content.decode()
+    assert 'id="logout-others"' not in page

@@ -77,3 +77,8 @@ def test_a_logged_in_page_and_an_api_answer_carry_them_too(city, login):
     assert response.status_code == 200
     check_headers(response)
     check_headers(client.get("/api/me"))
+
+
+def test_the_api_docs_load_swagger_from_the_site_not_a_cdn(db):
+    html = Client().get("/api/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in html and "cdn." not in html
