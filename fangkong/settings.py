@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -89,6 +90,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "csp",
+    "ninja",  # the API docs' Swagger UI from our own static files, not a CDN (the Content-Security-Policy)
     "fangkong.core",
     "fangkong.accounts",
     "fangkong.audit",
@@ -114,6 +117,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "fangkong.core.middleware.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "fangkong.accounts.middleware.SessionLimitMiddleware",  # idle timeout, lifetime, log-out everywhere
     "fangkong.audit.middleware.RequestContextMiddleware",
     "fangkong.accounts.middleware.PasswordChangeRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -184,7 +190,39 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# Security headers. Referrer: a page's address (with its ids) goes to no other site. Content-Security-Policy
+# (django-csp): scripts, styles, images and fetches from this site only — no inline <script>, no onclick=,
+# no style attributes (fangkong/static/fangkong.js, the apps' static CSS; core/tests/test_headers.py keeps
+# the templates so); no frames, no plugins, forms post here only. Permissions-Policy: core.middleware.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # the Swagger UI's icons are data: URLs in its stylesheet
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 SESSION_COOKIE_HTTPONLY = True
+# How long a browser session lasts (core.permissions.session_limits; API tokens are not sessions). The roles
+# of shared devices — grid and community workers, volunteers, gate guards, facility staff — end after 30
+# minutes without a request (a phone put down or handed on; a worker on a round posts a visit every few
+# minutes) and 12 hours after the log-in (one shift: the next shift on the same phone logs in as itself).
+# Commanders and superusers work at their own desk, reading dashboards through long meetings: 2 hours idle,
+# 24 hours in all.
+SESSION_WORKER_IDLE_MINUTES = int(os.environ.get("SESSION_WORKER_IDLE_MINUTES", "30"))
+SESSION_WORKER_MAX_HOURS = int(os.environ.get("SESSION_WORKER_MAX_HOURS", "12"))
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "120"))
+SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "24"))
+# The cookie (and the stored session) outlive no session: the longest lifetime above, not Django's two weeks.
+SESSION_COOKIE_AGE = max(SESSION_WORKER_MAX_HOURS, SESSION_MAX_HOURS) * 3600
 CSRF_FAILURE_VIEW = "fangkong.core.error_pages.csrf_failure"
 
 LANGUAGE_CODE = "zh-hans"

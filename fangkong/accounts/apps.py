@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from fangkong.accounts import grid_workers
+        from fangkong.accounts import grid_workers, sessions  # noqa: F401 (sessions: the log-in's receiver)
         from fangkong.areas.grids import WORKER_DIRECTORY, WorkerDirectory
 
         directory = WorkerDirectory(candidates=grid_workers.grid_worker_candidates,

@@ -13,5 +13,6 @@ urlpatterns = [
     path("<int:pk>/deactivate/", manage_views.account_deactivate, name="deactivate"),
     path("<int:pk>/reactivate/", manage_views.account_reactivate, name="reactivate"),
     path("<int:pk>/password/", manage_views.account_reset_password, name="reset_password"),
+    path("<int:pk>/sessions/end/", manage_views.account_end_sessions, name="end_sessions"),
     path("<int:pk>/unlock/", manage_views.account_unlock, name="unlock"),
 ]

@@ -1,4 +1,5 @@
-"""Account management screens: list, create, edit, deactivate/reactivate, reset password, unlock.
+"""Account management screens: list, create, edit, deactivate/reactivate, reset password, end its sessions,
+unlock.
 
 For commanders and community workers (the roles below theirs, inside their scope) and superusers.
 Every account is reached through `access.access_account`: out of reach it answers 404, and users who
@@ -156,6 +157,17 @@ def account_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
     password = services.reset_password(manager, account)
     messages.success(request, _("The password of %(username)s was reset.") % {"username": account.username})
     return _no_store(_detail(request, account, new_password=password))
+
+
+@login_required
+@require_POST
+def account_end_sessions(request: HttpRequest, pk: int) -> HttpResponse:
+    manager = request.user
+    account = access_account(manager, pk)
+    services.end_sessions(manager, account)
+    messages.success(request, _("Every session of %(username)s was ended: it must log in again on every device.")
+                     % {"username": account.username})
+    return redirect("manage:detail", pk=account.pk)
 
 
 @login_required

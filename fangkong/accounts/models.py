@@ -43,6 +43,9 @@ class User(AbstractUser):
     # Set when a manager hands out a password (generated or reset): the first log-in must replace it
     # (accounts.middleware). API tokens are not affected.
     must_change_password = models.BooleanField(_("must change password"), default=False)
+    # Every browser session issued before this moment ends at its next request (accounts.sessions): "log out
+    # everywhere", a password reset, a deactivation. API tokens are not sessions.
+    sessions_valid_after = models.DateTimeField(_("sessions valid after"), null=True, blank=True, editable=False)
 
     class Meta(AbstractUser.Meta):
         # Log-in treats "Zhang" and "zhang" alike, so two accounts may not differ only by case; the database

@@ -11,6 +11,7 @@ lock-outs) and `grid_workers` (what grid management needs of accounts, areas.gri
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.lockouts import failed_logins
@@ -254,7 +256,11 @@ def set_active(manager: User, account: User, active: bool) -> User:
         locked = _lock(account)
         if locked.is_active != active:
             locked.is_active = active
-            locked.save(update_fields=["is_active"])
+            fields = ["is_active"]
+            if not active:
+                locked.sessions_valid_after = timezone.now()
+                fields.append("sessions_valid_after")
+            locked.save(update_fields=fields)
             audit_account(manager, locked, Action.UPDATE, {"is_active": [not active, active]}, scope_code(locked))
     return locked
 
@@ -266,9 +272,24 @@ def reset_password(manager: User, account: User) -> str:
         locked = _lock(account)
         locked.set_password(password)
         locked.must_change_password = True
-        locked.save(update_fields=["password", "must_change_password"])
+        locked.sessions_valid_after = timezone.now()
+        locked.save(update_fields=["password", "must_change_password", "sessions_valid_after"])
         audit_account(manager, locked, Action.UPDATE, {"password": "reset"}, scope_code(locked))
     return password
+
+
+def end_sessions(user: User, account: User) -> dt.datetime:
+    """End every browser session of `account` (accounts.sessions: each ends at its next request, whatever
+    the session backend): a manager's for an account in their reach (a shared phone was lost), or the
+    user's own (`account` is `user`; the view keeps the session it was asked from). API tokens stay.
+    Audit-logged; returns the moment from which sessions are valid again."""
+    moment = timezone.now()
+    with transaction.atomic():
+        locked = _lock(account)
+        locked.sessions_valid_after = moment
+        locked.save(update_fields=["sessions_valid_after"])
+        audit_account(user, locked, Action.UPDATE, {"sessions": "ended"}, scope_code(locked))
+    return moment
 
 
 def unlock_account(manager: User, account: User) -> int:

@@ -1,12 +1,17 @@
-"""Log-in, log-out and changing one's own password. Lock-out after repeated failures is django-axes' (settings.AXES_*)."""
+"""Log-in, log-out (here or on every other device) and changing one's own password. Lock-out after repeated failures is django-axes' (settings.AXES_*)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from fangkong.accounts import services, sessions
 from fangkong.accounts.forms import LoginForm
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
@@ -36,3 +41,14 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         record(user, Action.UPDATE, user, area_code=user.area.code if user.area_id else "", changes={"password": "changed"})
         messages.success(self.request, _("Your password has been changed."))
         return response
+
+
+@login_required
+@require_POST
+def logout_others(request: HttpRequest) -> HttpResponse:
+    """End every other session of one's own account (a phone left behind, a shared computer); this one
+    stays logged in. Audit-logged."""
+    valid_after = services.end_sessions(request.user, request.user)
+    sessions.reissue(request, valid_after)
+    messages.success(request, _("You were logged out on every other device."))
+    return redirect("accounts:password_change")

@@ -2,7 +2,10 @@
 language cookie) or else the deployment's LANGUAGE_CODE, never the browser's Accept-Language: a
 Chinese deployment speaks Chinese on an English-configured phone until its user switches.
 
-Replaces django.middleware.locale.LocaleMiddleware (no i18n URL prefixes are used here)."""
+Replaces django.middleware.locale.LocaleMiddleware (no i18n URL prefixes are used here).
+
+Also here: the Permissions-Policy header (PermissionsPolicyMiddleware); the other security headers are
+Django's (settings: SECURE_REFERRER_POLICY, X_FRAME_OPTIONS…) and django-csp's."""
 
 from __future__ import annotations
 
@@ -31,4 +34,17 @@ class LanguageMiddleware(MiddlewareMixin):
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", translation.get_language())
+        return response
+
+
+# What the pages may ask of the device: nothing yet. The gate scanner page (a later issue) will allow
+# camera=(self) on its own response, where it reads QR codes; everywhere else the camera stays off.
+PERMISSIONS_POLICY = "camera=(), geolocation=(), microphone=(), payment=(), usb=()"
+
+
+class PermissionsPolicyMiddleware(MiddlewareMixin):
+    """The Permissions-Policy header on every response (a view that needs more sets its own)."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response

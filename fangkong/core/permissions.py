@@ -13,8 +13,10 @@ do everything. Roles are compared as sets, never as levels (CARE's weak spot).
 
 from __future__ import annotations
 
-from typing import Protocol, TypeGuard
+import datetime as dt
+from typing import NamedTuple, Protocol, TypeGuard
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +51,11 @@ GRANTABLE_ROLES: dict[str, tuple[Role, ...]] = {
 # edit residents, screen households and handle the cross-check's to-dos.
 REVEALERS = COMMANDERS | {Role.COMMUNITY_WORKER, Role.GRID_WORKER}
 IMPORTERS = COMMANDERS | {Role.COMMUNITY_WORKER}
+# Who works on a phone or a desk that others use too: the grid's phone passes between workers, the gate's
+# tablet between guards' shifts, the ward's computer between nurses. Their sessions end sooner
+# (session_limits).
+SHARED_DEVICE_ROLES = {Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.VOLUNTEER, Role.GATE_GUARD,
+                       Role.FACILITY_STAFF}
 # Split communities into grids (areas.grids checks the community lies in their scope).
 GRID_MANAGERS = COMMANDERS | {Role.COMMUNITY_WORKER}
 # The four categories in their area; facility staff for the people in their facility.
@@ -129,6 +136,22 @@ def grantable_roles(user: Account | None) -> tuple[Role, ...]:
 
 def can_manage_accounts(user: Account | None) -> bool:
     return bool(grantable_roles(user))
+
+
+class SessionLimits(NamedTuple):
+    idle: dt.timedelta  # without a request for this long, the session ends
+    absolute: dt.timedelta  # this long after the log-in, the session ends whatever happens
+
+
+def session_limits(user: Account) -> SessionLimits:
+    """How long a browser session of this account may last (accounts.middleware.SessionLimitMiddleware):
+    the roles of shared devices get the worker limits (SESSION_WORKER_IDLE_MINUTES, SESSION_WORKER_MAX_HOURS),
+    everyone else — commanders, superusers — the longer ones (SESSION_IDLE_MINUTES, SESSION_MAX_HOURS)."""
+    if not user.is_superuser and user.role in SHARED_DEVICE_ROLES:
+        return SessionLimits(dt.timedelta(minutes=settings.SESSION_WORKER_IDLE_MINUTES),
+                             dt.timedelta(hours=settings.SESSION_WORKER_MAX_HOURS))
+    return SessionLimits(dt.timedelta(minutes=settings.SESSION_IDLE_MINUTES),
+                         dt.timedelta(hours=settings.SESSION_MAX_HOURS))
 
 
 # --- Screening and the cross-check -------------------------------------------------------------------

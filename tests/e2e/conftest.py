@@ -46,18 +46,30 @@ def _page(browser: Browser, live_server, viewport: dict, **extra) -> Page:
     # zh-CN in Accept-Language: pages come in the default language, Chinese, as for most users.
     context = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live_server.url, accept_downloads=True, **extra)
     context.set_default_timeout(10_000)
-    return context.new_page()
+    page = context.new_page()
+    # The Content-Security-Policy (settings) allows no inline script or style: the browser reports what it
+    # refused on the console, and a test whose pages had anything refused fails.
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.csp_refused = refused  # type: ignore[attr-defined]
+    return page
+
+
+def _close(page: Page) -> None:
+    refused = page.csp_refused  # type: ignore[attr-defined]
+    page.context.close()
+    assert not refused, f"refused by the Content-Security-Policy: {refused}"
 
 
 @pytest.fixture
 def phone(browser, live_server) -> Iterator[Page]:
     page = _page(browser, live_server, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     yield page
-    page.context.close()
+    _close(page)
 
 
 @pytest.fixture
 def desktop(browser, live_server) -> Iterator[Page]:
     page = _page(browser, live_server, DESKTOP)
     yield page
-    page.context.close()
+    _close(page)
