@@ -1,5 +1,10 @@
 """Masking of personal identifiers for list views (DESIGN §4)."""
 
+import re
+
+# An ID number (15 or 18 characters, the last may be X) or a phone inside free text: 7 digits or more.
+IDENTIFIER_IN_TEXT = re.compile(r"\d{6,}[\dXx]")
+
 
 def mask_document(number: str | None) -> str:
     """4201**********1234: first four and last four characters kept."""
@@ -27,3 +32,12 @@ def mask_name(name: str | None) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_identifiers(text: str | None) -> str:
+    """Free text a person typed (a search term kept in the audit log) with every ID number or phone in it
+    masked like a list masks them: 4201**********1234, 138****8000."""
+    if not text:
+        return ""
+    return IDENTIFIER_IN_TEXT.sub(
+        lambda m: mask_document(m.group()) if len(m.group()) >= 15 else mask_phone(m.group()), text)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -71,6 +72,15 @@ def test_grid_worker_b_sees_nothing_of_grid_a(city, login, todos):
     sheet = load_workbook(io.BytesIO(client.get("/crosscheck/export/?status=all").getvalue())).worksheets[0]
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["More lit windows than occupied households"]
     assert ToDo.objects.filter(status="open").count() == 3 and not Resident.objects.filter(name="赵敏").exists()
+
+
+def test_an_export_logs_the_search_term_with_its_id_number_and_phone_masked(city, login, todos):
+    client = login(city.users["community"])
+    number = make_id_number("420102", dt.date(1985, 3, 12), 7)
+    client.get("/crosscheck/export/", {"status": "all", "q": f"李明 {number} 13800138000"})
+    entry = AuditLog.objects.filter(action=Action.EXPORT).latest("id")
+    assert entry.changes["q"] == f"李明 {number[:4]}{'*' * 10}{number[-4:]} 138****8000"
+    assert number not in str(entry.changes) and "13800138000" not in str(entry.changes)
 
 
 @pytest.mark.parametrize("persona", ["volunteer", "guard", "facility"])
