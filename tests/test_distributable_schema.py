@@ -124,7 +124,7 @@ def _area_code_leads_an_index(model: type[models.Model]) -> bool:
     field = _area_code(model)
     if field is None:
         return False
-    if field.db_index or field.unique:
+    if getattr(field, "db_index", False) or field.unique:
         return True
     meta = model._meta
     if any(index.fields and index.fields[0].lstrip("-") == AREA_CODE for index in meta.indexes):
