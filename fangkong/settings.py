@@ -107,8 +107,12 @@ INSTALLED_APPS = [
     "fangkong.demo",
 ]
 
+# The reverse proxies whose X-Forwarded-For names the client (nginx on the same machine: the loopback).
+TRUSTED_PROXIES = [a.strip() for a in os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if a.strip()]
+
 MIDDLEWARE = [
     "fangkong.core.health.HealthMiddleware",  # /healthz and /readyz, before host checks, sessions and log-in
+    "fangkong.core.middleware.ForwardedClientMiddleware",  # the client's address from the trusted proxy's header
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fangkong.core.middleware.LanguageMiddleware",  # the user's choice or LANGUAGE_CODE, not Accept-Language

@@ -4,10 +4,14 @@ Chinese deployment speaks Chinese on an English-configured phone until its user 
 
 Replaces django.middleware.locale.LocaleMiddleware (no i18n URL prefixes are used here).
 
-Also here: the Permissions-Policy header (PermissionsPolicyMiddleware); the other security headers are
+Also here: the client's address behind the reverse proxy (ForwardedClientMiddleware), and the
+Permissions-Policy header (PermissionsPolicyMiddleware); the other security headers are
 Django's (settings: SECURE_REFERRER_POLICY, X_FRAME_OPTIONS…) and django-csp's."""
 
 from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -48,3 +52,38 @@ class PermissionsPolicyMiddleware(MiddlewareMixin):
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+class ForwardedClientMiddleware:
+    """The client's address behind the reverse proxy. nginx connects from a trusted address
+    (settings.TRUSTED_PROXIES, default the loopback) and names the client in X-Forwarded-For; from any other
+    peer the header is a client's own claim and is ignored. The address replaces REMOTE_ADDR before
+    anything reads it: the self-report links' per-address rate limits, the log-in lock-out (django-axes)
+    and the audit log would otherwise see one client, the proxy."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        self.trusted = frozenset(settings.TRUSTED_PROXIES)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        peer = request.META.get("REMOTE_ADDR", "")
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if peer in self.trusted and forwarded:
+            client = forwarded_client(forwarded, self.trusted)
+            if client:
+                request.META["REMOTE_ADDR"] = client
+        return self.get_response(request)
+
+
+def forwarded_client(header: str, trusted: frozenset[str]) -> str:
+    """The right-most address of X-Forwarded-For that is not a trusted proxy (the ones to its left were
+    written by the client and prove nothing); "" when the header holds no valid address."""
+    for part in reversed(header.split(",")):
+        candidate = part.strip()
+        try:
+            address = str(ipaddress.ip_address(candidate))
+        except ValueError:
+            return ""
+        if address not in trusted:
+            return address
+    return ""
