@@ -89,16 +89,11 @@ AREA_CODE_NOT_LEADING: dict[str, str] = {
 
 # Known gaps: big tables without an area_code column, with the reason they have none yet. Closing a gap
 # (adding the column and its backfill in a planned migration) means removing its line here.
-KNOWN_GAPS: dict[str, str] = {
-    "facilities.Proposal": "keyed by its placement run (the commander's scope) and its case; the "
-    "case's area_code would be copied in, as Stay and Transfer do",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 # Known gaps in foreign keys between big tables: (model, field) where one side has no area_code, so the
 # join cannot be co-located on (area_code, id). Each follows from a gap above.
-FK_GAPS: dict[tuple[str, str], str] = {
-    ("facilities.Proposal", "case"): "Proposal has no area_code (see KNOWN_GAPS)",
-}
+FK_GAPS: dict[tuple[str, str], str] = {}
 
 AREA_CODE = "area_code"
 

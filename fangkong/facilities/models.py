@@ -295,9 +295,13 @@ class Proposal(models.Model):
     waited_minutes = models.PositiveIntegerField(default=0)
     state = models.CharField(_("state"), max_length=12, choices=ProposalState.choices, default=ProposalState.PROPOSED)
     message = models.CharField(max_length=200, blank=True)
+    # The case's area code, copied in as Stay and Transfer do: the key a distributed database shards on
+    # (every run is kept, so proposals grow with the backlog).
+    area_code = models.CharField(max_length=15, editable=False, default="")
 
     class Meta:
         ordering = ["run_id", "id"]
+        indexes = [models.Index(fields=["area_code"], opclasses=["varchar_pattern_ops"], name="proposal_area_idx")]
 
 
 class AppointmentSlot(models.Model):

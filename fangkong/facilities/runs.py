@@ -60,12 +60,13 @@ def run_placement(user: User, *, now: dt.datetime | None = None) -> PlacementRun
     version = current_version()
     rows = list(backlog(user).values_list(
         "pk", "category", "resident__household__compound__longitude", "resident__household__compound__latitude",
-        "waiting_since", "resident__special_groups", "resident__birth_date"))
+        "waiting_since", "resident__special_groups", "resident__birth_date", "area_code"))
+    area_of = {row[0]: row[-1] for row in rows}
     today = timezone.localdate(now)
     people = [engine.Person(pk, category, float(lon) if lon is not None else None, float(lat) if lat is not None else None,
                             max(0, int((now - (since or now)).total_seconds() // 60)),
                             engine.is_priority(policy, groups, born, today))
-              for pk, category, lon, lat, since, groups, born in rows]
+              for pk, category, lon, lat, since, groups, born, _area_code in rows]
     pools = [engine.Pool(fid, kind, bed, float(lon), float(lat), capacity - occupied - booked - closed)
              for fid, kind, bed, lon, lat, capacity, occupied, booked, closed in BedPool.objects.restrict(user).filter(
                  facility__is_active=True).values_list("facility_id", "facility__kind", "kind", "facility__longitude",
@@ -87,7 +88,7 @@ def run_placement(user: User, *, now: dt.datetime | None = None) -> PlacementRun
                      bed_kind=a.bed_kind, distance_km=round(a.distance_km, 3) if a.distance_km is not None else None,
                      waited_minutes=by_case[a.case_id].waited_minutes,
                      state=ProposalState.PROPOSED if a.facility_id else ProposalState.SKIPPED,
-                     message="" if a.facility_id else _("No free bed that fits."))
+                     message="" if a.facility_id else _("No free bed that fits."), area_code=area_of[a.case_id])
             for a in plan], batch_size=2000)
         record(user, Action.CREATE, run, object_type="facilities.placementrun", object_repr=f"#{run.pk}",
                area_code=run.area_code, changes={"people": run.people, "placed": run.placed, "total_km": run.total_km})
