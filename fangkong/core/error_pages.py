@@ -56,6 +56,7 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     """The database cannot be reached or dropped the connection (Django's and psycopg's own errors)."""
     return isinstance(exc, DATABASE_UNAVAILABLE_ERRORS)
 
+
 # The public token links (household self-report, observation self-report): no log-in, opened from a QR code.
 TOKEN_LINK_PREFIXES = ("/r/", "/o/")
 

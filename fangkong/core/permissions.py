@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.core.scope import Scope
+from fangkong.core.scope import ScopedUser
 
 
 class Role(models.TextChoices):
@@ -68,19 +68,14 @@ FACILITY_REGISTRARS = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER}
 FACILITY_WORKERS = FACILITY_REGISTRARS | {Role.FACILITY_STAFF}
 
 
-class Account(Protocol):
-    """What the rules read of an account (accounts.models.User, which lies above core)."""
+class Account(ScopedUser, Protocol):
+    """What the rules read of an account (accounts.models.User, which lies above core): what scoping
+    reads, and the role."""
 
-    @property
-    def is_authenticated(self) -> bool: ...
-    @property
-    def is_active(self) -> bool: ...
     @property
     def is_superuser(self) -> bool: ...
     @property
     def role(self) -> str: ...
-    @property
-    def scope(self) -> Scope: ...
 
 
 def _active(user: Account | None) -> TypeGuard[Account]:
