@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "fangkong.core",
     "fangkong.accounts",
     "fangkong.audit",
+    "fangkong.jobs",
     "fangkong.policy",
     "fangkong.areas",
     "fangkong.people",
@@ -170,6 +171,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the writer instead of failing at once; the demo serves a few users at a time.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Background jobs (fangkong/jobs, DESIGN "Background jobs"): on PostgreSQL a procrastinate queue in the same
+# database, run by `fangkong jobs-worker` (deploy/fangkong-worker.service); on SQLite (the demo) jobs run in the
+# process that starts them and the schedule runs in the demo server's thread. Same code either way.
+ON_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+JOBS_BACKEND = os.environ.get("JOBS_BACKEND", "procrastinate" if ON_POSTGRES else "inline")
+if JOBS_BACKEND not in ("procrastinate", "inline"):
+    raise ImproperlyConfigured(f"JOBS_BACKEND must be procrastinate or inline, got {JOBS_BACKEND!r}")
+if JOBS_BACKEND == "procrastinate" and not ON_POSTGRES:
+    raise ImproperlyConfigured("JOBS_BACKEND=procrastinate needs PostgreSQL (DATABASE_URL=postgres://...).")
+if ON_POSTGRES:
+    # Last: Fangkong's apps register their job kinds in ready() before procrastinate reads the schedule.
+    INSTALLED_APPS.append("procrastinate.contrib.django")
+PROCRASTINATE_ON_APP_READY = "fangkong.jobs.tasks.on_app_ready"  # registers the tasks and the schedule
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
+JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "3"))  # a job that kills its worker stops here
+JOBS_STALLED_SECONDS = int(os.environ.get("JOBS_STALLED_SECONDS", "60"))  # a silent worker's jobs go back
+JOBS_RESULT_HOURS = int(os.environ.get("JOBS_RESULT_HOURS", "24"))  # result files (personal data) are wiped
+JOBS_KEEP_DAYS = int(os.environ.get("JOBS_KEEP_DAYS", "30"))  # job rows (the history on the jobs pages)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -6,3 +6,9 @@ class CrosscheckConfig(AppConfig):
     name = "fangkong.crosscheck"
     label = "crosscheck"
     verbose_name = _("Finding the hidden")
+
+    def ready(self) -> None:
+        from fangkong.crosscheck import jobs
+        from fangkong.jobs.registry import register
+
+        register(jobs.KIND)  # run every five minutes by the queue

@@ -55,7 +55,8 @@ from fangkong.people.models import ImportBatch
 from fangkong.people.moves import residents_moved
 from fangkong.people.validation import clean_resident
 
-__all__ = ["ImportFileError", "ImportResult", "RowError", "import_roster", "roster_template", "write_error_report"]
+__all__ = ["ImportFileError", "ImportResult", "RowError", "check_header", "import_roster", "roster_template",
+           "write_error_report"]
 
 PERSON_KEYS = ("name", "sex", "doc_type", "doc_number", "birth_date", "phone", "relation", "special_groups",
                "registered_address", "note")
@@ -215,22 +216,33 @@ def _in_background(items: Iterator, depth: int = 2) -> Iterator:
 
 
 def import_roster(source: str | Path | IO[bytes], *, filename: str, user: User | None = None, create_areas: bool = False,
-                  create_housing: bool = False, progress=None) -> ImportResult:
+                  create_housing: bool = False, progress=None, rows_done=None) -> ImportResult:
     """Import a roster file. `user=None` is the command line (full rights); a web or API user needs
     `can_import`, may only touch communities and residents in their scope and never creates areas.
     A compound, building or unit the file names that does not exist is a row error (with the nearest
     existing name) unless `create_housing` (implied by `create_areas`); a new room of an existing
-    unit is always created. `progress`, if given, receives short status lines."""
+    unit is always created. `progress`, if given, receives short status lines; `rows_done`, the number
+    of data rows handled so far (a job's progress bar)."""
     if user is not None:
         if not permissions.can_import(user):
             raise PermissionDenied
         create_areas = False
     with translation.override("zh-hans"):
         return _import(source, filename=filename, user=user, create_areas=create_areas,
-                       create_housing=create_housing or create_areas, progress=progress)
+                       create_housing=create_housing or create_areas, progress=progress, rows_done=rows_done)
 
 
-def _import(source, *, filename: str, user, create_areas: bool, create_housing: bool, progress) -> ImportResult:
+def check_header(data: bytes, filename: str) -> None:
+    """The file's kind and header row, checked before a job is queued (ImportFileError names the problem),
+    so the upload form answers at once what a worker would only find later."""
+    with translation.override("zh-hans"):
+        header = next(iter(iter_file_rows(io.BytesIO(data), filename)), None)
+        if header is None:
+            raise ImportFileError(_("The file is empty."))
+        map_header(list(header))
+
+
+def _import(source, *, filename: str, user, create_areas: bool, create_housing: bool, progress, rows_done) -> ImportResult:
     data = read_source(source)
     rows = iter(iter_file_rows(io.BytesIO(data), filename))
     header = next(rows, None)
@@ -249,9 +261,12 @@ def _import(source, *, filename: str, user, create_areas: bool, create_housing: 
         for parsed, row_errors in _in_background(_parse_chunks(rows, index, labels, progress)):
             result.errors.extend(row_errors)
             writer.write(parsed)
+            valid = result.created + result.updated + result.unchanged
             if progress:
                 progress(_("%(valid)d rows written, %(invalid)d rows with errors")
-                         % {"valid": result.created + result.updated + result.unchanged, "invalid": result.error_rows})
+                         % {"valid": valid, "invalid": result.error_rows})
+            if rows_done:
+                rows_done(valid + result.error_rows)
         result.errors.sort(key=lambda e: e.row)
         scope = writer.scope
         if result.errors:
