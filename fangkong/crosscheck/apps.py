@@ -11,4 +11,5 @@ class CrosscheckConfig(AppConfig):
         from fangkong.crosscheck import jobs
         from fangkong.jobs.registry import register
 
-        register(jobs.KIND)  # run every five minutes by the queue
+        for kind in jobs.KINDS:  # the cross-check every five minutes; the evidence import
+            register(kind)

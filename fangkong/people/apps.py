@@ -16,7 +16,8 @@ class PeopleConfig(AppConfig):
         from fangkong.people.panels import area_tools
         from fangkong.people.services import follow_moved_buildings
 
-        register(jobs.KIND)  # the roster import runs as a background job
+        for kind in jobs.KINDS:  # the roster and area imports run as background jobs
+            register(kind)
         BUILDINGS_MOVED.register(follow_moved_buildings)
         RESIDENT_FIGURES.provide(lambda: FIGURES)  # the residents' figures on the area pages, the area API and counts
         register_panel("area-tools", Panel("residents", "people/_area_tools.html", area_tools))
