@@ -127,6 +127,7 @@ MIDDLEWARE = [
     "fangkong.audit.middleware.RequestContextMiddleware",
     "fangkong.accounts.middleware.PasswordChangeRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
+    "fangkong.core.dbrouter.ReplicaPinMiddleware",  # a user who changed data reads from the primary for a while
     "fangkong.core.error_pages.DatabaseUnavailableMiddleware",  # database unreachable: 503, not 500
 ]
 
@@ -170,6 +171,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the writer instead of failing at once; the demo serves a few users at a time.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# A streaming read replica of the PostgreSQL primary (README, deployment; scripts/ensure-replica.sh): the
+# command centre's boards, reports and exports read from it (core.dbrouter), everything else from the
+# primary. A user who just changed data reads from the primary for REPLICA_PIN_SECONDS; a replica that is
+# down or more than REPLICA_MAX_LAG_SECONDS behind is not used. Unset: one database, as in the demo.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "5"))
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "30"))
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")), conn_health_checks=True)
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # A replica that does not answer costs a board at most this long before it reads from the primary.
+        DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+    # In the tests the replica reads the primary's test database (it exists there by replication).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["fangkong.core.dbrouter.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
