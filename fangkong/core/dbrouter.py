@@ -195,10 +195,20 @@ def reading_from_replica(request: HttpRequest | None = None) -> Iterator[str]:
         _route.reset(token)
 
 
+# What a standby answers when the primary's changes it replays need what a query holds (a dropped
+# partition, a vacuumed row): "canceling statement due to conflict with recovery", or the database dropped.
+RECOVERY_CONFLICT_SQLSTATES = frozenset({"40001", "57P04"})
+
+
+def is_recovery_conflict(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) in RECOVERY_CONFLICT_SQLSTATES
+
+
 def use_replica(view: V) -> V:
     """Marks a read-only view (a board, a report, an export) whose reads may go to the replica. Should the
-    replica fail under it, the view runs again on the primary (it only read; a view that also writes an
-    audit row writes it last, on the primary)."""
+    replica fail under it (down, or a query cancelled by a conflict with the replay), the view runs again
+    on the primary (it only read; a view that also writes an audit row writes it last, on the primary)."""
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -213,8 +223,8 @@ def use_replica(view: V) -> V:
                 if callable(render) and not getattr(response, "is_rendered", True):
                     response = render()  # a TemplateResponse reads while it renders
                 return response
-            except (OperationalError, InterfaceError):
-                if replica_state(force=True).usable:
+            except (OperationalError, InterfaceError) as exc:
+                if not is_recovery_conflict(exc) and replica_state(force=True).usable:
                     raise  # the primary failed, not the replica
         logger.warning("read replica failed under %s: reading from the primary", view.__name__)
         return view(request, *args, **kwargs)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -341,3 +341,34 @@ class TestRealReplica:
                 response = client.get(url)
             assert response.status_code == 200, url
             assert on_replica, url
+
+    def test_a_query_cancelled_by_the_replay_runs_again_on_the_primary(self, city_on_replica):
+        calls: list[str] = []
+
+        @use_replica
+        def view(request):
+            alias = dbrouter.current_read_alias()
+            calls.append(alias)
+            if alias == REPLICA:  # what a standby answers when a replayed change needs what the query holds
+                with connections[REPLICA].cursor() as cursor:
+                    cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'canceling statement due to conflict with recovery'"
+                                   " USING ERRCODE = '40001'; END $$")
+            return HttpResponse(str(Facility.objects.count()))
+
+        response = view(RequestFactory().get("/"))
+        assert calls == [REPLICA, DEFAULT_DB_ALIAS]
+        assert response.status_code == 200 and int(response.content) == len(city_on_replica.facilities)
+
+    def test_a_failure_of_the_primary_under_a_marked_view_is_not_retried(self, city_on_replica):
+        calls: list[str] = []
+
+        @use_replica
+        def view(request):
+            calls.append(dbrouter.current_read_alias())
+            with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+                cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'cancelled' USING ERRCODE = '57014'; END $$")
+            return HttpResponse()
+
+        with pytest.raises(OperationalError):
+            view(RequestFactory().get("/"))
+        assert calls == [REPLICA]
