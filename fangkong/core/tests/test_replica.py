@@ -333,14 +333,23 @@ class TestRealReplica:
             replica.settings_dict["PORT"] = port
             dbrouter.forget_replica_state()
 
-    def test_the_exports_read_from_the_replica(self, city_on_replica):
+    def test_the_boards_reports_and_exports_read_from_the_replica(self, city_on_replica):
         client = _commander(city_on_replica)
         area = city_on_replica.areas["jiangan"].code
-        for url in (reverse("cases:export", args=[area]), reverse("screening:coverage_export", args=[area])):
+        marked = [reverse("cases:board", args=[area]), reverse("cases:export", args=[area]),
+                  reverse("screening:coverage", args=[area]), reverse("screening:coverage_export", args=[area]),
+                  reverse("observation:board", args=[area]), reverse("facilities:board"),
+                  reverse("areas:detail", args=[area]), reverse("tracing:clusters", args=[area]),
+                  reverse("crosscheck:export") + f"?area={area}", reverse("people:area_export", args=[area])]
+        for url in marked:
             with counting(REPLICA) as on_replica:
                 response = client.get(url)
             assert response.status_code == 200, url
             assert on_replica, url
+        # Not marked: a work page reads from the primary only.
+        with counting(REPLICA) as on_replica:
+            assert client.get(reverse("cases:people", args=[area])).status_code == 200
+        assert not on_replica
 
     def test_a_query_cancelled_by_the_replay_runs_again_on_the_primary(self, city_on_replica):
         calls: list[str] = []
