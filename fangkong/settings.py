@@ -128,6 +128,7 @@ MIDDLEWARE = [
     "fangkong.audit.middleware.RequestContextMiddleware",
     "fangkong.accounts.middleware.PasswordChangeRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
+    "fangkong.core.dbrouter.ReplicaPinMiddleware",  # a user who changed data reads from the primary for a while
     "fangkong.core.error_pages.DatabaseUnavailableMiddleware",  # database unreachable: 503, not 500
 ]
 
@@ -190,6 +191,24 @@ JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "3"))  # a job that 
 JOBS_STALLED_SECONDS = int(os.environ.get("JOBS_STALLED_SECONDS", "60"))  # a silent worker's jobs go back
 JOBS_RESULT_HOURS = int(os.environ.get("JOBS_RESULT_HOURS", "24"))  # result files (personal data) are wiped
 JOBS_KEEP_DAYS = int(os.environ.get("JOBS_KEEP_DAYS", "30"))  # job rows (the history on the jobs pages)
+
+# A streaming read replica of the PostgreSQL primary (README, deployment; scripts/ensure-replica.sh): the
+# command centre's boards, reports and exports read from it (core.dbrouter), everything else from the
+# primary. A user who just changed data reads from the primary for REPLICA_PIN_SECONDS; a replica that is
+# down or more than REPLICA_MAX_LAG_SECONDS behind is not used. Unset: one database, as in the demo.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "5"))
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "30"))
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")), conn_health_checks=True)
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # A replica that does not answer costs a board at most this long before it reads from the primary.
+        DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+    # In the tests the replica reads the primary's test database (it exists there by replication).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["fangkong.core.dbrouter.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -46,6 +46,7 @@ from fangkong.cases.models import Case, NucleicAcidTest, Placement, Status
 from fangkong.cases.targets import LINKS, area_counts, area_links, person_links, zero_lists
 from fangkong.cases.transitions import BOARD_ORDER, allowed
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.core.tabular import ImportFileError
@@ -80,6 +81,7 @@ def _area(request: HttpRequest, code: str) -> Area:
 
 
 @login_required
+@use_replica
 def board(request: HttpRequest, code: str) -> HttpResponse:
     """The category board and the targets of an area, live (the targets part refreshes itself)."""
     user = request.user
@@ -145,6 +147,7 @@ def post_discharge(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@use_replica
 def export(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     area = _area(request, code)

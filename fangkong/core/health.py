@@ -5,6 +5,9 @@
 - `/readyz`: the process can serve: the database answers a trivial query and, when `REDIS_URL` is set,
   Redis answers PING. 200 with each check's status as JSON, or 503 naming the failing checks, with
   Retry-After. Each check has a short timeout, so a black-holed database or Redis cannot hang the probe.
+  With a read replica (DATABASE_REPLICA_URL) the answer also tells its state ("ok", "lagging",
+  "unreachable") and lag, as last measured by core.dbrouter; it never makes the instance unready, since
+  the boards then read from the primary.
 
 `HealthMiddleware` stands first in MIDDLEWARE and answers both before anything else runs: no host check
 (probes often carry the machine's address), no HTTPS redirect, no session, no log-in or password-change
@@ -21,6 +24,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
+
+from fangkong.core.dbrouter import replica_configured, replica_state
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +100,10 @@ def readyz(request: HttpRequest) -> HttpResponse:
     body: dict[str, object] = {"status": "unavailable" if failing else "ok", "checks": results}
     if failing:
         body["failing"] = failing
+    if replica_configured():
+        # Reported, never failing: without the replica the boards read from the primary (core.dbrouter).
+        state = replica_state()
+        body["replica"] = {"state": state.reason, "lag_s": None if state.lag_s is None else round(state.lag_s, 1)}
     response = HttpResponse(json.dumps(body), content_type="application/json", status=503 if failing else 200)
     response["Cache-Control"] = "no-store"
     if failing:

@@ -27,6 +27,7 @@ from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_identifiers
 from fangkong.crosscheck import services
@@ -85,6 +86,7 @@ EXPORT_MAX_ROWS = 20_000
 
 @login_required
 @require_GET
+@use_replica
 def todo_export(request: HttpRequest) -> HttpResponse:
     """XLSX of the listed to-dos (personal data masked); audit-logged."""
     user = request.user

@@ -32,6 +32,7 @@ from fangkong.cases.access import access_case
 from fangkong.cases.models import Case, Placement
 from fangkong.cases.services import cure_check
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.core.tabular import ImportFileError
@@ -103,6 +104,7 @@ def _bed_rows(pools) -> dict[int, list[BedPool]]:
 
 
 @login_required
+@use_replica
 def board(request: HttpRequest) -> HttpResponse:
     """Every facility the user sees, with its beds by kind: capacity, occupied, booked, closed, free."""
     user = request.user
