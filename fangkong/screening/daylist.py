@@ -3,8 +3,9 @@
 A grid may hold hundreds of households (350 in one page is unusable on a phone): the list shows
 its buildings with their counts, narrows to one building, to the households not yet screened, or
 to a building / room search, and pages through what is left in walking order. A few queries for
-any list: the households' states (for the counts), the page of households (with "screened today"
-and the id of their last visit as subqueries), the resident counts and the last visits by id.
+any list: the households' states (for the counts, and for the pager unless a search narrows the list),
+the page of households (with "screened today" and the id of their last visit as subqueries), the
+resident counts and the last visits by id.
 """
 
 from __future__ import annotations
@@ -109,9 +110,14 @@ def search_q(query: str) -> Q:
     return q
 
 
-def _building_counts(households: QuerySet) -> list[BuildingCount]:
+def _building_counts(households: QuerySet) -> list[BuildingCount] | None:
+    """Each building's households and how many are screened; None past DAY_LIST_LIMIT households (read
+    unsorted, up to one more than the limit: no separate count of a large area)."""
+    rows = list(households.order_by().values_list("building_id", "done")[:DAY_LIST_LIMIT + 1])
+    if len(rows) > DAY_LIST_LIMIT:
+        return None
     counts: dict[int, BuildingCount] = {}
-    for building_id, done in households.values_list("building_id", "done"):
+    for building_id, done in rows:
         count = counts.setdefault(building_id, BuildingCount(None))  # type: ignore[arg-type]
         count.total += 1
         count.done += bool(done)
@@ -126,9 +132,9 @@ def day_list(user: User, area_code: str, day: dt.date, *, todo: bool = False, qu
     """The day list narrowed as asked, a page of it grouped by building; None when the area is too
     large for one list."""
     households = households_for_day(user, area_code, day)
-    if households.count() > DAY_LIST_LIMIT:
-        return None
     buildings = _building_counts(households)
+    if buildings is None:
+        return None
     shown = households
     if building_id is not None:
         shown = shown.filter(building_id=building_id)
@@ -136,7 +142,11 @@ def day_list(user: User, area_code: str, day: dt.date, *, todo: bool = False, qu
         shown = shown.filter(done=False)
     if query:
         shown = shown.filter(search_q(query))
-    current = Paginator(shown, PAGE_SIZE).get_page(page)
+    paginator = Paginator(shown, PAGE_SIZE)
+    if not query:  # the number of households shown is known from the counts: no COUNT query for the pager
+        counted = [b for b in buildings if building_id is None or b.building.pk == building_id]
+        paginator.__dict__["count"] = sum(b.total - b.done if todo else b.total for b in counted)
+    current = paginator.get_page(page)
     groups: dict[int, BuildingGroup] = {}
     for entry in entries(user, list(current.object_list)):
         building = entry.household.building

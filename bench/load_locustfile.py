@@ -1,0 +1,207 @@
+"""The city's morning for locust, run by bench/load.py (not meant to be run by hand, though it can be:
+`locust -f bench/load_locustfile.py` with LOAD_PLAN pointing at the plan bench/load.py writes).
+
+Users, as a phone or a browser does it, one request per step with the think time between steps:
+- GridWorker: logs in once, then loops: opens a page of the day list, opens a household's visit form,
+  posts it back (the form's client id, everyone present with a temperature).
+- Resident: opens the household's self-report link (/r/<token>/, no log-in) and posts it; the next
+  round is another household. Each comes through nginx with its own address (X-Forwarded-For).
+- Commander: logs in once, then opens the coverage of the area and the case board, in turn.
+- GateGuard: TODO — gate scans do not exist yet (issue 17: "gate scans"); when the gate scanner's
+  endpoint lands, fill in `step` and give the class a weight in MIX_CLASSES of bench/load.py.
+- Hello: logs in once, then opens /bench/hello/ (the baseline of `ratio_vs_hello_page=`).
+
+The measured window starts when every user has started (and logged in: log-ins are slow on purpose,
+password hashing) — the statistics are reset then — and lasts LOAD_SECONDS; then the run stops.
+
+Environment: LOAD_PLAN (JSON written by bench/load.py), LOAD_RESULTS (where the client ids of the
+successful posts are written at the end), LOAD_THINK ("5,15": seconds between steps; "0,0" at saturation),
+LOAD_SECONDS (the measured window).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+
+import gevent
+from locust import FastHttpUser, between, constant, events, task
+
+PLAN = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read()) if os.environ.get("LOAD_PLAN") else {}
+_low, _high = (float(x) for x in os.environ.get("LOAD_THINK", "0,0").split(","))
+WAIT = constant(0) if _high <= 0 else between(_low, _high)
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CLIENT_ID = re.compile(r'name="client_id" value="([^"]+)"')
+RESIDENT = re.compile(r'name="r(\d+)-presence"')
+VISIT_LINK = re.compile(r'href="/screening/households/(\d+)/visit/')
+
+# Client ids: every post sent, and those the server confirmed (a redirect for a visit, the thank-you page
+# for a self-report).
+SENT: list[str] = []
+CONFIRMED: list[str] = []
+_tokens = itertools.cycle(PLAN.get("tokens") or [""])
+_accounts = {kind: itertools.cycle(PLAN.get(kind) or [{}]) for kind in ("workers", "commanders")}
+
+
+_started = {"users": 0, "window": False}
+
+
+def _user_started(user: FastHttpUser) -> None:
+    """Count a started user; when the last one is in, reset the statistics and time the window."""
+    _started["users"] += 1
+    runner = user.environment.runner
+    if _started["window"] or runner is None or _started["users"] < (runner.target_user_count or 0):
+        return
+    _started["window"] = True
+    runner.stats.reset_all()  # SENT and CONFIRMED are kept: bench/load.py counts the rows of the whole run
+    seconds = float(os.environ.get("LOAD_SECONDS", "0"))
+    if seconds > 0:
+        gevent.spawn_later(seconds, runner.quit)
+
+
+@events.quitting.add_listener
+def _write_results(environment, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    path = os.environ.get("LOAD_RESULTS")
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump({"sent": SENT, "confirmed": CONFIRMED}, handle)
+
+
+def _field(pattern: re.Pattern, text: str) -> str:
+    match = pattern.search(text or "")
+    return match.group(1) if match else ""
+
+
+def _readings(text: str, client_id: str, csrf: str) -> dict[str, str]:
+    data = {"csrfmiddlewaretoken": csrf, "client_id": client_id}
+    for resident in dict.fromkeys(RESIDENT.findall(text)):
+        data.update({f"r{resident}-presence": "present", f"r{resident}-temperature": f"{random.gauss(36.5, 0.2):.1f}",
+                     f"r{resident}-temperature_method": "forehead"})
+    return data
+
+
+class LoggedIn(FastHttpUser):
+    abstract = True
+    wait_time = WAIT
+    account_kind = "workers"
+
+    def on_start(self) -> None:
+        self.account = next(_accounts[self.account_kind])
+        page = self.client.get("/accounts/login/", name="login_form")
+        response = self.client.post("/accounts/login/", name="login", allow_redirects=False, data={
+            "csrfmiddlewaretoken": _field(CSRF, page.text), "username": self.account["username"],
+            "password": self.account["password"]})
+        if response.status_code != 302:
+            raise RuntimeError(f"log-in of {self.account['username']} failed: {response.status_code}")
+        _user_started(self)
+
+
+class Hello(LoggedIn):
+    @task
+    def hello(self) -> None:
+        self.client.get("/bench/hello/", name="hello")
+
+
+class GridWorker(LoggedIn):
+    """Walks the day list: list → a household's form → post → list …"""
+
+    weight = 6
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.state, self.page, self.household, self.form = "list", 1, "", ""
+
+    @task
+    def step(self) -> None:
+        if self.state == "list" or not self.household:
+            self.page = random.randint(1, self.account["pages"])
+            response = self.client.get(f"/screening/?page={self.page}", name="daylist")
+            households = VISIT_LINK.findall(response.text or "")
+            self.household = random.choice(households) if households else ""
+            self.state = "form"
+        elif self.state == "form":
+            response = self.client.get(f"/screening/households/{self.household}/visit/", name="visit_form")
+            self.form = response.text or ""
+            self.state = "post" if response.status_code == 200 else "list"
+        else:
+            client_id = _field(CLIENT_ID, self.form)
+            data = _readings(self.form, client_id, _field(CSRF, self.form))
+            data.update(method="door", outcome="reached", next=f"/screening/?page={self.page}")
+            SENT.append(client_id)
+            with self.client.post(f"/screening/households/{self.household}/visit/", data=data, name="visit_post",
+                                  allow_redirects=False, catch_response=True) as response:
+                if response.status_code == 302:
+                    CONFIRMED.append(client_id)
+                    response.success()
+                else:
+                    response.failure(f"visit not recorded: {response.status_code}")
+            self.state = "list"
+
+
+class Resident(FastHttpUser):
+    """One household after another reports itself by its link."""
+
+    weight = 3
+    wait_time = WAIT
+
+    def on_start(self) -> None:
+        self.form, self.token = "", ""
+        self.address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        _user_started(self)
+
+    @task
+    def step(self) -> None:
+        headers = {"X-Forwarded-For": self.address}
+        if not self.form:
+            self.token = next(_tokens)
+            response = self.client.get(f"/r/{self.token}/", name="selfreport_form", headers=headers)
+            self.form = response.text if response.status_code == 200 else ""
+            return
+        client_id = _field(CLIENT_ID, self.form)
+        data = _readings(self.form, client_id, _field(CSRF, self.form))
+        SENT.append(client_id)
+        with self.client.post(f"/r/{self.token}/", data=data, name="selfreport_post", headers=headers,
+                              catch_response=True) as response:
+            if response.status_code == 200 and 'id="self-report-form"' not in (response.text or ""):
+                CONFIRMED.append(client_id)
+                response.success()
+            else:
+                response.failure(f"self-report not recorded: {response.status_code}")
+        self.form = ""
+        self.address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+class Commander(LoggedIn):
+    """A commander's dashboards: coverage of the area, then the case board, in turn."""
+
+    weight = 1
+    account_kind = "commanders"
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.turn = 0
+
+    @task
+    def step(self) -> None:
+        code = self.account["area"]
+        self.turn += 1
+        if self.turn % 2:
+            self.client.get(f"/screening/areas/{code}/coverage/", name="coverage")
+        else:
+            self.client.get(f"/cases/areas/{code}/", name="case_board")
+
+
+class GateGuard(LoggedIn):
+    """TODO(issue 17, gate scans): a gate guard scanning residents' passes in and out of a compound. The
+    gate scanner does not exist yet; when it does, log in as a guard account (PLAN["guards"]) and post
+    scans here, then add the class to MIX_CLASSES in bench/load.py. Until then it is never started."""
+
+    abstract = True
+
+    @task
+    def step(self) -> None:
+        raise NotImplementedError("gate scans do not exist yet")

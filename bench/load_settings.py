@@ -1,0 +1,6 @@
+"""Settings of the gunicorn that bench/load.py starts: the deployed settings plus one bench-only page
+(bench/load_urls.py), the baseline of `ratio_vs_hello_page=`. Never used outside the benchmark."""
+
+from fangkong.settings import *  # noqa: F403
+
+ROOT_URLCONF = "load_urls"
