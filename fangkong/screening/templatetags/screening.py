@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from fangkong.screening.forms import VisitForms
 from fangkong.screening.models import Flag, Method, Outcome, Reason, Symptom, Visit
 
 register = template.Library()
@@ -53,3 +55,23 @@ def visit_line(v: Visit | None) -> SafeString:
     flags = format_html_join("", '<span class="flag">{}</span>', ((label,) for label in flag_labels(v.flags)))
     return format_html("{} {} · {}{}", v.date.strftime("%m-%d"), METHOD_LABELS.get(v.method, v.method),
                        OUTCOME_LABELS.get(v.outcome, v.outcome), flags)
+
+
+# The visit form's empty new-occupant rows, rendered once per process for each language and thermometer range
+# (the policy's): about 30 widgets that are the same on every household's form — a third of the page's
+# rendering. Rows sent back (bound: their values, their errors) are rendered each time.
+_EMPTY_NEW_ROWS: dict[tuple, str] = {}
+
+
+@register.simple_tag(takes_context=True)
+def new_occupant_rows(context: template.Context, forms: VisitForms) -> SafeString:
+    rows = context.template.engine.get_template("screening/_new_occupants.html")  # type: ignore[union-attr]
+    if not forms.new or forms.new[0].is_bound:
+        return mark_safe(rows.render(context.new({"forms": forms})))
+    key = (get_language(), forms.new[0].ambient_range, len(forms.new))
+    html = _EMPTY_NEW_ROWS.get(key)
+    if html is None:
+        if len(_EMPTY_NEW_ROWS) > 64:
+            _EMPTY_NEW_ROWS.clear()
+        html = _EMPTY_NEW_ROWS[key] = rows.render(context.new({"forms": forms}))
+    return mark_safe(html)  # noqa: S308 — rendered by the template engine, escaped there
