@@ -26,7 +26,6 @@ import http.client
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -49,12 +48,8 @@ from load import (  # noqa: E402
     setup_django,
     start_gunicorn,
 )
+from load_forms import CSRF, VISIT_LINK, find, readings  # noqa: E402
 from registry import log  # noqa: E402
-
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-CLIENT_ID = re.compile(r'name="client_id" value="([^"]+)"')
-RESIDENT = re.compile(r'name="r(\d+)-presence"')
-VISIT_LINK = re.compile(r'href="/screening/households/(\d+)/visit/')
 
 
 @dataclass
@@ -100,14 +95,9 @@ class Browser:
     def log_in(self, username: str, password: str) -> None:
         _status, page = self.request("GET", "/accounts/login/")
         status, _text = self.request("POST", "/accounts/login/", {
-            "csrfmiddlewaretoken": _find(CSRF, page), "username": username, "password": password})
+            "csrfmiddlewaretoken": find(CSRF, page), "username": username, "password": password})
         if status != 302:
             raise SystemExit(f"log-in of {username} failed: {status}")
-
-
-def _find(pattern: re.Pattern, text: str) -> str:
-    match = pattern.search(text)
-    return match.group(1) if match else ""
 
 
 def visit_form(browser: Browser, pages: int) -> tuple[str, dict[str, str]] | None:
@@ -120,12 +110,7 @@ def visit_form(browser: Browser, pages: int) -> tuple[str, dict[str, str]] | Non
     status, form = browser.request("GET", path)
     if status != 200:
         return None
-    data = {"csrfmiddlewaretoken": _find(CSRF, form), "client_id": _find(CLIENT_ID, form), "method": "door",
-            "outcome": "reached"}
-    for resident in dict.fromkeys(RESIDENT.findall(form)):
-        data.update({f"r{resident}-presence": "present", f"r{resident}-temperature": "36.6",
-                     f"r{resident}-temperature_method": "forehead"})
-    return path, data
+    return path, {**readings(form), "method": "door", "outcome": "reached"}
 
 
 def post_until_confirmed(browser: Browser, path: str, data: dict[str, str], tally: Tally, retry_s: float) -> None:

@@ -14,7 +14,8 @@
    visits in the database counted against the posts the server confirmed: lost_writes= (confirmed, no
    row) and duplicate_writes= (rows beyond one per posted client id).
 
-Users log in once, while they are spawned; the statistics are reset when every user has started, and the
+Each account logs in once by the form while the users are spawned (the users of an account share its
+session); the statistics are reset when every user has started, and the
 measured window (the --*-seconds) starts then.
 
     .venv/bin/python bench/load.py [--reuse-db] [--residents 20000] [--workers 5] [--users 20]
@@ -224,7 +225,7 @@ def main() -> None:
     parser.add_argument("--pace-users", type=int, default=200)
     parser.add_argument("--pace-seconds", type=int, default=60)
     parser.add_argument("--think", default="5,15", help="human think time between steps in phase 2, seconds")
-    parser.add_argument("--spawn-rate", type=float, default=10, help="users started per second (each logs in)")
+    parser.add_argument("--spawn-rate", type=float, default=10, help="users started per second")
     parser.add_argument("--skip-pace", action="store_true", help="phase 1 only")
     args = parser.parse_args()
 

@@ -2,7 +2,7 @@
 `locust -f bench/load_locustfile.py` with LOAD_PLAN pointing at the plan bench/load.py writes).
 
 Users, as a phone or a browser does it, one request per step with the think time between steps:
-- GridWorker: logs in once, then loops: opens a page of the day list, opens a household's visit form,
+- GridWorker: logs in once (the users of one account share its log-in), then loops: opens a page of the day list, opens a household's visit form,
   posts it back (the form's client id, everyone present with a temperature).
 - Resident: opens the household's self-report link (/r/<token>/, no log-in) and posts it; the next
   round is another household. Each comes through nginx with its own address (X-Forwarded-For).
@@ -25,19 +25,21 @@ import itertools
 import json
 import os
 import random
-import re
+import sys
+from pathlib import Path
 
 import gevent
+import gevent.event
 from locust import FastHttpUser, between, constant, events, task
+from locust.exception import StopUser
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_forms import CSRF, VISIT_LINK, find, readings  # noqa: E402
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read()) if os.environ.get("LOAD_PLAN") else {}
 _low, _high = (float(x) for x in os.environ.get("LOAD_THINK", "0,0").split(","))
 WAIT = constant(0) if _high <= 0 else between(_low, _high)
 
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-CLIENT_ID = re.compile(r'name="client_id" value="([^"]+)"')
-RESIDENT = re.compile(r'name="r(\d+)-presence"')
-VISIT_LINK = re.compile(r'href="/screening/households/(\d+)/visit/')
 
 # Client ids: every post sent, and those the server confirmed (a redirect for a visit, the thank-you page
 # for a self-report).
@@ -47,6 +49,8 @@ _tokens = itertools.cycle(PLAN.get("tokens") or [""])
 _accounts = {kind: itertools.cycle(PLAN.get(kind) or [{}]) for kind in ("workers", "commanders")}
 
 
+LOGIN_ATTEMPTS = 5
+_sessions: dict[str, gevent.event.AsyncResult] = {}  # username → the cookies of its log-in (None: failed)
 _started = {"users": 0, "window": False}
 
 
@@ -71,33 +75,38 @@ def _write_results(environment, **kwargs) -> None:  # type: ignore[no-untyped-de
             json.dump({"sent": SENT, "confirmed": CONFIRMED}, handle)
 
 
-def _field(pattern: re.Pattern, text: str) -> str:
-    match = pattern.search(text or "")
-    return match.group(1) if match else ""
-
-
-def _readings(text: str, client_id: str, csrf: str) -> dict[str, str]:
-    data = {"csrfmiddlewaretoken": csrf, "client_id": client_id}
-    for resident in dict.fromkeys(RESIDENT.findall(text)):
-        data.update({f"r{resident}-presence": "present", f"r{resident}-temperature": f"{random.gauss(36.5, 0.2):.1f}",
-                     f"r{resident}-temperature_method": "forehead"})
-    return data
-
-
 class LoggedIn(FastHttpUser):
+    """A user of an account: the first of the account's users logs in by the form (retrying, as a person
+    would, when the server is too busy to answer), the others share its session — a team on one log-in; a
+    morning's 200 users are not 200 log-ins (password hashing is slow on purpose)."""
+
     abstract = True
     wait_time = WAIT
     account_kind = "workers"
 
     def on_start(self) -> None:
         self.account = next(_accounts[self.account_kind])
-        page = self.client.get("/accounts/login/", name="login_form")
-        response = self.client.post("/accounts/login/", name="login", allow_redirects=False, data={
-            "csrfmiddlewaretoken": _field(CSRF, page.text), "username": self.account["username"],
-            "password": self.account["password"]})
-        if response.status_code != 302:
-            raise RuntimeError(f"log-in of {self.account['username']} failed: {response.status_code}")
+        username = self.account["username"]
+        if username not in _sessions:
+            _sessions[username] = gevent.event.AsyncResult()
+            _sessions[username].set(self._log_in())
+        cookies = _sessions[username].get()
         _user_started(self)
+        if cookies is None:
+            raise StopUser
+        for cookie in cookies:
+            self.client.cookiejar.set_cookie(cookie)
+
+    def _log_in(self) -> list | None:
+        for _attempt in range(LOGIN_ATTEMPTS):
+            page = self.client.get("/accounts/login/", name="login_form")
+            response = self.client.post("/accounts/login/", name="login", allow_redirects=False, data={
+                "csrfmiddlewaretoken": find(CSRF, page.text), "username": self.account["username"],
+                "password": self.account["password"]})
+            if response.status_code == 302:
+                return list(self.client.cookiejar)
+            gevent.sleep(2)
+        return None
 
 
 class Hello(LoggedIn):
@@ -112,8 +121,8 @@ class GridWorker(LoggedIn):
     weight = 6
 
     def on_start(self) -> None:
-        super().on_start()
         self.state, self.page, self.household, self.form = "list", 1, "", ""
+        super().on_start()
 
     @task
     def step(self) -> None:
@@ -128,8 +137,8 @@ class GridWorker(LoggedIn):
             self.form = response.text or ""
             self.state = "post" if response.status_code == 200 else "list"
         else:
-            client_id = _field(CLIENT_ID, self.form)
-            data = _readings(self.form, client_id, _field(CSRF, self.form))
+            data = readings(self.form, f"{random.gauss(36.5, 0.2):.1f}")
+            client_id = data["client_id"]
             data.update(method="door", outcome="reached", next=f"/screening/?page={self.page}")
             SENT.append(client_id)
             with self.client.post(f"/screening/households/{self.household}/visit/", data=data, name="visit_post",
@@ -161,8 +170,8 @@ class Resident(FastHttpUser):
             response = self.client.get(f"/r/{self.token}/", name="selfreport_form", headers=headers)
             self.form = response.text if response.status_code == 200 else ""
             return
-        client_id = _field(CLIENT_ID, self.form)
-        data = _readings(self.form, client_id, _field(CSRF, self.form))
+        data = readings(self.form, f"{random.gauss(36.5, 0.2):.1f}")
+        client_id = data["client_id"]
         SENT.append(client_id)
         with self.client.post(f"/r/{self.token}/", data=data, name="selfreport_post", headers=headers,
                               catch_response=True) as response:
@@ -182,8 +191,8 @@ class Commander(LoggedIn):
     account_kind = "commanders"
 
     def on_start(self) -> None:
-        super().on_start()
         self.turn = 0
+        super().on_start()
 
     @task
     def step(self) -> None:
