@@ -87,3 +87,5 @@ bench: install-test
 	$(PY) bench/crosscheck.py
 	$(PY) bench/placement.py
 	$(PY) bench/observation.py  # the alert job and, last, the contact rings (bench/contact_rings.py)
+	$(PY) bench/load.py  # a city's morning through gunicorn under locust (about 6 minutes)
+	$(PY) bench/faults.py --reuse-db  # a killed gunicorn worker and double submissions under load

@@ -5,9 +5,9 @@
    and district, self-report links for the households;
 2. gunicorn with deploy/gunicorn.conf.py (its workers, timeouts, max-requests; bound to a free local
    port, --workers for this machine) and Redis as the shared cache when it answers;
-3. phase 1, capacity: locust headless at saturation (no think time, --users), first every user opening
-   /bench/hello/ (the smallest logged-in page through the same stack: bench/load_urls.py), then the
-   morning's mix (bench/load_locustfile.py: grid workers opening their day list and posting visits,
+3. phase 1, capacity: locust headless at saturation (no think time, --users), in turns (--rounds): every
+   user opening /bench/hello/ (the smallest logged-in page through the same stack: bench/load_urls.py),
+   then the morning's mix (bench/load_locustfile.py: grid workers opening their day list and posting visits,
    residents self-reporting by link, commanders opening coverage and the case board; gate scans are a
    TODO hook there). The headline is the mix's requests/s as a fraction of the hello page's;
 4. phase 2, a real pace: --pace-users with 5–15 s of human think time for --pace-seconds, then the
@@ -198,6 +198,14 @@ def run_locust(name: str, port: int, classes: list[str], users: int, spawn_rate:
     return rows, posted
 
 
+def rate(runs: list[dict[str, dict[str, str]]]) -> float:
+    """Requests per second over several runs: all their requests over all their measured seconds."""
+    requests = sum(int(run["Aggregated"]["Request Count"]) for run in runs)
+    seconds = sum(int(run["Aggregated"]["Request Count"]) / float(run["Aggregated"]["Requests/s"])
+                  for run in runs if float(run["Aggregated"]["Requests/s"]))
+    return requests / seconds if seconds else 0.0
+
+
 def count_writes(posted: dict, first_id: int) -> tuple[int, int, int]:
     """(lost, duplicated, rows) for the visits and self-reports posted in a phase."""
     from fangkong.screening.models import Visit
@@ -222,6 +230,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20, help="concurrent users at saturation (phase 1)")
     parser.add_argument("--hello-seconds", type=int, default=30)
     parser.add_argument("--mix-seconds", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=2, help="phase 1 alternates hello and mix this many times")
     parser.add_argument("--pace-users", type=int, default=200)
     parser.add_argument("--pace-seconds", type=int, default=60)
     parser.add_argument("--think", default="5,15", help="human think time between steps in phase 2, seconds")
@@ -247,12 +256,15 @@ def main() -> None:
     server, port = start_gunicorn(url, args.workers, redis_url, workdir)
     log(f"gunicorn: {args.workers} workers on port {port}; logs and locust CSVs in {workdir}")
     try:
-        hello, _posted = run_locust("hello", port, ["Hello"], args.users, args.spawn_rate, args.hello_seconds, "0,0",
-                                    plan, workdir)
-        mix, _posted = run_locust("mix", port, MIX_CLASSES, args.users, args.spawn_rate, args.mix_seconds, "0,0",
-                                  plan, workdir)
-        hello_rps = float(hello["Aggregated"]["Requests/s"])
-        mix_rps = float(mix["Aggregated"]["Requests/s"])
+        # Hello and mix in turns (--rounds): on a shared machine the load drifts; the ratio compares like times.
+        hello_runs, mix_runs = [], []
+        for n in range(1, args.rounds + 1):
+            hello_runs.append(run_locust(f"hello{n}", port, ["Hello"], args.users, args.spawn_rate,
+                                         max(5, args.hello_seconds // args.rounds), "0,0", plan, workdir)[0])
+            mix_runs.append(run_locust(f"mix{n}", port, MIX_CLASSES, args.users, args.spawn_rate,
+                                       max(5, args.mix_seconds // args.rounds), "0,0", plan, workdir)[0])
+        hello_rps, mix_rps = rate(hello_runs), rate(mix_runs)
+        mix = mix_runs[-1]
         if not args.skip_pace:
             first_id = Visit.objects.order_by("-id").values_list("id", flat=True).first() or 0
             connection.close()
@@ -269,7 +281,7 @@ def main() -> None:
     print(f"mix_rps={mix_rps:.1f}")
     for name in ("daylist", "visit_form", "visit_post", "selfreport_form", "selfreport_post", "coverage", "case_board"):
         if name in mix:
-            print(f"mix_{name}_p50_ms={mix[name]['50%']} mix_{name}_p99_ms={mix[name]['99%']}")
+            print(f"mix_{name}_p50_ms={mix[name]['50%']} mix_{name}_p99_ms={mix[name]['99%']}")  # the last round
     if not args.skip_pace:
         total = pace["Aggregated"]
         print(f"pace_users={args.pace_users} pace_requests={total['Request Count']} "
