@@ -168,6 +168,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Through pgbouncer in transaction mode (README, scaling out): a session's state does not outlive a
+# transaction there, so no server-side cursors (Django's .iterator() uses them) and no prepared statements.
+# The advisory lock the cross-check takes is transaction-scoped, which pgbouncer keeps. The job workers
+# connect to PostgreSQL directly (procrastinate LISTENs for new jobs, a session feature).
+DB_PGBOUNCER = env_bool("DB_PGBOUNCER", False)
+if DB_PGBOUNCER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the writer instead of failing at once; the demo serves a few users at a time.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
