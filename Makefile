@@ -38,6 +38,8 @@ system-test-deps:
 	@bash scripts/ensure-replica.sh || { [ "$$CI" != "true" ] && \
 		echo "WARNING: no read replica on 127.0.0.1:5433; its tests will be SKIPPED (they are required in CI)." >&2; }
 	bash scripts/ensure-redis.sh
+	@bash scripts/ensure-pgbouncer.sh || { [ "$$CI" != "true" ] && \
+		echo "WARNING: no pgbouncer on 127.0.0.1:6432; its test will be SKIPPED (it is required in CI)." >&2; }
 
 # Demo mode: the settings start with the published demo key and localhost (a deployment must set its own).
 demo: export FANGKONG_DEMO := 1
