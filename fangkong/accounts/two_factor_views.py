@@ -20,7 +20,7 @@ from fangkong.accounts import two_factor
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(label=gettext_lazy("Code"), max_length=32, strip=True,
+    code = forms.CharField(label=gettext_lazy("Verification code"), max_length=32, strip=True,
                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none",
                                                          "spellcheck": "false", "autofocus": True}))
 
