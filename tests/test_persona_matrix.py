@@ -35,6 +35,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fangkong.accounts.models import ApiToken, Role, User
 from fangkong.api import api
@@ -212,6 +214,9 @@ def build_area_a() -> AreaA:
     results = ResultImport.objects.create(user=district, filename="结果.xlsx", area_code=jiangan, report=report)
     facility_import = FacilityImport.objects.create(user=district, filename="机构.xlsx", area_code=jiangan, report=report)
     token, _key = ApiToken.issue(users["grid_a"], "grid A phone")
+    # Grid worker A's two-factor devices (an authenticator app, backup codes).
+    totp = TOTPDevice.objects.create(user=users["grid_a"], name="authenticator", confirmed=True)
+    backup = StaticDevice.objects.create(user=users["grid_a"], name="backup codes", confirmed=True)
 
     return AreaA(city, {
         "case": case, "waiting": waiting, "test": test, "run": run, "proposal": proposal, "stay": stay,
@@ -219,6 +224,7 @@ def build_area_a() -> AreaA:
         "task": task, "contact": contact, "file": file, "alert": alert, "follow_up": follow_up,
         "campaign": campaign, "todo": todo, "roster": roster, "area_batch": area_batch, "evidence": evidence,
         "results": results, "facility_import": facility_import, "token": token,
+        "totp": totp, "backup": backup,
     })
 
 
@@ -330,6 +336,8 @@ ADMIN_OBJECTS: dict[str, Filler] = {
     "areas/building": _city("buildings", "a1"),
     "accounts/user": GRID_A_ACCOUNT,
     "accounts/apitoken": _obj("token"),
+    "otp_totp/totpdevice": _obj("totp"),
+    "otp_static/staticdevice": _obj("backup"),
     # Not objects of an area (groups, django-axes' log-in records): the admin refuses non-staff all the same.
     "auth/group": lambda a: (1, "district"),
     "axes/accessattempt": lambda a: (1, "district"),

@@ -15,7 +15,8 @@ counts against the same limit as wrong passwords (and the audit log records). Fa
 account without a device — so logging in with the password again does not reset the count of wrong codes.
 django-otp's own throttle (a growing wait after each wrong code on a device) comes on top.
 
-API bearer tokens are not sessions and are unaffected: managers issue them for devices and scripts. An API
+API bearer tokens are not sessions and are unaffected: each user issues them on the token page (for an account with
+two-factor, reached only after the code) or the operator with `fangkong create-api-token`. An API
 call with a session that has not passed its code is anonymous (401).
 """
 
@@ -82,7 +83,7 @@ def _credentials(user: User) -> dict[str, str]:
 def forgive_failures(request: HttpRequest, user: User) -> None:
     """The log-in is complete: clear the failed log-ins django-axes holds for this username and address
     (settings.AXES_RESET_ON_SUCCESS is off so that the password step alone does not)."""
-    if settings.AXES_ENABLED:
+    if getattr(settings, "AXES_ENABLED", True):
         AxesProxyHandler.update_request(request)
         AxesProxyHandler.get_implementation().reset_user_attempts(request, _credentials(user))
 
@@ -102,7 +103,7 @@ def password_passed(sender: Any, request: HttpRequest | None, user: User, **kwar
 
 def locked_out(request: HttpRequest, user: User) -> bool:
     """django-axes refuses this username from this address (wrong passwords and wrong codes together)."""
-    return settings.AXES_ENABLED and not AxesProxyHandler.is_allowed(request, _credentials(user))
+    return getattr(settings, "AXES_ENABLED", True) and not AxesProxyHandler.is_allowed(request, _credentials(user))
 
 
 def code_failed(request: HttpRequest, user: User) -> bool:
@@ -135,7 +136,7 @@ def check_code(user: User, raw: str) -> Check:
     code = normalise_code(raw)
     model: type[Device] = TOTPDevice if code.isdigit() and len(code) == 6 else StaticDevice
     with transaction.atomic():
-        for device in model.objects.devices_for_user(user, confirmed=True).select_for_update():  # type: ignore[attr-defined]
+        for device in model.objects.devices_for_user(user, confirmed=True).select_for_update():
             allowed, data = device.verify_is_allowed()
             if not allowed:
                 until = (data or {}).get("locked_until")

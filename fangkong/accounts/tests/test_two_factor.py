@@ -20,7 +20,6 @@ from fangkong.accounts.models import ROLE_AREA_LEVEL, ApiToken, User
 from fangkong.areas.models import CODE_LENGTH, Level
 from fangkong.audit.models import AuditLog
 from fangkong.core import permissions
-from fangkong.core.permissions import Role
 from fangkong.testing import PASSWORD, log_in_verified, totp_code
 
 pytestmark = pytest.mark.django_db
