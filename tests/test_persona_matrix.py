@@ -354,7 +354,8 @@ def _admin_filler(route: Route, param: str) -> Filler | None:
     if param == "url":  # the admin's catch-all: any other address under /admin/
         return lambda a: ("areas/area/matrix/", "district")
     model = "/".join(route.route.split("/")[1:3])
-    return ADMIN_OBJECTS.get(model) if param in ("object_id", "id") else None  # id: the password form
+    # id: the password form; pk: the authenticator device's key and QR code (django-otp's admin)
+    return ADMIN_OBJECTS.get(model) if param in ("object_id", "id", "pk") else None
 
 
 def filler(route: Route, param: str) -> Filler | None:
