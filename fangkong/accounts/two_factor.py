@@ -137,11 +137,9 @@ def check_code(user: User, raw: str) -> Check:
     model: type[Device] = TOTPDevice if code.isdigit() and len(code) == 6 else StaticDevice
     with transaction.atomic():
         for device in model.objects.devices_for_user(user, confirmed=True).select_for_update():
-            allowed, data = device.verify_is_allowed()
-            if not allowed:
-                until = (data or {}).get("locked_until")
-                wait = (until - timezone.now()).total_seconds() if until else 1
-                return Check(wait_seconds=max(1, int(wait + 0.999)))
+            wait = _wait(device)
+            if wait:
+                return Check(wait_seconds=wait)
             if device.verify_token(code):
                 return Check(device=device)
     return Check()
@@ -187,22 +185,42 @@ def backup_codes_left(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 
-def confirm(request: HttpRequest, user: User, raw: str) -> list[str] | None:
+@dataclass(frozen=True)
+class Enrolment:
+    codes: list[str] | None = None  # the backup codes, to be shown once; None: not confirmed
+    wait_seconds: int = 0  # django-otp's throttle after a wrong code: no code was checked
+
+
+def _wait(device: Device) -> int:
+    """Seconds until django-otp's throttle lets the device check a code again (0: it may now)."""
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return 0
+    until = (data or {}).get("locked_until")
+    wait = (until - timezone.now()).total_seconds() if until else 1
+    return max(1, int(wait + 0.999))
+
+
+def confirm(request: HttpRequest, user: User, raw: str) -> Enrolment:
     """Finish the enrolment with the first code from the app: the device is confirmed, the session counts
-    as verified with it and ten backup codes are made (returned, to be shown once). None: the code is
-    wrong."""
+    as verified with it and ten backup codes are made (returned, to be shown once)."""
     code = normalise_code(raw)
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
-        if device is None or not (code.isdigit() and device.verify_token(code)):
-            return None
+        if device is None or not (code.isdigit() and len(code) == device.digits):
+            return Enrolment()
+        wait = _wait(device)
+        if wait:
+            return Enrolment(wait_seconds=wait)
+        if not device.verify_token(code):
+            return Enrolment()
         TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = new_backup_codes(user)
         audit_account(user, user, Action.UPDATE, {"two_factor": "enabled"}, scope_code(user))
     passed(request, device)
-    return codes
+    return Enrolment(codes=codes)
 
 
 def regenerate_backup_codes(user: User) -> list[str]:

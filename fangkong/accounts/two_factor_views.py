@@ -81,12 +81,15 @@ def enrol(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            codes = two_factor.confirm(request, user, form.cleaned_data["code"])  # type: ignore[arg-type]
-            if codes is not None:
+            enrolment = two_factor.confirm(request, user, form.cleaned_data["code"])  # type: ignore[arg-type]
+            if enrolment.codes is not None:
                 messages.success(request, _("Two-factor log-in is on."))
                 return _no_store(render(request, "accounts/two_factor/backup_codes.html",
-                                        {"codes": codes, "next": _next(request)}))
-            form.add_error("code", _("This code is wrong or has expired: enter the code the app shows now."))
+                                        {"codes": enrolment.codes, "next": _next(request)}))
+            if enrolment.wait_seconds:
+                form.add_error("code", _wait_message(enrolment.wait_seconds))
+            else:
+                form.add_error("code", _("This code is wrong or has expired: enter the code the app shows now."))
         status = 400
     return _no_store(render(request, "accounts/two_factor/enrol.html", {
         "form": form, "secret": two_factor.secret(device), "next": _next(request),
@@ -124,9 +127,7 @@ def verify(request: HttpRequest) -> HttpResponse:
                 two_factor.passed(request, check.device)
                 return redirect(next_url)
             if check.wait_seconds:
-                form.add_error("code", ngettext("Too many wrong codes: wait %(n)d second, then try again.",
-                                                "Too many wrong codes: wait %(n)d seconds, then try again.",
-                                                check.wait_seconds) % {"n": check.wait_seconds})
+                form.add_error("code", _wait_message(check.wait_seconds))
             elif two_factor.code_failed(request, user):  # type: ignore[arg-type]
                 return _lock_out(request)
             else:
@@ -134,6 +135,11 @@ def verify(request: HttpRequest) -> HttpResponse:
         status = 400
     return _no_store(render(request, "accounts/two_factor/verify.html", {"form": form, "next": next_url},
                             status=status))
+
+
+def _wait_message(seconds: int) -> str:
+    return ngettext("Too many wrong codes: wait %(n)d second, then try again.",
+                    "Too many wrong codes: wait %(n)d seconds, then try again.", seconds) % {"n": seconds}
 
 
 def _lock_out(request: HttpRequest) -> HttpResponse:

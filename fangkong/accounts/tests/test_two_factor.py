@@ -183,6 +183,17 @@ def test_throttle_after_a_wrong_code(city, settings):
     assert re.search(r"wait \d+ second", str(response.context["form"].errors["code"]))
 
 
+def test_throttle_during_enrolment(city, login, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    client = login(city.users["grid_a"])
+    secret = client.get(ENROL).context["secret"]
+    wrong = "000000" if totp_code(secret) != "000000" else "111111"
+    assert client.post(ENROL, {"code": wrong}).status_code == 400
+    response = client.post(ENROL, {"code": totp_code(secret)})
+    assert response.status_code == 400
+    assert re.search(r"wait \d+ second", str(response.context["form"].errors["code"]))
+
+
 def test_without_a_device_the_password_is_enough(city):
     client = Client()
     response = password_step(client, "city")
