@@ -102,6 +102,10 @@ class PasswordChangeRequiredMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
+        # A session that still owes its second factor gives it first (TwoFactorMiddleware let it through to
+        # the code or enrolment page only); the new password comes next.
+        if getattr(request, "two_factor_pending", False):
+            return self.get_response(request)
         if user is not None and user.is_authenticated and getattr(user, "must_change_password", False):
             change = reverse("accounts:password_change")
             exempt = (change, reverse("accounts:logout"), "/i18n/", "/api/", settings.STATIC_URL or "/static/")

@@ -232,6 +232,24 @@ def test_a_wide_account_without_a_device_enrols_before_anything_else(city, requi
     assert client.get(reverse("accounts:password_change")).status_code == 200
 
 
+def test_a_handed_out_password_is_changed_after_the_second_factor(city, required):
+    district = city.users["district"]
+    district.must_change_password = True
+    district.save(update_fields=["must_change_password"])
+    client = Client()
+    assert password_step(client, "district")["Location"].startswith(ENROL)
+    page = client.get(ENROL)
+    assert page.status_code == 200
+    assert client.post(ENROL, {"code": totp_code(page.context["secret"])}).status_code == 200
+    assert client.get("/")["Location"] == reverse("accounts:password_change")
+    secret = two_factor.secret(TOTPDevice.objects.get(user=district))
+    client.post(reverse("accounts:logout"))
+    password_step(client, "district")
+    assert client.get(VERIFY).status_code == 200
+    assert code_step(client, totp_code(secret, at=time.time() + 30)).status_code == 302
+    assert client.get("/")["Location"] == reverse("accounts:password_change")
+
+
 def test_a_session_that_owes_its_code_cannot_enrol_a_device_of_its_own(city, required):
     enrolled(city.users["city"])
     client = Client()
