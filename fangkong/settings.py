@@ -90,6 +90,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",  # two-factor log-in (accounts.two_factor): authenticator apps (TOTP) and backup codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     "ninja",  # the API docs' Swagger UI from our own static files, not a CDN (the Content-Security-Policy)
     "fangkong.core",
@@ -120,12 +123,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # user.is_verified(): this session passed the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fangkong.core.middleware.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "fangkong.accounts.middleware.SessionLimitMiddleware",  # idle timeout, lifetime, log-out everywhere
     "fangkong.audit.middleware.RequestContextMiddleware",
+    "fangkong.accounts.middleware.TwoFactorMiddleware",  # the code (or enrolment) before any other page
     "fangkong.accounts.middleware.PasswordChangeRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
     "fangkong.core.dbrouter.ReplicaPinMiddleware",  # a user who changed data reads from the primary for a while
@@ -238,7 +243,10 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# Failed log-ins are forgiven only when the log-in is complete: after the password for an account without
+# two-factor, after the code for one with it (accounts.two_factor), so that logging in again with the password
+# does not wipe the count of wrong codes.
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 
 # Security headers. Referrer: a page's address (with its ids) goes to no other site. Content-Security-Policy
@@ -274,6 +282,15 @@ SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "120"))
 SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "24"))
 # The cookie (and the stored session) outlive no session: the longest lifetime above, not Django's two weeks.
 SESSION_COOKIE_AGE = max(SESSION_WORKER_MAX_HOURS, SESSION_MAX_HOURS) * 3600
+
+# Two-factor log-in (django-otp; accounts.two_factor, README "Two-factor log-in"): a code from an authenticator
+# app (TOTP) after the password, or one of ten single-use backup codes. Optional for everyone; required, when
+# OTP_REQUIRED_FOR_WIDE_ROLES is on, for the accounts that see a whole district or more (city and district
+# commanders, superusers: core.permissions.requires_two_factor) — without a device they are sent to enrol
+# right after the password and can do nothing else first. On by default in a deployment; off in the demo and
+# the tests (FANGKONG_DEMO=1), whose commanders log in with the published password alone.
+OTP_REQUIRED_FOR_WIDE_ROLES = env_bool("OTP_REQUIRED_FOR_WIDE_ROLES", not DEMO)
+OTP_TOTP_ISSUER = "Fangkong"  # the name the authenticator app shows beside the username
 CSRF_FAILURE_VIEW = "fangkong.core.error_pages.csrf_failure"
 
 LANGUAGE_CODE = "zh-hans"
