@@ -216,7 +216,7 @@ def convert_to_partitioned(schema_editor, table: str, day_column: str, *, days_a
         identity = cursor.fetchall()
         cursor.execute(f"ALTER TABLE {q(table)} RENAME TO {q(old)}")
         # Free the names: indexes and the indexes of key constraints live in the schema's name space.
-        for name, kind, _definition in constraints:
+        for name, _kind, _definition in constraints:
             cursor.execute(f"ALTER TABLE {q(old)} DROP CONSTRAINT {q(name)}")
         cursor.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass(%s)", [old])
         for (index,) in cursor.fetchall():

@@ -44,7 +44,7 @@ def summarise_days(cutoff: dt.date, dry_run: bool = False) -> int:
                       .values("area_code").annotate(n=Count("id")).order_by().values_list("area_code", "n"))
     summaries = []
     for row in rows:
-        check = checks.get((row["date"], row["area_code"]), {})
+        check: dict[str, int] = checks.get((row["date"], row["area_code"]), {})
         summaries.append(DaySummary(
             date=row["date"], area_code=row["area_code"], households=households.get(row["area_code"], 0),
             visits=row["visits"], screened=row["screened"], self_reports=row["self_reports"],
