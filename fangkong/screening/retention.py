@@ -34,7 +34,7 @@ def summarise_days(cutoff: dt.date, dry_run: bool = False) -> int:
               .annotate(visits=Count("id"),
                         screened=Count("household_id", distinct=True, filter=Q(outcome__in=SCREENED_OUTCOMES)),
                         self_reports=Count("id", filter=Q(method=Method.ONLINE, recorded_by__isnull=True))))
-    checks = {(row["date"], row["area_code"]): row for row in
+    checks = {(row["date"], row["area_code"]): (row["reached"], row["flagged"]) for row in
               PersonCheck.objects.filter(date__lt=cutoff).values("date", "area_code").order_by()
               .annotate(reached=Count("id", filter=Q(present=True)), flagged=Count("id", filter=Q(flags__gt=0)))}
     rows = list(visits)
@@ -44,11 +44,11 @@ def summarise_days(cutoff: dt.date, dry_run: bool = False) -> int:
                       .values("area_code").annotate(n=Count("id")).order_by().values_list("area_code", "n"))
     summaries = []
     for row in rows:
-        check: dict[str, int] = checks.get((row["date"], row["area_code"]), {})
+        reached, flagged = checks.get((row["date"], row["area_code"]), (0, 0))
         summaries.append(DaySummary(
             date=row["date"], area_code=row["area_code"], households=households.get(row["area_code"], 0),
             visits=row["visits"], screened=row["screened"], self_reports=row["self_reports"],
-            persons_reached=check.get("reached", 0), persons_flagged=check.get("flagged", 0)))
+            persons_reached=reached, persons_flagged=flagged))
     DaySummary.objects.filter(date__in={row["date"] for row in rows}).delete()
     DaySummary.objects.bulk_create(summaries, batch_size=2000)
     return len(summaries)
