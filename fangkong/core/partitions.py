@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
@@ -135,7 +135,14 @@ def ensure_table_partitions(connection: BaseDatabaseWrapper, table: str, day_col
     if not is_partitioned(connection, table):
         return []
     existing = day_partitions(connection, table)
-    return [_create_day(connection, table, day_column, day) for day in sorted(set(days)) if day not in existing]
+    created = []
+    for day in sorted(set(days) - set(existing)):
+        try:
+            created.append(_create_day(connection, table, day_column, day))
+        except DatabaseError:  # made at the same moment by another run (the job and a migration, say)
+            if day not in day_partitions(connection, table):
+                raise
+    return created
 
 
 def ensure_partitions(days_ahead: int = 7, today: dt.date | None = None, using: str = "default") -> list[str]:
