@@ -155,3 +155,32 @@ def test_a_health_report_sent_twice_is_recorded_once(city):
         HealthReport.objects.create(client_id=client_id, file=file, date=first.report.date, window_name="x",
                                     temperature=first.report.temperature, source="worker",
                                     reported_at=first.report.reported_at, area_code=file.area_code)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_existing_rows_both_ways(city):
+    from django.db.migrations.executor import MigrationExecutor
+
+    user = city.users["grid_a"]
+    first = record_visit(user, city.households["a101"], reached(city.residents["zhangwei"])).visit
+    record_visit(user, city.households["a102"], reached(city.residents["wanglaoshi"]))
+    before = sorted(Visit.objects.values_list("id", "client_id", "date"))
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate([("screening", "0004_temperature_method_and_ambient")])
+        assert not partitions.is_partitioned(connection, "screening_visit")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, client_id, date FROM screening_visit ORDER BY id")
+            assert cursor.fetchall() == before
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes("screening"))
+    assert partitions.is_partitioned(connection, "screening_visit")
+    assert sorted(Visit.objects.values_list("id", "client_id", "date")) == before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM screening_visit WHERE id = %s", [first.pk])
+        assert cursor.fetchone()[0] == partitions.partition_name("screening_visit", first.date)
+    later = record_visit(user, city.households["a101"], reached(city.residents["zhangwei"])).visit
+    assert later.pk > max(pk for pk, _cid, _day in before)  # the identity continues after the moved rows
+    assert first.checks.count() == 1 and later.checks.count() == 1
