@@ -144,3 +144,28 @@ def test_the_command_prints_one_json_line(old_city):
     call_command("purge", "--before", (_today() - dt.timedelta(days=95)).isoformat(), stdout=out)
     assert json.loads(out.getvalue())["screening_visit_rows"] == 3
     assert Visit.objects.count() == 1
+
+
+def test_the_queue_runs_the_purge_and_the_partitions_daily(old_city):
+    from fangkong.jobs import registry
+    from fangkong.jobs.models import Job, JobStatus
+    from fangkong.jobs.queue import submit
+    from fangkong.jobs.runner import run_job
+
+    assert registry.get("retention-purge").cron and registry.get("partitions").cron
+    FollowUp.objects.update(status=FollowUpStatus.OPEN)
+    refused = submit("retention-purge")
+    run_job(refused.pk)
+    refused = Job.objects.get(pk=refused.pk)
+    assert refused.status == JobStatus.FAILED and "open follow-up items" in refused.message
+    assert Visit.objects.count() == 4  # nothing of the refused run is kept
+    FollowUp.objects.update(status=FollowUpStatus.DISMISSED)
+    job = submit("retention-purge")
+    run_job(job.pk)
+    job = Job.objects.get(pk=job.pk)
+    assert job.status == JobStatus.DONE and job.result["screening_visit_rows"] == 3
+    assert Visit.objects.count() == 1 and DaySummary.objects.count() == 2
+    ahead = submit("partitions", params={"ahead": 30})
+    run_job(ahead.pk)
+    ahead = Job.objects.get(pk=ahead.pk)
+    assert ahead.status == JobStatus.DONE and (ahead.result["created"] > 0) == (connection.vendor == "postgresql")
