@@ -200,8 +200,10 @@ def _check_documents(rows: list[PersonRow], errors: dict[str, str]) -> None:
 
 
 def clean_visit(household: Household, data: VisitInput, *, policy: Policy | None = None,
-                allow_new: bool = True, now: dt.datetime | None = None) -> tuple[dt.datetime, list[PersonRow]]:
-    """Check a whole visit; raises FieldErrors keyed `method`, `persons.2.temperature`, ... ."""
+                allow_new: bool = True, now: dt.datetime | None = None,
+                roster: set[int] | None = None) -> tuple[dt.datetime, list[PersonRow]]:
+    """Check a whole visit; raises FieldErrors keyed `method`, `persons.2.temperature`, ... .
+    `roster` (the household's resident ids) may be given by a caller that read many households' at once."""
     policy = policy or current_policy()
     now = now or timezone.now()
     errors: dict[str, str] = {}
@@ -228,7 +230,8 @@ def clean_visit(household: Household, data: VisitInput, *, policy: Policy | None
     elif len(persons) > MAX_PERSONS:
         errors["persons"] = _("At most %(n)d people per visit.") % {"n": MAX_PERSONS}
     else:
-        roster = set(Resident.objects.filter(household=household).values_list("id", flat=True))
+        if roster is None:
+            roster = set(Resident.objects.filter(household=household).values_list("id", flat=True))
         seen: set[int] = set()
         for i, person in enumerate(persons):
             row = _clean_person(i, person, data.method, roster, policy, errors, allow_new)
