@@ -130,8 +130,11 @@ def _save(user: User | None, household: Household, data: VisitInput, client_id: 
     if not all(c.pk for c in checks):  # backends that do not return ids from bulk inserts
         checks = list(visit.checks.all())
     open_follow_ups([(visit, checks)])
-    if visit.persons_present:
-        set_vacancy(user, household, None)  # people found living in a household marked vacant
+    visit.saved_checks = checks  # what the answer shows: no need to read them back
+    # People found living in a household marked vacant. The mark as read with the household (by
+    # access_household, in this request): no second read of it for the many households not marked.
+    if visit.persons_present and household.vacant_since is not None:
+        set_vacancy(user, household, None)
     return visit
 
 
