@@ -3,8 +3,8 @@
 Each visit is checked exactly as one sent alone (the scope of `access_household`, the client id's
 idempotency, screening.validation with the policy), but set-based: the households, their rosters and
 the client ids already recorded are read in one query each for the whole queue, the policy once, and
-the good visits are written with one INSERT … ON CONFLICT (client_id) DO NOTHING, their person checks
-with one more and the follow-up items with one or two. A visit that fails its checks is an error of
+the good visits are written with one INSERT … ON CONFLICT DO NOTHING (the client id's unique key), their
+person checks with one COPY and the follow-up items with one or two statements. A visit that fails its checks is an error of
 its own and writes nothing; the others are saved all the same. A visit that adds a new occupant to
 the roster goes through the single path (screening.visits), in its own transaction.
 
@@ -30,15 +30,15 @@ from fangkong.accounts.models import User
 from fangkong.areas.models import Household
 from fangkong.areas.services import set_vacancy
 from fangkong.core import permissions
+from fangkong.core.bulk import copy_rows, is_postgres
 from fangkong.core.errors import FieldErrors
 from fangkong.people.models import Resident
 from fangkong.policy.services import current_policy
 from fangkong.screening.models import PersonCheck, Visit
 from fangkong.screening.validation import PersonRow, VisitInput, clean_visit
-from fangkong.screening.visits import new_checks, new_visit, open_follow_ups, record_visit
+from fangkong.screening.visits import CHECK_FIELDS, check_values, new_visit, open_follow_ups, record_visit
 
 CREATED, DUPLICATE, ERROR = "created", "duplicate", "error"
-CHECKS_PER_INSERT = 2000  # person checks per INSERT statement (PostgreSQL takes at most 65,535 parameters)
 
 
 @dataclass
@@ -162,17 +162,17 @@ def _check(pending: list[_Pending], outcomes: list[Outcome]) -> None:
 
 
 def _insert(user: User, fast: list[_Pending], outcomes: list[Outcome]) -> None:
-    """The checked visits in one INSERT … ON CONFLICT (client_id) DO NOTHING RETURNING: a visit that
-    another request recorded meanwhile (the same queue sent twice at once) is not inserted, and is a
-    duplicate; then the person checks of those inserted, their follow-up items and vacancy marks."""
+    """The checked visits in one INSERT … ON CONFLICT DO NOTHING RETURNING: a visit that another
+    request recorded meanwhile (the same queue sent twice at once) is not inserted, and is a duplicate;
+    then the person checks of those inserted (COPY on PostgreSQL), their follow-up items and vacancy marks."""
     if not fast:
         return
-    visits = [new_visit(user, p.household, p.data, p.client_id, p.visited_at or timezone.now(), p.rows) for p in fast]
     now = timezone.now()
+    visits = [new_visit(user, p.household, p.data, p.client_id, p.visited_at or now, p.rows) for p in fast]
     for visit in visits:
         visit.created_at = now
     inserted = _insert_visits(visits)
-    saved: list[tuple[Visit, list[PersonCheck]]] = []
+    saved: list[tuple[_Pending, Visit]] = []
     raced = []
     for p, visit in zip(fast, visits, strict=True):
         pk = inserted.get(p.client_id)
@@ -182,15 +182,18 @@ def _insert(user: User, fast: list[_Pending], outcomes: list[Outcome]) -> None:
         visit.pk = pk
         visit._state.adding = False
         outcomes[p.index].status, outcomes[p.index].visit_id = CREATED, pk
-        saved.append((visit, new_checks(visit, p.rows, [r.resident_id for r in p.rows])))  # type: ignore[misc]
-    checks = PersonCheck.objects.bulk_create([c for _visit, cs in saved for c in cs], batch_size=CHECKS_PER_INSERT)
-    if checks and not all(c.pk for c in checks):  # backends that do not return ids from bulk inserts
-        by_key = {(c.visit_id, c.resident_id): c.pk for c in PersonCheck.objects.filter(
-            visit_id__in=[v.pk for v, _cs in saved]).only("id", "visit_id", "resident_id")}
-        for c in checks:
-            c.pk = by_key[(c.visit_id, c.resident_id)]
-    open_follow_ups(saved)
-    present = {v.household_id for v, _cs in saved if v.persons_present}
+        saved.append((p, visit))
+    copy_rows(PersonCheck, ("visit_id", "area_code", "date", *CHECK_FIELDS), (
+        (visit.pk, visit.area_code, visit.date, *check_values(row, row.resident_id))  # type: ignore[arg-type]
+        for p, visit in saved for row in p.rows))
+    flagged = {visit.pk: visit for _p, visit in saved if visit.flags}
+    checks: dict[int, list[PersonCheck]] = {}
+    for pk, visit_id, resident_id, flags in PersonCheck.objects.filter(
+            visit_id__in=list(flagged), flags__gt=0).values_list("id", "visit_id", "resident_id", "flags"):
+        checks.setdefault(visit_id, []).append(
+            PersonCheck(pk=pk, visit=flagged[visit_id], resident_id=resident_id, flags=flags))
+    open_follow_ups((visit, checks.get(visit.pk, [])) for _p, visit in saved if visit.pk in flagged)
+    present = {visit.household_id for _p, visit in saved if visit.persons_present}
     for household in Household.objects.filter(pk__in=present, vacant_since__isnull=False):
         set_vacancy(user, household, None)  # people found living in a household marked vacant
     if raced:
@@ -200,13 +203,27 @@ def _insert(user: User, fast: list[_Pending], outcomes: list[Outcome]) -> None:
             _replayed(p, known.get(p.client_id), outcomes[p.index])
 
 
+VISIT_COLUMNS = ("client_id", "household_id", "area_code", "date", "visited_at", "method", "outcome", "flags",
+                 "persons_present", "note", "recorded_by_id", "created_at")
+VISIT_TYPES = ("uuid", "bigint", "text", "date", "timestamptz", "text", "text", "integer", "integer", "text",
+               "bigint", "timestamptz")
+
+
 def _insert_visits(visits: list[Visit]) -> dict[uuid.UUID, int]:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, client_id (PostgreSQL; SQLite: INSERT OR IGNORE …
-    RETURNING): the ids of the visits inserted, by client id; the others were recorded meanwhile."""
-    fields = [f for f in Visit._meta.concrete_fields if f is not Visit._meta.pk]
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, client_id: the ids of the visits inserted, by client
+    id (those missing were recorded meanwhile). PostgreSQL takes the rows as one array per column
+    (unnest); other databases get Django's own multi-row INSERT (SQLite: INSERT OR IGNORE … RETURNING)."""
     inserted: dict[uuid.UUID, int] = {}
-    size = max(1, connection.ops.bulk_batch_size(fields, visits))
     with connection.cursor() as cursor:
+        if is_postgres():
+            columns = [list(column) for column in zip(*(
+                [getattr(visit, name) for name in VISIT_COLUMNS] for visit in visits), strict=True)]
+            arrays = ", ".join(f"%s::{kind}[]" for kind in VISIT_TYPES)
+            cursor.execute(f'INSERT INTO "{Visit._meta.db_table}" ({", ".join(VISIT_COLUMNS)}) '
+                           f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING RETURNING id, client_id", columns)
+            return {client_id: pk for pk, client_id in cursor.fetchall()}
+        fields = [f for f in Visit._meta.concrete_fields if f is not Visit._meta.pk]
+        size = max(1, connection.ops.bulk_batch_size(fields, visits))
         for start in range(0, len(visits), size):
             query = InsertQuery(Visit, on_conflict=OnConflict.IGNORE)
             query.insert_values(fields, visits[start:start + size])

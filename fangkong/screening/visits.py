@@ -101,15 +101,22 @@ def new_visit(user: User | None, household: Household, data: VisitInput, client_
     )
 
 
+# A person check's own values, in this order (its visit, area code and date are the visit's).
+CHECK_FIELDS = ("resident_id", "present", "temperature", "temperature_method", "outdoors", "ambient_c",
+                "reading_unreliable", "symptoms", "travel_14d", "contact_14d", "flags")
+
+
+def check_values(row: PersonRow, resident_id: int) -> tuple:
+    """The values of CHECK_FIELDS for a checked person row (screening.batch writes them as they are)."""
+    return (resident_id, row.present, row.temperature, row.temperature_method, row.outdoors, row.ambient_c,
+            row.unreliable, row.symptoms, row.travel_14d, row.contact_14d, row.flags)
+
+
 def new_checks(visit: Visit, rows: list[PersonRow], resident_ids: list[int]) -> list[PersonCheck]:
     """The person checks of a saved visit, not yet saved."""
-    return [
-        PersonCheck(visit=visit, resident_id=resident_id, area_code=visit.area_code, date=visit.date,
-                    present=row.present, temperature=row.temperature, temperature_method=row.temperature_method,
-                    outdoors=row.outdoors, ambient_c=row.ambient_c, reading_unreliable=row.unreliable,
-                    symptoms=row.symptoms, travel_14d=row.travel_14d, contact_14d=row.contact_14d, flags=row.flags)
-        for row, resident_id in zip(rows, resident_ids, strict=True)
-    ]
+    return [PersonCheck(visit=visit, area_code=visit.area_code, date=visit.date,
+                        **dict(zip(CHECK_FIELDS, check_values(row, resident_id), strict=True)))
+            for row, resident_id in zip(rows, resident_ids, strict=True)]
 
 
 def _save(user: User | None, household: Household, data: VisitInput, client_id: uuid.UUID,
