@@ -18,8 +18,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from fangkong.accounts.api import router as accounts_router
 from fangkong.accounts.api_auth import API_AUTH
 from fangkong.areas.api import router as areas_router
-from fangkong.batch import router as batch_router
 from fangkong.audit.api import router as audit_router
+from fangkong.batch import router as batch_router
 from fangkong.cases.api import router as cases_router
 from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck.api import router as crosscheck_router

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models.sql import InsertQuery
+from django.db.models import Model
 from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -79,7 +80,7 @@ def record_visits(user: User, queue: list[tuple[object, VisitInput]]) -> list[Ou
     if not permissions.can_record(user):
         raise PermissionDenied
     outcomes = [Outcome() for _pair in queue]
-    ids: dict[int, object] = {}
+    ids: dict[int, int] = {}
     for i, (household_id, _data) in enumerate(queue):
         if isinstance(household_id, int) and not isinstance(household_id, bool) and household_id > 0:
             ids[i] = household_id
@@ -89,7 +90,7 @@ def record_visits(user: User, queue: list[tuple[object, VisitInput]]) -> list[Ou
     first_of: dict[uuid.UUID, int] = {}  # a client id sent twice in one queue: the second is a duplicate
     again: list[tuple[int, int]] = []
     for i, (_household_id, data) in enumerate(queue):
-        household = households.get(ids.get(i))  # type: ignore[arg-type]
+        household = households.get(ids.get(i, 0))
         if household is None:
             outcomes[i].error({"household_id": _("No such household in your area.")})
             continue
@@ -226,7 +227,7 @@ def _insert_visits(visits: list[Visit]) -> dict[uuid.UUID, int]:
         size = max(1, connection.ops.bulk_batch_size(fields, visits))
         for start in range(0, len(visits), size):
             query = InsertQuery(Visit, on_conflict=OnConflict.IGNORE)
-            query.insert_values(fields, visits[start:start + size])
+            query.insert_values(fields, list[Model](visits[start:start + size]))
             compiler = query.get_compiler(connection=connection)
             compiler.returning_fields = [Visit._meta.pk, Visit._meta.get_field("client_id")]
             for sql, params in compiler.as_sql():

@@ -169,3 +169,36 @@ def test_messages_are_in_the_users_language_zh(city, api):
     response = api("grid_a").post("/api/batch", {"items": [{"kind": "visit"}, visit(city, "b201")]})
     messages = [e["msg"] for r in response.json()["results"] for e in r["errors"]]
     assert messages and all(any("\u4e00" <= ch <= "\u9fff" for ch in m) for m in messages), messages
+
+
+def test_a_visit_recorded_meanwhile_by_another_request_is_a_duplicate(city, api, monkeypatch):
+    """The same queue sent twice at once: the second request's check of the client ids saw nothing,
+    its INSERT … ON CONFLICT DO NOTHING skips the visit the first one wrote, and it answers duplicate."""
+    from fangkong.screening import batch as screening_batch
+
+    racing = visit(city)
+    real_check = screening_batch._check
+
+    def check_then_lose_the_race(pending, outcomes):
+        real_check(pending, outcomes)
+        assert api("grid_a").post("/api/screening/visits", {k: v for k, v in racing.items() if k != "kind"}).status_code == 201
+
+    monkeypatch.setattr(screening_batch, "_check", check_then_lose_the_race)
+    response = api("grid_a").post("/api/batch", {"items": [racing, visit(city, "a102")]})
+    assert statuses(response) == ["duplicate", "created"]
+    assert response.json()["results"][0]["id"] == Visit.objects.get(client_id=racing["client_id"]).pk
+    assert Visit.objects.count() == 2 and PersonCheck.objects.count() == 3
+
+
+def test_a_failing_set_based_write_falls_back_to_one_visit_at_a_time(city, api, monkeypatch):
+    from django.db import IntegrityError
+
+    from fangkong.screening import batch as screening_batch
+
+    def broken(*args, **kwargs):
+        raise IntegrityError("simulated")
+
+    monkeypatch.setattr(screening_batch, "_insert_visits", broken)
+    response = api("grid_a").post("/api/batch", {"items": [visit(city), visit(city, "a102", temperature=50), visit(city, "a102")]})
+    assert statuses(response) == ["created", "error", "created"]
+    assert Visit.objects.count() == 2 and PersonCheck.objects.count() == 3
