@@ -56,14 +56,14 @@ class Client:
     failed: list[str] = field(default_factory=list)
 
 
-def prepare_clients(clients: int, visits: int, seed: int) -> list[Client]:
+def prepare_clients(clients: int, visits: int, seed: int, grids_per_client: int = GRIDS_PER_CLIENT) -> list[Client]:
     """Grid workers with tokens for the largest grids, and the visits their phones will send."""
     from fangkong.accounts.models import ApiToken, Role, User
     from fangkong.areas.models import Area, Household, Level
     from fangkong.people.models import Resident
 
     rng = random.Random(seed)
-    grids = list(Area.objects.filter(level=Level.GRID).order_by("code").values_list("id", "code")[: clients * GRIDS_PER_CLIENT])
+    grids = list(Area.objects.filter(level=Level.GRID).order_by("code").values_list("id", "code")[: clients * grids_per_client])
     if len(grids) < clients:
         raise SystemExit(f"only {len(grids)} grids for {clients} clients: generate a larger city")
     codes = [code for _pk, code in grids]
@@ -269,7 +269,9 @@ def main() -> None:
     print(f"raw_insert_visits_per_s={raw_rate:.0f}", flush=True)
 
     # The same number of visits again (new client ids), as offline queues through the batch endpoint.
-    queued = prepare_clients(args.clients, args.visits, args.seed + 1)
+    # Fewer grid workers, so that each one's queue fills requests of --batch-size visits.
+    queued = prepare_clients(args.clients, args.visits, args.seed + 1,
+                             grids_per_client=max(1, -(-args.visits // (args.clients * args.batch_size))))
     for client in queued:
         as_batches(client, args.batch_size)
     server, port = start_server(url, args.workers)
