@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -202,3 +203,30 @@ def test_a_failing_set_based_write_falls_back_to_one_visit_at_a_time(city, api, 
     response = api("grid_a").post("/api/batch", {"items": [visit(city), visit(city, "a102", temperature=50), visit(city, "a102")]})
     assert statuses(response) == ["created", "error", "created"]
     assert Visit.objects.count() == 2 and PersonCheck.objects.count() == 3
+
+
+def test_a_batched_visit_is_stored_exactly_as_a_single_one(city, api):
+    body = visit(city, temperature=38.4)
+    body["persons"][0].update({"symptoms": ["dry_cough"], "temperature_method": "forehead", "outdoors": True,
+                               "ambient_c": 5, "travel_14d": True})
+    body["persons"][1].update({"temperature_method": "ear", "contact_14d": True})
+    single = {k: v for k, v in body.items() if k != "kind"}
+    assert api("grid_a").post("/api/screening/visits", single).status_code == 201
+    batched = {**body, "client_id": str(uuid.uuid4()), "note": "复查"}
+    single_visit = Visit.objects.get(client_id=single["client_id"])
+    assert statuses(api("grid_a").post("/api/batch", {"items": [batched]})) == ["created"]
+    batch_visit = Visit.objects.get(client_id=batched["client_id"])
+
+    def visit_fields(v):
+        return (v.household_id, v.area_code, v.date, v.method, v.outcome, v.flags, v.persons_present, v.recorded_by_id)
+
+    def check_fields(v):
+        return [(c.resident_id, c.area_code, c.date, c.present, c.temperature, c.temperature_method, c.outdoors,
+                 c.ambient_c, c.reading_unreliable, c.symptoms, c.travel_14d, c.contact_14d, c.flags)
+                for c in PersonCheck.objects.filter(visit=v).order_by("resident_id")]
+
+    assert visit_fields(batch_visit) == visit_fields(single_visit) and batch_visit.note == "复查"
+    assert check_fields(batch_visit) == check_fields(single_visit)
+    assert check_fields(batch_visit)[0][4] == Decimal("38.4") or check_fields(batch_visit)[1][4] == Decimal("38.4")
+    # The same reasons again: the items opened by the first visit stay as they are, one per person.
+    assert sorted(FollowUp.objects.values_list("visit_id", flat=True)) == [single_visit.pk, single_visit.pk]
