@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "fangkong.core",
     "fangkong.accounts",
     "fangkong.audit",
+    "fangkong.jobs",
     "fangkong.policy",
     "fangkong.areas",
     "fangkong.people",
@@ -127,6 +128,7 @@ MIDDLEWARE = [
     "fangkong.audit.middleware.RequestContextMiddleware",
     "fangkong.accounts.middleware.PasswordChangeRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
+    "fangkong.core.dbrouter.ReplicaPinMiddleware",  # a user who changed data reads from the primary for a while
     "fangkong.core.error_pages.DatabaseUnavailableMiddleware",  # database unreachable: 503, not 500
 ]
 
@@ -166,10 +168,55 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Through pgbouncer in transaction mode (README, scaling out): a session's state does not outlive a
+# transaction there, so no server-side cursors (Django's .iterator() uses them) and no prepared statements.
+# The advisory lock the cross-check takes is transaction-scoped, which pgbouncer keeps. The job workers
+# connect to PostgreSQL directly (procrastinate LISTENs for new jobs, a session feature).
+DB_PGBOUNCER = env_bool("DB_PGBOUNCER", False)
+if DB_PGBOUNCER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the writer instead of failing at once; the demo serves a few users at a time.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Background jobs (fangkong/jobs, DESIGN "Background jobs"): on PostgreSQL a procrastinate queue in the same
+# database, run by `fangkong jobs-worker` (deploy/fangkong-worker.service); on SQLite (the demo) jobs run in the
+# process that starts them and the schedule runs in the demo server's thread. Same code either way.
+ON_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+JOBS_BACKEND = os.environ.get("JOBS_BACKEND", "procrastinate" if ON_POSTGRES else "inline")
+if JOBS_BACKEND not in ("procrastinate", "inline"):
+    raise ImproperlyConfigured(f"JOBS_BACKEND must be procrastinate or inline, got {JOBS_BACKEND!r}")
+if JOBS_BACKEND == "procrastinate" and not ON_POSTGRES:
+    raise ImproperlyConfigured("JOBS_BACKEND=procrastinate needs PostgreSQL (DATABASE_URL=postgres://...).")
+if ON_POSTGRES:
+    # Last: Fangkong's apps register their job kinds in ready() before procrastinate reads the schedule.
+    INSTALLED_APPS.append("procrastinate.contrib.django")
+PROCRASTINATE_ON_APP_READY = "fangkong.jobs.tasks.on_app_ready"  # registers the tasks and the schedule
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
+JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "3"))  # a job that kills its worker stops here
+JOBS_STALLED_SECONDS = int(os.environ.get("JOBS_STALLED_SECONDS", "60"))  # a silent worker's jobs go back
+JOBS_RESULT_HOURS = int(os.environ.get("JOBS_RESULT_HOURS", "24"))  # result files (personal data) are wiped
+JOBS_KEEP_DAYS = int(os.environ.get("JOBS_KEEP_DAYS", "30"))  # job rows (the history on the jobs pages)
+
+# A streaming read replica of the PostgreSQL primary (README, deployment; scripts/ensure-replica.sh): the
+# command centre's boards, reports and exports read from it (core.dbrouter), everything else from the
+# primary. A user who just changed data reads from the primary for REPLICA_PIN_SECONDS; a replica that is
+# down or more than REPLICA_MAX_LAG_SECONDS behind is not used. Unset: one database, as in the demo.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "5"))
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "30"))
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")), conn_health_checks=True)
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # A replica that does not answer costs a board at most this long before it reads from the primary.
+        DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+    # In the tests the replica reads the primary's test database (it exists there by replication).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["fangkong.core.dbrouter.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -46,6 +46,7 @@ from fangkong.crosscheck.models import Kind as ToDoKind
 from fangkong.crosscheck.models import ToDo
 from fangkong.facilities import appointments, beds, runs
 from fangkong.facilities.models import FacilityImport, Proposal, Transfer
+from fangkong.jobs.models import Job, JobStatus
 from fangkong.observation.files import open_file
 from fangkong.observation.models import Alert
 from fangkong.people.models import ImportBatch, Resident
@@ -212,13 +213,15 @@ def build_area_a() -> AreaA:
     results = ResultImport.objects.create(user=district, filename="结果.xlsx", area_code=jiangan, report=report)
     facility_import = FacilityImport.objects.create(user=district, filename="机构.xlsx", area_code=jiangan, report=report)
     token, _key = ApiToken.issue(users["grid_a"], "grid A phone")
+    job = Job.objects.create(kind="roster-import", user=community, area_code=qinghe, status=JobStatus.DONE,
+                             input_name="名单.xlsx", result_name="结果.xlsx", result_data=report)
 
     return AreaA(city, {
         "case": case, "waiting": waiting, "test": test, "run": run, "proposal": proposal, "stay": stay,
         "transfer": transfer, "slot": slot, "appointment": appointment, "investigation": investigation,
         "task": task, "contact": contact, "file": file, "alert": alert, "follow_up": follow_up,
         "campaign": campaign, "todo": todo, "roster": roster, "area_batch": area_batch, "evidence": evidence,
-        "results": results, "facility_import": facility_import, "token": token,
+        "results": results, "facility_import": facility_import, "token": token, "job": job,
     })
 
 
@@ -249,6 +252,9 @@ FILL: dict[tuple[str, str], Filler] = {
     ("areas:building", "pk"): _city("buildings", "a1"),
     ("people:household", "pk"): HOUSEHOLD,
     ("imports:result", "batch_id"): _obj("roster"),
+    ("jobs:detail", "job_id"): _obj("job"),
+    ("jobs:status", "job_id"): _obj("job"),
+    ("jobs:download", "job_id"): _obj("job"),
     ("imports:report", "batch_id"): _obj("roster"),
     ("imports:areas_result", "batch_id"): _obj("area_batch"),
     ("tokens:revoke", "token_id"): _obj("token"),

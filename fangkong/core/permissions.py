@@ -114,6 +114,11 @@ def can_browse_audit(user: Account | None) -> bool:
     return is_commander(user)
 
 
+def can_see_system_jobs(user: Account | None) -> bool:
+    """The scheduled jobs (alerts, cross-check, upkeep) run for the whole city: its commanders watch them."""
+    return _has_role(user, {Role.CITY_COMMANDER})
+
+
 def can_change_policy(user: Account | None) -> bool:
     return _has_role(user, {Role.CITY_COMMANDER})
 

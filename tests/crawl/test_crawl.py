@@ -41,6 +41,7 @@ def _build_demo() -> None:
     call_command("demo-observation", seed=2020, files=60, verbosity=0)
     call_command("demo-accounts", verbosity=0)
     call_command("demo-evidence", verbosity=0)
+    call_command("jobs-worker", once=True, verbosity=0)  # the schedule's first pass: the city's job pages
 
 
 def public_links() -> list[str]:
