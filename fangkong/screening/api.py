@@ -156,7 +156,8 @@ class VisitOut(Schema):
 
     @staticmethod
     def resolve_persons(obj: Visit) -> list:
-        return list(obj.checks.order_by("id"))
+        saved = getattr(obj, "saved_checks", None)  # a visit just recorded carries its checks
+        return sorted(saved, key=lambda c: c.pk) if saved is not None else list(obj.checks.order_by("id"))
 
 
 class CoverageRowOut(Schema):

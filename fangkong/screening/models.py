@@ -138,6 +138,8 @@ class Visit(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
+    # The person checks of a visit just recorded (screening.visits), for the answer: not read back.
+    saved_checks: list[PersonCheck] | None = None
 
     class Meta:
         ordering = ["-visited_at", "-id"]
