@@ -123,6 +123,11 @@ WRITER_PID=""
 cleanup() {
   local rc=$?
   [ -n "$WRITER_PID" ] && kill "$WRITER_PID" 2>/dev/null
+  if [ -n "${SUPERVISOR_PID:-}" ]; then
+    touch "$DIR/pq.stop" 2>/dev/null
+    pkill -TERM -P "$SUPERVISOR_PID" 2>/dev/null
+    kill "$SUPERVISOR_PID" 2>/dev/null
+  fi
   if [ -d "$DIR" ]; then
     for n in node1 node2 monitor; do stop_node "$n"; done
     if [ "$KEEP" = 1 ]; then
@@ -186,6 +191,9 @@ MONITOR_URI="postgres://autoctl_node@$HOST:$MON_PORT/pg_auto_failover?sslmode=di
 log "creating the monitor on $HOST:$MON_PORT"
 as_pg pg_autoctl create monitor --pgdata "$DIR/monitor" --pgport "$MON_PORT" --hostname "$HOST" \
   --auth trust --no-ssl >"$DIR/create-monitor.log" 2>&1 || { cat "$DIR/create-monitor.log" >&2; die "monitor"; }
+# Trust authentication on a shared machine: listen on the loopback only (the default is every interface).
+as_pg pg_autoctl config set --pgdata "$DIR/monitor" postgresql.listen_addresses "$HOST" >/dev/null \
+  || die "cannot make the monitor listen on $HOST only"
 start_node monitor
 wait_for 60 "the monitor" bash -c "psql -X -q -h $HOST -p $MON_PORT -U autoctl_node -d pg_auto_failover -Atc 'SELECT 1' >/dev/null 2>&1" || exit 1
 if [ "$FAST" = 1 ]; then
@@ -200,7 +208,7 @@ fi
 
 create_pg() {  # name port
   as_pg pg_autoctl create postgres --pgdata "$DIR/$1" --pgport "$2" --hostname "$HOST" --name "$1" \
-    --dbname "$DB" --auth trust --no-ssl --monitor "$MONITOR_URI" >"$DIR/create-$1.log" 2>&1 \
+    --listen "$HOST" --dbname "$DB" --auth trust --no-ssl --monitor "$MONITOR_URI" >"$DIR/create-$1.log" 2>&1 \
     || { cat "$DIR/create-$1.log" >&2; die "creating $1"; }
   # Smaller than the defaults: three clusters share two cores with the project's own.
   printf "shared_buffers = '32MB'\nmax_connections = 40\n" | $SUDO tee -a "$DIR/$1/postgresql.conf" >/dev/null
@@ -259,20 +267,101 @@ first_ok_on() {  # port since -> time of the first acknowledged commit on that p
   awk -v p="$1" -v t="$2" '$1 == "ok" && $3 == p && $4 > t {print $4; exit}' "$DIR/writer.log" 2>/dev/null
 }
 wait_for 20 "the writer's first row" bash -c "grep -q '^ok' '$DIR/writer.log' 2>/dev/null" || exit 1
+
+# --- 3b. a procrastinate worker through the same multi-host string ------------------------------------------
+# Fangkong's `fangkong jobs-worker` is procrastinate's worker with a PsycopgConnector built from Django's
+# DATABASES (psycopg_pool, connections checked before use). This one is the same without Django: it runs
+# under a loop that restarts it 2 s after it exits, as systemd does (deploy/systemd/fangkong-worker.service).
+HAVE_PQ=0
+SUPERVISOR_PID=""
+if "$PY" -c "import procrastinate" 2>/dev/null; then
+  HAVE_PQ=1
+  cat >"$DIR/pq_app.py" <<'PY'
+import os
+import procrastinate
+
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=os.environ["HA_CONNINFO"]))
+
+
+@app.task(name="ha_touch", queue="ha")
+def ha_touch(n: int) -> int:
+    return n
+PY
+  cat >"$DIR/pq_worker.py" <<'PY'
+import logging, sys
+logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+from pq_app import app
+try:
+    app.run_worker(queues=["ha"], update_heartbeat_interval=2, fetch_job_polling_interval=1)
+    print("worker returned", file=sys.stderr)
+except BaseException as e:
+    print(f"worker raised {type(e).__name__}: {e}", file=sys.stderr)
+    sys.exit(1)
+PY
+  cat >"$DIR/pq_defer.py" <<'PY'
+import sys
+from pq_app import app
+with app.open():
+    print(app.configure_task("ha_touch").defer(n=int(sys.argv[1])))
+PY
+  export HA_CONNINFO="$CONNINFO" PYTHONPATH="$DIR"
+  "$PY" -m procrastinate --app=pq_app.app schema --apply >"$DIR/pq-schema.log" 2>&1 \
+    || { log "procrastinate schema failed: $(tail -1 "$DIR/pq-schema.log")"; HAVE_PQ=0; }
+fi
+if [ "$HAVE_PQ" = 1 ]; then
+  ( while [ ! -e "$DIR/pq.stop" ]; do
+      "$PY" "$DIR/pq_worker.py" >>"$DIR/pq-worker.log" 2>&1
+      echo "exit $? $(date +%s.%N)" >>"$DIR/pq-exits.log"
+      sleep 2
+    done ) &
+  SUPERVISOR_PID=$!
+fi
+worker_exits() { cat "$DIR/pq-exits.log" 2>/dev/null | grep -c '^exit'; }
+job_done_after() {  # since -> seconds from `since` until a job deferred now is done (the worker took it)
+  local since=$1 id t_end
+  for _ in $(seq 1 60); do
+    id=$("$PY" "$DIR/pq_defer.py" 1 2>/dev/null) && break
+    sleep 1
+  done
+  [ -n "$id" ] || { echo null; return; }
+  t_end=$(( $(date +%s) + 120 ))
+  while [ "$(date +%s)" -lt "$t_end" ]; do
+    [ "$(node "$(primary_port)" "SELECT status FROM procrastinate_jobs WHERE id = $id")" = succeeded ] \
+      && { secs "$since" "$(now)"; return; }
+    sleep 0.5
+  done
+  echo null
+}
 sleep 2
+if [ "$HAVE_PQ" = 1 ]; then
+  job_ok=$(job_done_after "$(now)")
+  log "procrastinate worker: a job deferred before any failover ran in ${job_ok}s"
+fi
 
 # --- 4. planned failover -----------------------------------------------------------------------------------
 old=$(primary_port)
 new=$([ "$old" = "$P1" ] && echo "$P2" || echo "$P1")
 log "planned failover: pg_autoctl perform failover (primary $old -> $new)"
 t0=$(now)
-as_pg pg_autoctl perform failover --pgdata "$DIR/monitor" --formation default --group 0 --wait 90 \
-  >"$DIR/perform-failover.log" 2>&1 || log "perform failover said: $(tail -2 "$DIR/perform-failover.log")"
+# The monitor's perform_failover() can meet a node's state report in a deadlock (pg_auto_failover 2.0: the
+# call fails with "deadlock detected" and nothing changes); it is simply asked again.
+for attempt in 1 2 3; do
+  as_pg pg_autoctl perform failover --pgdata "$DIR/monitor" --formation default --group 0 --wait 90 \
+    >"$DIR/perform-failover.log" 2>&1 && break
+  log "perform failover (attempt $attempt) said: $(grep -m1 ERROR "$DIR/perform-failover.log" | cut -c1-160)"
+  [ "$(primary_port)" = "$old" ] || break
+  sleep 1
+done
 t_cmd=$(now)
 wait_for 60 "writes on $new" bash -c "awk -v p=$new -v t=$t0 '\$1==\"ok\" && \$3==p && \$4>t {f=1} END {exit !f}' '$DIR/writer.log'" || exit 1
 planned_s=$(secs "$t0" "$(first_ok_on "$new" "$t0")")
 planned_cmd_s=$(secs "$t0" "$t_cmd")
 log "planned failover: writes on $new after ${planned_s}s (the command returned after ${planned_cmd_s}s)"
+job_planned_s=null
+if [ "$HAVE_PQ" = 1 ]; then
+  job_planned_s=$(job_done_after "$t0")
+  log "procrastinate worker: a job deferred after the planned failover done ${job_planned_s}s after it began; worker exits so far: $(worker_exits)"
+fi
 wait_for 120 "a healthy formation after the planned failover" healthy || exit 1
 sleep 2
 
@@ -302,6 +391,17 @@ RUN_PID[$ppname]=""
 wait_for 180 "the secondary promoted and writable" bash -c "awk -v p=$sp -v t=$t0 '\$1==\"ok\" && \$3==p && \$4>t {f=1} END {exit !f}' '$DIR/writer.log'" || exit 1
 unplanned_s=$(secs "$t0" "$(first_ok_on "$sp" "$t0")")
 log "unplanned failover: writes on $sp after ${unplanned_s}s ($(states))"
+job_unplanned_s=null
+if [ "$HAVE_PQ" = 1 ]; then
+  job_unplanned_s=$(job_done_after "$t0")
+  log "procrastinate worker: a job deferred after the unplanned failover done ${job_unplanned_s}s after the kill"
+fi
+worker_exit_total=$(worker_exits)
+if [ "$HAVE_PQ" = 1 ]; then
+  touch "$DIR/pq.stop"
+  pkill -TERM -P "$SUPERVISOR_PID" 2>/dev/null
+  log "procrastinate worker exits so far: $worker_exit_total; its last words: $(grep -E 'worker (raised|returned)|failed with' "$DIR/pq-worker.log" | tail -3 | cut -c1-200 | tr '\n' '|')"
+fi
 sleep 2
 
 # --- 7. no acknowledged row lost ----------------------------------------------------------------------------
@@ -341,6 +441,8 @@ with psycopg.connect(conninfo) as c:
     out["psycopg_multihost_is_primary"] = out["psycopg_multihost_port"] == int(primary)
 url_pairs = f"postgres://postgres@{host}:{p1},{host}:{p2}/{db}?target_session_attrs=read-write"
 url_ports = f"postgres://postgres@{host},{host}/{db}?port={p1},{p2}&target_session_attrs=read-write"
+# The read replica's URL: the same two hosts, preferring the standby (falls back to the primary if none is up).
+url_standby = f"postgres://postgres@{host},{host}/{db}?port={p1},{p2}&target_session_attrs=prefer-standby"
 try:
     import dj_database_url
 except ImportError:
@@ -353,18 +455,24 @@ else:
         out["dj_database_url_host_port_pairs"] = False
         print(f"dj_database_url.parse({url_pairs!r}) -> {type(e).__name__}", file=sys.stderr)
     cfg = dj_database_url.parse(url_ports, conn_health_checks=True)
+    cfg_standby = dj_database_url.parse(url_standby, conn_health_checks=True)
     print(f"dj_database_url.parse({url_ports!r}) -> HOST={cfg['HOST']!r} PORT={cfg['PORT']!r} "
           f"OPTIONS={cfg['OPTIONS']!r}", file=sys.stderr)
     try:
         import django
         from django.conf import settings
-        settings.configure(DATABASES={"default": cfg}, USE_TZ=True)
+        settings.configure(DATABASES={"default": cfg, "replica": cfg_standby}, USE_TZ=True)
         django.setup()
-        from django.db import connection
-        with connection.cursor() as cur:
+        from django.db import connections
+        with connections["default"].cursor() as cur:
             cur.execute("SELECT inet_server_port()")
             out["django_multihost_port"] = cur.fetchone()[0]
         out["django_multihost_is_primary"] = out["django_multihost_port"] == int(primary)
+        with connections["replica"].cursor() as cur:
+            cur.execute("SELECT inet_server_port(), pg_is_in_recovery()")
+            port, standby = cur.fetchone()
+        out["django_replica_port"] = port
+        out["django_replica_is_standby"] = bool(standby)
     except ImportError:
         out["django"] = "not installed"
 print(json.dumps(out))
@@ -375,7 +483,7 @@ log "client check (primary is $pp): $client_json"
 
 # --- the result --------------------------------------------------------------------------------------------
 "$PY" - "$planned_s" "$planned_cmd_s" "$restart_s" "$unplanned_s" "$rows_lost" "$acked_n" "$write_errors" \
-  "$rejoin_s" "$client_json" "$FAST" <<'PY'
+  "$rejoin_s" "$client_json" "$FAST" "$job_planned_s" "$job_unplanned_s" "${worker_exit_total:-0}" "$HAVE_PQ" <<'PY'
 import json, sys
 a = sys.argv[1:]
 num = lambda s: None if s in ("", "null") else float(s)
@@ -383,6 +491,9 @@ print(json.dumps({"detection": "fast" if a[9] == "1" else "defaults",
     "planned_failover_s": num(a[0]), "planned_command_s": num(a[1]),
     "postgres_kill_restart_s": num(a[2]), "unplanned_failover_s": num(a[3]),
     "rows_lost": int(a[4]), "rows_acknowledged": int(a[5]), "write_errors_seen": int(a[6]),
-    "rejoin_s": num(a[7]), **json.loads(a[8]),
+    "rejoin_s": num(a[7]),
+    **({"worker_job_done_after_planned_s": num(a[10]), "worker_job_done_after_unplanned_s": num(a[11]),
+        "worker_exits": int(a[12])} if a[13] == "1" else {}),
+    **json.loads(a[8]),
 }))
 PY
