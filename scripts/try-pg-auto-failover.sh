@@ -13,6 +13,9 @@
 #   3. starts a writer (python/psycopg) that inserts one numbered row every 50 ms through a multi-host
 #      connection string (host=a,b port=x,y target_session_attrs=read-write) and notes every acknowledged
 #      commit; it reconnects after an error, so it follows whichever node is primary;
+#      beside it, when the python has procrastinate, a procrastinate worker on the same string under a loop
+#      that restarts it 2 s after it exits (as systemd does); a job is deferred after each failover and
+#      timed until done, and the worker's exits are counted;
 #   4. planned failover (`pg_autoctl perform failover`): seconds until the writer commits on the other node;
 #   5. kill -9 of the primary's postgres alone: the node's keeper restarts it in place (no failover);
 #      seconds until the writer commits again;
