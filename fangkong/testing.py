@@ -11,7 +11,9 @@ persona works at the 江岸 designated hospital, the other_facility persona at t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from fangkong.accounts.models import Role, User
 from fangkong.areas.models import Area, Building, Compound, Household, Level, Unit
@@ -125,3 +127,18 @@ def build_small_city() -> SmallCity:
     user("facility", Role.FACILITY_STAFF, facility=city.facilities["hospital"])
     user("other_facility", Role.FACILITY_STAFF, facility=city.facilities["shelter"])
     return city
+
+
+DOWNLOAD_LINK = re.compile(r'href="(/jobs/\d+/download/)"')
+
+
+def run_export(client: Any, url: str, data: dict[str, Any] | None = None) -> Any:
+    """An export as a person makes it: POST its button's form, open the job page it leads to and download the
+    file from there (fangkong.jobs.exports; the tests run jobs in-process). Returns the download's response,
+    or the first answer that did not lead on (a refusal, a page with a message, a job page without a file)."""
+    started = client.post(url, data or {})
+    if started.status_code != 302 or not re.fullmatch(r"/jobs/\d+/", started["Location"]):
+        return started
+    page = client.get(started["Location"])
+    link = DOWNLOAD_LINK.search(page.content.decode())
+    return client.get(link.group(1)) if link else page

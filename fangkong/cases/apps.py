@@ -7,7 +7,10 @@ class CasesConfig(AppConfig):
     verbose_name = _("Four categories")
 
     def ready(self) -> None:
+        from fangkong.cases import exports
         from fangkong.cases.services import follow_moved_residents
+        from fangkong.jobs.exports import register_export
         from fangkong.people.moves import RESIDENTS_MOVED
 
         RESIDENTS_MOVED.register(follow_moved_residents)
+        register_export(exports.EXPORT)  # the targets export runs as a background job

@@ -8,7 +8,9 @@ class CrosscheckConfig(AppConfig):
     verbose_name = _("Finding the hidden")
 
     def ready(self) -> None:
-        from fangkong.crosscheck import jobs
+        from fangkong.crosscheck import exports, jobs
+        from fangkong.jobs.exports import register_export
         from fangkong.jobs.registry import register
 
         register(jobs.KIND)  # run every five minutes by the queue
+        register_export(exports.EXPORT)  # the to-do list's XLSX runs as a background job

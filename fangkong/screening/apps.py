@@ -11,7 +11,10 @@ class ScreeningConfig(AppConfig):
         from fangkong.accounts.models import Role
         from fangkong.core.landing import register_landing
         from fangkong.core.panels import Panel, register_panel
+        from fangkong.jobs.exports import register_export
+        from fangkong.screening import exports
         from fangkong.screening.panels import day_list_start, household_visits
 
         register_landing(Role.GRID_WORKER, day_list_start)  # a grid worker's day starts at the day list
         register_panel("household", Panel("screening-visits", "screening/_household_visits.html", household_visits))
+        register_export(exports.EXPORT)  # the coverage report's XLSX runs as a background job
