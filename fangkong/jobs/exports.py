@@ -89,7 +89,7 @@ def _runner(export: Export) -> Callable[[Job, Progress], Outcome]:
                  "area_code": getattr(target, "area_code", "") or getattr(target, "code", ""),
                  "changes": file.audit_changes}
         return Outcome(counts={"rows": file.rows}, file_name=file.name, file_type=file.content_type,
-                       file_data=file.data, audit=audit)
+                       file_data=file.data, audit=audit, message=_("The file is ready to download."))
 
     return run
 
