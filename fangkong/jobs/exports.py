@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -29,6 +29,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from fangkong.core.scope import ScopedUser
 from fangkong.jobs.queue import submit
 from fangkong.jobs.registry import JobError, JobKind, Outcome, register
 
@@ -67,7 +68,7 @@ class Export:
 
 
 EXPORTS: dict[str, Export] = {}
-COUNT_LABELS = {"rows": gettext_lazy("Rows")}
+COUNT_LABELS: dict[str, str | Promise] = {"rows": gettext_lazy("Rows")}
 
 
 def _runner(export: Export) -> Callable[[Job, Progress], Outcome]:
@@ -98,11 +99,12 @@ def register_export(export: Export) -> None:
     if EXPORTS.get(export.name, export) is not export:
         raise ValueError(f"export {export.name!r} is registered twice")
     EXPORTS[export.name] = export
+    back = export.back
     register(JobKind(export.name, export.label, _runner(export), count_labels=COUNT_LABELS,
-                     back=(lambda job: export.back(job.params)) if export.back else None))
+                     back=(lambda job: back(job.params)) if back is not None else None))
 
 
 def start(request: HttpRequest, name: str, params: dict[str, Any]) -> HttpResponse:
     """Start the export for the request's user (whose rights the view has checked) and go to its job page."""
-    job = submit(name, user=request.user, params={**params, LANGUAGE: translation.get_language() or ""})
+    job = submit(name, user=cast(ScopedUser, request.user), params={**params, LANGUAGE: translation.get_language() or ""})
     return redirect("jobs:detail", job_id=job.pk)
