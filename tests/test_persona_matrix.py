@@ -343,6 +343,8 @@ ADMIN_OBJECTS: dict[str, Filler] = {
     "axes/accessattempt": lambda a: (1, "district"),
     "axes/accesslog": lambda a: (1, "district"),
     "axes/accessfailurelog": lambda a: (1, "district"),
+    # procrastinate's queue rows (its admin is there on PostgreSQL, where the queue runs): no area either.
+    "procrastinate/procrastinatejob": lambda a: (1, "district"),
 }
 
 
