@@ -36,6 +36,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fangkong.accounts.models import ApiToken, Role, User
 from fangkong.api import api
@@ -217,6 +219,9 @@ def build_area_a() -> AreaA:
     token, _key = ApiToken.issue(users["grid_a"], "grid A phone")
     job = Job.objects.create(kind="roster-import", user=community, area_code=qinghe, status=JobStatus.DONE,
                              input_name="名单.xlsx", result_name="结果.xlsx", result_data=report)
+    # Grid worker A's two-factor devices (an authenticator app, backup codes).
+    totp = TOTPDevice.objects.create(user=users["grid_a"], name="authenticator", confirmed=True)
+    backup = StaticDevice.objects.create(user=users["grid_a"], name="backup codes", confirmed=True)
 
     return AreaA(city, {
         "case": case, "waiting": waiting, "test": test, "run": run, "proposal": proposal, "stay": stay,
@@ -224,6 +229,7 @@ def build_area_a() -> AreaA:
         "task": task, "contact": contact, "file": file, "alert": alert, "follow_up": follow_up,
         "campaign": campaign, "todo": todo, "roster": roster, "area_batch": area_batch, "evidence": evidence,
         "results": results, "facility_import": facility_import, "token": token, "job": job,
+        "totp": totp, "backup": backup,
     })
 
 
@@ -338,6 +344,8 @@ ADMIN_OBJECTS: dict[str, Filler] = {
     "areas/building": _city("buildings", "a1"),
     "accounts/user": GRID_A_ACCOUNT,
     "accounts/apitoken": _obj("token"),
+    "otp_totp/totpdevice": _obj("totp"),
+    "otp_static/staticdevice": _obj("backup"),
     # Not objects of an area (groups, django-axes' log-in records): the admin refuses non-staff all the same.
     "auth/group": lambda a: (1, "district"),
     "axes/accessattempt": lambda a: (1, "district"),
@@ -356,7 +364,8 @@ def _admin_filler(route: Route, param: str) -> Filler | None:
     if param == "url":  # the admin's catch-all: any other address under /admin/
         return lambda a: ("areas/area/matrix/", "district")
     model = "/".join(route.route.split("/")[1:3])
-    return ADMIN_OBJECTS.get(model) if param in ("object_id", "id") else None  # id: the password form
+    # id: the password form; pk: the authenticator device's key and QR code (django-otp's admin)
+    return ADMIN_OBJECTS.get(model) if param in ("object_id", "id", "pk") else None
 
 
 def filler(route: Route, param: str) -> Filler | None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 
@@ -35,6 +36,15 @@ class ColumnSet:
     def key_of(self, cell: Any) -> str | None:
         text = unicodedata.normalize("NFKC", str(cell or "")).strip().lstrip("\ufeff").strip("*").strip()
         return self.aliases.get(text) or self.aliases.get(text.lower().replace(" ", "_"))
+
+    def check_file(self, data: bytes, filename: str) -> None:
+        """The file's kind and header row, checked before an import job is queued (ImportFileError names
+        the problem in Chinese, as the import would), so the upload form answers at once."""
+        with translation.override("zh-hans"):
+            header = next(iter(iter_file_rows(io.BytesIO(data), filename)), None)
+            if header is None:
+                raise ImportFileError(_("The file is empty."))
+            self.map_header(list(header))
 
     def map_header(self, header: list[Any]) -> tuple[dict[str, int], dict[str, str]]:
         """Field key → column index, and field key → the header text as written in the file."""

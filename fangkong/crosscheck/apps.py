@@ -12,5 +12,6 @@ class CrosscheckConfig(AppConfig):
         from fangkong.jobs.exports import register_export
         from fangkong.jobs.registry import register
 
-        register(jobs.KIND)  # run every five minutes by the queue
+        for kind in jobs.KINDS:  # the cross-check every five minutes; the evidence import
+            register(kind)
         register_export(exports.EXPORT)  # the to-do list's XLSX runs as a background job

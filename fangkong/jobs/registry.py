@@ -54,6 +54,8 @@ class JobKind:
     back_url_name: str = ""
     # Or the page by the job (an export's area page, with its filters), when it needs the job's params.
     back: Callable[[Job], str] | None = None
+    # Its work only reads (an export): run before the job's transaction, its reads may go to the read replica.
+    reads_only: bool = False
     # The counts the job page shows, under these labels (a count without one is not shown).
     count_labels: dict[str, str | Promise] = field(default_factory=dict)
 

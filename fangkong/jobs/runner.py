@@ -50,11 +50,14 @@ def run_job(job_id: int) -> str:
     kind = registry.get(job.kind)
     tracker = Progress(job.pk)
     try:
+        # A kind that only reads (an export) works before the job's transaction: its reads may then go to the
+        # read replica (core.dbrouter), which a transaction on the primary would forbid.
+        early = kind.run(job, tracker) if kind.reads_only else None
         with transaction.atomic():
             job = Job.objects.select_for_update().get(pk=job_id)
             if job.status in FINISHED:
                 return job.status
-            outcome = kind.run(job, tracker)
+            outcome = early if early is not None else kind.run(job, tracker)
             job.status, job.finished_at = JobStatus.DONE, timezone.now()
             job.result = {**outcome.counts, AUDIT: outcome.audit} if outcome.audit else outcome.counts
             job.result_url = outcome.url

@@ -17,7 +17,8 @@ class PeopleConfig(AppConfig):
         from fangkong.people.panels import area_tools
         from fangkong.people.services import follow_moved_buildings
 
-        register(jobs.KIND)  # the roster import runs as a background job
+        for kind in jobs.KINDS:  # the roster and area imports run as background jobs
+            register(kind)
         register_export(exports.EXPORT)  # so does the area's resident export
         BUILDINGS_MOVED.register(follow_moved_buildings)
         RESIDENT_FIGURES.provide(lambda: FIGURES)  # the residents' figures on the area pages, the area API and counts

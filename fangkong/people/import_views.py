@@ -20,10 +20,10 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.core import permissions
-from fangkong.core.tabular import COLUMNS, REQUIRED
+from fangkong.core.tabular import COLUMNS, REQUIRED, ROSTER
 from fangkong.jobs.queue import submit
 from fangkong.people.access import access_batch, visible_batches
-from fangkong.people.importer import ImportFileError, check_header, roster_template
+from fangkong.people.importer import ImportFileError, roster_template
 from fangkong.people.importing.areas import can_import_areas
 from fangkong.people.importing.report import masked_report, shown_errors
 from fangkong.people.jobs import ROSTER_IMPORT
@@ -71,7 +71,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         data = upload.read()
         try:
-            check_header(data, upload.name)
+            ROSTER.check_file(data, upload.name)
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:

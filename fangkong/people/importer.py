@@ -55,8 +55,7 @@ from fangkong.people.models import ImportBatch
 from fangkong.people.moves import residents_moved
 from fangkong.people.validation import clean_resident
 
-__all__ = ["ImportFileError", "ImportResult", "RowError", "check_header", "import_roster", "roster_template",
-           "write_error_report"]
+__all__ = ["ImportFileError", "ImportResult", "RowError", "import_roster", "roster_template", "write_error_report"]
 
 PERSON_KEYS = ("name", "sex", "doc_type", "doc_number", "birth_date", "phone", "relation", "special_groups",
                "registered_address", "note")
@@ -230,16 +229,6 @@ def import_roster(source: str | Path | IO[bytes], *, filename: str, user: User |
     with translation.override("zh-hans"):
         return _import(source, filename=filename, user=user, create_areas=create_areas,
                        create_housing=create_housing or create_areas, progress=progress, rows_done=rows_done)
-
-
-def check_header(data: bytes, filename: str) -> None:
-    """The file's kind and header row, checked before a job is queued (ImportFileError names the problem),
-    so the upload form answers at once what a worker would only find later."""
-    with translation.override("zh-hans"):
-        header = next(iter(iter_file_rows(io.BytesIO(data), filename)), None)
-        if header is None:
-            raise ImportFileError(_("The file is empty."))
-        map_header(list(header))
 
 
 def _import(source, *, filename: str, user, create_areas: bool, create_housing: bool, progress, rows_done) -> ImportResult:

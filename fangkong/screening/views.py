@@ -26,6 +26,7 @@ from fangkong.areas.models import CODE_LENGTH, Area, Household, Level
 from fangkong.areas.views import crumbs_for
 from fangkong.cases.models import Status as CaseStatus
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.jobs.exports import start
@@ -179,6 +180,7 @@ def household_qr_png(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@use_replica
 def coverage(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     area = _area(request, code)
