@@ -14,9 +14,11 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -160,3 +162,18 @@ def log_in_verified(client: Client, user: User) -> Client:
     session[two_factor.PENDING] = False
     session.save()
     return client
+
+
+DOWNLOAD_LINK = re.compile(r'href="(/jobs/\d+/download/)"')
+
+
+def run_export(client: Any, url: str, data: dict[str, Any] | None = None) -> Any:
+    """An export as a person makes it: POST its button's form, open the job page it leads to and download the
+    file from there (fangkong.jobs.exports; the tests run jobs in-process). Returns the download's response,
+    or the first answer that did not lead on (a refusal, a page with a message, a job page without a file)."""
+    started = client.post(url, data or {})
+    if started.status_code != 302 or not re.fullmatch(r"/jobs/\d+/", started["Location"]):
+        return started
+    page = client.get(started["Location"])
+    link = DOWNLOAD_LINK.search(page.content.decode())
+    return client.get(link.group(1)) if link else page

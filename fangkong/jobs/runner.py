@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError)
 
 
+AUDIT = "audit"  # the result's key for what the file's download writes to the audit log (Outcome.audit)
+
+
 class RetryLater(Exception):
     """Raised to the queue: the job met a transient error and is queued for another attempt."""
 
@@ -47,13 +50,17 @@ def run_job(job_id: int) -> str:
     kind = registry.get(job.kind)
     tracker = Progress(job.pk)
     try:
+        # A kind that only reads (an export) works before the job's transaction: its reads may then go to the
+        # read replica (core.dbrouter), which a transaction on the primary would forbid.
+        early = kind.run(job, tracker) if kind.reads_only else None
         with transaction.atomic():
             job = Job.objects.select_for_update().get(pk=job_id)
             if job.status in FINISHED:
                 return job.status
-            outcome = kind.run(job, tracker)
+            outcome = early if early is not None else kind.run(job, tracker)
             job.status, job.finished_at = JobStatus.DONE, timezone.now()
-            job.result, job.result_url = outcome.counts, outcome.url
+            job.result = {**outcome.counts, AUDIT: outcome.audit} if outcome.audit else outcome.counts
+            job.result_url = outcome.url
             job.result_name, job.result_type, job.result_data = outcome.file_name, outcome.file_type, outcome.file_data
             job.done_count, job.total_count = tracker.done, tracker.total
             job.message = outcome.message or tracker.message

@@ -12,6 +12,8 @@ class ScreeningConfig(AppConfig):
         from fangkong.core.landing import register_landing
         from fangkong.core.panels import Panel, register_panel
         from fangkong.core.partitions import PartitionedTable, register
+        from fangkong.jobs.exports import register_export
+        from fangkong.screening import exports
         from fangkong.screening.panels import day_list_start, household_visits
         from fangkong.screening.retention import before_purge
 
@@ -20,3 +22,4 @@ class ScreeningConfig(AppConfig):
         # Daily tables partitioned by day on PostgreSQL; the checks before the visits they point at.
         register(PartitionedTable("screening_personcheck", "date", "retention_screening_days", before_purge))
         register(PartitionedTable("screening_visit", "date", "retention_screening_days"))
+        register_export(exports.EXPORT)  # the coverage report's XLSX runs as a background job
