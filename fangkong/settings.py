@@ -244,6 +244,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 
+# `fangkong backup` writes its dumps here unless given --output (deploy/systemd/fangkong-backup.service).
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", "."))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
