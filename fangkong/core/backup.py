@@ -91,12 +91,13 @@ def libpq_env(settings_dict: dict[str, Any], dbname: str | None = None) -> dict[
 
 def connect(settings_dict: dict[str, Any], dbname: str | None = None, autocommit: bool = False
             ) -> psycopg.Connection[Any]:
-    params = {"host": settings_dict.get("HOST") or None, "port": settings_dict.get("PORT") or None,
-              "user": settings_dict.get("USER") or None, "password": settings_dict.get("PASSWORD") or None,
-              "dbname": dbname or settings_dict.get("NAME")}
-    options = {k: v for k, v in settings_dict.get("OPTIONS", {}).items() if k.startswith("ssl")}
-    return psycopg.connect(**{k: v for k, v in params.items() if v is not None}, **options,
-                           autocommit=autocommit)
+    params: dict[str, Any] = {
+        "host": settings_dict.get("HOST") or None, "port": settings_dict.get("PORT") or None,
+        "user": settings_dict.get("USER") or None, "password": settings_dict.get("PASSWORD") or None,
+        "dbname": dbname or settings_dict.get("NAME")}
+    params.update({k: v for k, v in settings_dict.get("OPTIONS", {}).items() if k.startswith("ssl")})
+    conninfo = psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return psycopg.connect(conninfo, autocommit=autocommit)
 
 
 def table_stats(conn: psycopg.Connection[Any]) -> dict[str, TableStats]:
