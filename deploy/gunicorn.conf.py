@@ -6,6 +6,7 @@ Any setting can be overridden for one run with gunicorn's own GUNICORN_CMD_ARGS 
 """
 
 import multiprocessing
+import os
 import re
 
 from gunicorn.glogging import Logger
@@ -56,3 +57,12 @@ class SafeLogger(Logger):
 
 
 logger_class = SafeLogger
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Prometheus' multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by fangkong-web.service): a dead worker's
+    live gauges leave the sum; its counters and histograms stay counted."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

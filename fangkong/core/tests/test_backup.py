@@ -106,6 +106,8 @@ def test_keep_prunes_the_oldest_default_named_backups(tmp_path, settings):
     out = io.StringIO()
     call_command("backup", keep=2, stdout=out)
     summary = json.loads(out.getvalue().strip())
+    code, report = run_restore_check(tmp_path)  # a directory: its newest backup, the one just written
+    assert code == 0 and report["ok"] and report["file"] == summary["file"]
     assert summary["removed"] == ["fangkong-20200101T000000Z.dump"]
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len([n for n in names if n.startswith("fangkong-") and n.endswith(".dump")]) == 2
