@@ -60,9 +60,11 @@ logger_class = SafeLogger
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
-    """Prometheus' multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by fangkong-web.service): a dead worker's
-    live gauges leave the sum; its counters and histograms stay counted."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+    """Prometheus' multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by fangkong-web.service): the dead worker's
+    counters and histograms are folded into one archive file per type (they stay counted, its files go:
+    fangkong/core/metrics_files.py), its live gauges leave the sum."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        from fangkong.core.metrics_files import fold_dead_process
 
-        multiprocess.mark_process_dead(worker.pid)
+        fold_dead_process(worker.pid, path)

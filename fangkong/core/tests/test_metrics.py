@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from fangkong.core import metrics
+from fangkong.core.metrics_files import fold_dead_process
 
 
 def scrape(client: Client, **extra) -> str:
@@ -110,3 +111,29 @@ def test_multiprocess_mode_sums_the_workers(tmp_path):
                          text=True).stdout
     assert 'fangkong_http_requests_total{status="2xx",view="people:resident"} 2.0' in out
     assert 'fangkong_jobs_total{kind="mp-kind",outcome="ok"} 2.0' in out
+
+
+def test_a_dead_workers_files_are_folded_into_the_archive_and_the_sums_stay(tmp_path):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "fangkong.settings_demo"}
+    worker = textwrap.dedent("""
+        import os, django; django.setup()
+        from fangkong.core import metrics
+        metrics.observe_request("people:resident", "GET", 200, 0.2)
+        print(os.getpid())
+    """)
+    scraper = "import django; django.setup(); from fangkong.core import metrics; print(metrics.exposition().decode())"
+
+    def run(code: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120, capture_output=True,
+                              text=True).stdout
+
+    pids = [int(run(worker)) for _ in range(3)]
+    before = run(scraper)
+    for pid in pids:
+        fold_dead_process(pid, str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_archive.db", "histogram_archive.db"]
+    after = run(scraper)
+    assert 'fangkong_http_requests_total{status="2xx",view="people:resident"} 3.0' in after
+    assert 'fangkong_http_request_duration_seconds_bucket{le="0.25",method="GET",view="people:resident"} 3.0' in after
+    assert sorted(line for line in before.splitlines() if "people:resident" in line) == \
+        sorted(line for line in after.splitlines() if "people:resident" in line)
