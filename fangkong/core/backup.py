@@ -161,8 +161,12 @@ def backup(settings_dict: dict[str, Any], output: Path) -> dict[str, Any]:
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]  # type: ignore[index]
         stats = table_stats(conn)
         # The snapshot stays valid while this transaction is open: pg_dump reads exactly what was counted.
-        run(["pg_dump", "--format=custom", f"--snapshot={snapshot}", f"--file={partial}"],
-            libpq_env(settings_dict))
+        try:
+            run(["pg_dump", "--format=custom", f"--snapshot={snapshot}", f"--file={partial}"],
+                libpq_env(settings_dict))
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         conn.rollback()
     os.replace(partial, output)
     manifest = {
