@@ -104,7 +104,8 @@ def user_id(request: HttpRequest) -> int | None:
 
 
 class RequestLogMiddleware:
-    """One line per request (see the module); 5xx at ERROR, 4xx at WARNING, the rest at INFO."""
+    """One line per request (see the module); 5xx at ERROR (but 503, the database-away answer, at WARNING), 4xx
+    at WARNING, the rest at INFO."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -113,7 +114,10 @@ class RequestLogMiddleware:
         start = time.perf_counter()
         response = self.get_response(request)
         status = response.status_code
-        level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+        # 503 is the answer chosen while the database is away (core.error_pages, which logs its own warning),
+        # not a server error.
+        level = (logging.ERROR if status >= 500 and status != 503
+                 else logging.WARNING if status >= 400 else logging.INFO)
         if request_logger.isEnabledFor(level):
             view = view_label(request)
             request_logger.log(level, "%s %s %s", request.method, view, status, extra={"fields": {
