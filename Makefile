@@ -7,6 +7,7 @@ PYTHON ?= python3.11
 DEMO_RESIDENTS ?= 20000
 DEMO_SEED ?= 2020
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/fangkong
+PG_REPLICA_TEST_URL ?= postgres://postgres@127.0.0.1:5433/fangkong
 
 .PHONY: demo test quicktest install install-test system-test-deps messages lint bench serve
 
@@ -29,11 +30,16 @@ install-test: install $(VENV)/.installed-test system-test-deps
 messages: $(VENV)/.installed
 	$(PY) -m fangkong.core.compile_messages
 
-# Debian's chromium (browser tests), CJK fonts (screenshots), PostgreSQL client and server, Redis.
+# Debian's chromium (browser tests), CJK fonts (screenshots), PostgreSQL client and server, its streaming
+# read replica on port 5433, Redis. In CI a replica that cannot be made is a failure.
 system-test-deps:
 	bash scripts/install-system-deps.sh
 	bash scripts/ensure-postgres.sh
+	@bash scripts/ensure-replica.sh || { [ "$$CI" != "true" ] && \
+		echo "WARNING: no read replica on 127.0.0.1:5433; its tests will be SKIPPED (they are required in CI)." >&2; }
 	bash scripts/ensure-redis.sh
+	@bash scripts/ensure-pgbouncer.sh || { [ "$$CI" != "true" ] && \
+		echo "WARNING: no pgbouncer on 127.0.0.1:6432; its test will be SKIPPED (it is required in CI)." >&2; }
 
 # Demo mode: the settings start with the published demo key and localhost (a deployment must set its own).
 demo: export FANGKONG_DEMO := 1
@@ -59,6 +65,14 @@ test: install-test lint
 		echo "PostgreSQL is unreachable: in CI this is a failure, not a skip." >&2; exit 1; \
 	else \
 		echo "WARNING: PostgreSQL is unreachable; the PostgreSQL run was SKIPPED (it is required in CI)." >&2; \
+	fi
+	@echo "== the read replica's tests on PostgreSQL (primary 5432, streaming replica 5433) =="
+	@if bash scripts/ensure-replica.sh --check; then \
+		DATABASE_URL=$(PG_TEST_URL) DATABASE_REPLICA_URL=$(PG_REPLICA_TEST_URL) $(VENV)/bin/pytest -q -m replica; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "The read replica is not streaming (scripts/ensure-replica.sh): in CI this is a failure, not a skip." >&2; exit 1; \
+	else \
+		echo "WARNING: no streaming read replica; its tests were SKIPPED (they are required in CI)." >&2; \
 	fi
 
 # The quick loop while working: lint, then the suite on SQLite without the slow tests.

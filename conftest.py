@@ -11,6 +11,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _jobs_run_in_process(settings):
+    # Jobs run where they are submitted (the SQLite demo's way, the same runner), so a test sees a started
+    # import finished. The procrastinate queue with real workers has its own tests (fangkong/jobs/tests).
+    settings.JOBS_BACKEND = "inline"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Rate-limit counters live in the cache: a test (the crawl raises the limits and visits every link)
     # must not leave a client address over its limit for the next one.

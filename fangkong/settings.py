@@ -91,11 +91,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",  # two-factor log-in (accounts.two_factor): authenticator apps (TOTP) and backup codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     "ninja",  # the API docs' Swagger UI from our own static files, not a CDN (the Content-Security-Policy)
     "fangkong.core",
     "fangkong.accounts",
     "fangkong.audit",
+    "fangkong.jobs",
     "fangkong.policy",
     "fangkong.areas",
     "fangkong.people",
@@ -122,14 +126,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # user.is_verified(): this session passed the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fangkong.core.middleware.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "fangkong.accounts.middleware.SessionLimitMiddleware",  # idle timeout, lifetime, log-out everywhere
     "fangkong.audit.middleware.RequestContextMiddleware",
+    "fangkong.accounts.middleware.TwoFactorMiddleware",  # the code (or enrolment) before any other page
     "fangkong.accounts.middleware.PasswordChangeRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
+    "fangkong.core.dbrouter.ReplicaPinMiddleware",  # a user who changed data reads from the primary for a while
     "fangkong.core.error_pages.DatabaseUnavailableMiddleware",  # database unreachable: 503, not 500
 ]
 
@@ -169,10 +176,55 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Through pgbouncer in transaction mode (README, scaling out): a session's state does not outlive a
+# transaction there, so no server-side cursors (Django's .iterator() uses them) and no prepared statements.
+# The advisory lock the cross-check takes is transaction-scoped, which pgbouncer keeps. The job workers
+# connect to PostgreSQL directly (procrastinate LISTENs for new jobs, a session feature).
+DB_PGBOUNCER = env_bool("DB_PGBOUNCER", False)
+if DB_PGBOUNCER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the writer instead of failing at once; the demo serves a few users at a time.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Background jobs (fangkong/jobs, DESIGN "Background jobs"): on PostgreSQL a procrastinate queue in the same
+# database, run by `fangkong jobs-worker` (deploy/fangkong-worker.service); on SQLite (the demo) jobs run in the
+# process that starts them and the schedule runs in the demo server's thread. Same code either way.
+ON_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+JOBS_BACKEND = os.environ.get("JOBS_BACKEND", "procrastinate" if ON_POSTGRES else "inline")
+if JOBS_BACKEND not in ("procrastinate", "inline"):
+    raise ImproperlyConfigured(f"JOBS_BACKEND must be procrastinate or inline, got {JOBS_BACKEND!r}")
+if JOBS_BACKEND == "procrastinate" and not ON_POSTGRES:
+    raise ImproperlyConfigured("JOBS_BACKEND=procrastinate needs PostgreSQL (DATABASE_URL=postgres://...).")
+if ON_POSTGRES:
+    # Last: Fangkong's apps register their job kinds in ready() before procrastinate reads the schedule.
+    INSTALLED_APPS.append("procrastinate.contrib.django")
+PROCRASTINATE_ON_APP_READY = "fangkong.jobs.tasks.on_app_ready"  # registers the tasks and the schedule
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
+JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "3"))  # a job that kills its worker stops here
+JOBS_STALLED_SECONDS = int(os.environ.get("JOBS_STALLED_SECONDS", "60"))  # a silent worker's jobs go back
+JOBS_RESULT_HOURS = int(os.environ.get("JOBS_RESULT_HOURS", "24"))  # result files (personal data) are wiped
+JOBS_KEEP_DAYS = int(os.environ.get("JOBS_KEEP_DAYS", "30"))  # job rows (the history on the jobs pages)
+
+# A streaming read replica of the PostgreSQL primary (README, deployment; scripts/ensure-replica.sh): the
+# command centre's boards, reports and exports read from it (core.dbrouter), everything else from the
+# primary. A user who just changed data reads from the primary for REPLICA_PIN_SECONDS; a replica that is
+# down or more than REPLICA_MAX_LAG_SECONDS behind is not used. Unset: one database, as in the demo.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "5"))
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "30"))
+DATABASE_ROUTERS: list[str] = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")), conn_health_checks=True)
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # A replica that does not answer costs a board at most this long before it reads from the primary.
+        DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+    # In the tests the replica reads the primary's test database (it exists there by replication).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["fangkong.core.dbrouter.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -194,7 +246,10 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# Failed log-ins are forgiven only when the log-in is complete: after the password for an account without
+# two-factor, after the code for one with it (accounts.two_factor), so that logging in again with the password
+# does not wipe the count of wrong codes.
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 
 # Security headers. Referrer: a page's address (with its ids) goes to no other site. Content-Security-Policy
@@ -230,6 +285,15 @@ SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "120"))
 SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "24"))
 # The cookie (and the stored session) outlive no session: the longest lifetime above, not Django's two weeks.
 SESSION_COOKIE_AGE = max(SESSION_WORKER_MAX_HOURS, SESSION_MAX_HOURS) * 3600
+
+# Two-factor log-in (django-otp; accounts.two_factor, README "Two-factor log-in"): a code from an authenticator
+# app (TOTP) after the password, or one of ten single-use backup codes. Optional for everyone; required, when
+# OTP_REQUIRED_FOR_WIDE_ROLES is on, for the accounts that see a whole district or more (city and district
+# commanders, superusers: core.permissions.requires_two_factor) — without a device they are sent to enrol
+# right after the password and can do nothing else first. On by default in a deployment; off in the demo and
+# the tests (FANGKONG_DEMO=1), whose commanders log in with the published password alone.
+OTP_REQUIRED_FOR_WIDE_ROLES = env_bool("OTP_REQUIRED_FOR_WIDE_ROLES", not DEMO)
+OTP_TOTP_ISSUER = "Fangkong"  # the name the authenticator app shows beside the username
 CSRF_FAILURE_VIEW = "fangkong.core.error_pages.csrf_failure"
 
 LANGUAGE_CODE = "zh-hans"

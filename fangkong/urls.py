@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/manage/", include("fangkong.accounts.manage_urls")),
     path("accounts/", include("fangkong.accounts.urls")),
     path("audit/", include("fangkong.audit.urls")),
+    path("jobs/", include("fangkong.jobs.urls")),
     path("policy/", include("fangkong.policy.urls")),
     path("screening/", include("fangkong.screening.urls")),
     path("r/", include("fangkong.screening.selfreport_urls")),

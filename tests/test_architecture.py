@@ -21,6 +21,7 @@ PACKAGE = ROOT / "fangkong"
 LAYERS: list[tuple[str, ...]] = [
     ("core",),
     ("audit",),
+    ("jobs",),
     ("areas",),
     ("accounts",),
     ("people", "policy"),

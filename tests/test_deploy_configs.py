@@ -2,8 +2,7 @@
 
 - deploy/fangkong.env.example names every environment variable fangkong/settings.py reads, and no other.
 - The systemd units: the web server restarts always, reads /etc/fangkong/fangkong.env, runs as its own user,
-  hardened; the jobs unit runs exactly the periodic jobs of fangkong/demo/jobs.py, as `fangkong` commands that
-  exist; the timer starts it as often as `demo-serve` runs them.
+  hardened; the worker unit runs `fangkong jobs-worker` (the queue and its schedule), restarted always.
 - nginx sets Host, X-Forwarded-For and X-Forwarded-Proto (SECURE=1 trusts it), lets through the app's largest
   upload, serves STATIC_ROOT, passes /healthz and /readyz, and neither adds nor hides a response header.
 - gunicorn.conf.py is valid Python, binds where nginx proxies and logs no query string.
@@ -27,7 +26,6 @@ import pytest
 from django.conf import settings
 from django.core.management import get_commands
 
-from fangkong.demo.jobs import DEFAULT_EVERY_MINUTES, PERIODIC
 from fangkong.settings import unsafe_settings
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -117,26 +115,18 @@ def test_the_app_writes_no_files_outside_tmp_so_the_web_unit_needs_no_read_write
     assert "ReadWritePaths" not in unit("fangkong-web.service")
 
 
-def test_the_jobs_unit_runs_exactly_the_periodic_jobs_as_existing_fangkong_commands():
-    jobs = unit("fangkong-jobs.service")
-    assert jobs["Type"] == ["oneshot"]
-    assert jobs["EnvironmentFile"] == [ENV_FILE]
-    assert jobs["User"] == unit("fangkong-web.service")["User"]
-    run = " ".join(jobs["ExecStart"])
-    commands = re.findall(re.escape(VENV_BIN) + r"fangkong ([\w-]+)", run)
-    assert commands == [name for name, _options in PERIODIC]
-    available = get_commands()
-    for command in commands:
-        assert command in available, f"`fangkong {command}` is no management command"
-    # systemd expands a single $ itself: the shell's variables are written $$.
-    assert not re.search(r"(?<!\$)\$(?!\$)", run.replace("$$", ""))
-
-
-def test_the_timer_starts_the_jobs_as_often_as_demo_serve_runs_them():
-    timer = unit("fangkong-jobs.timer")
-    assert timer["Unit"] == ["fangkong-jobs.service"]
-    assert timer["OnCalendar"] == [f"*:0/{DEFAULT_EVERY_MINUTES:g}"]
-    assert timer["WantedBy"] == ["timers.target"]
+def test_the_worker_unit_runs_the_jobs_worker_from_the_venv_hardened_and_always_restarted():
+    worker = unit("fangkong-worker.service")
+    assert worker["Restart"] == ["always"]
+    assert worker["EnvironmentFile"] == [ENV_FILE]
+    assert worker["User"] == unit("fangkong-web.service")["User"]
+    [run] = worker["ExecStart"]
+    command = re.fullmatch(re.escape(VENV_BIN) + r"fangkong ([\w-]+)( .*)?", run)
+    assert command and command.group(1) == "jobs-worker"
+    assert "jobs-worker" in get_commands()
+    assert worker["WantedBy"] == ["multi-user.target"]
+    for option, value in (("NoNewPrivileges", "true"), ("ProtectSystem", "strict"), ("PrivateTmp", "true")):
+        assert worker[option] == [value], option
 
 
 def test_the_backup_units_back_up_nightly_into_backup_dir_and_check_a_restore_weekly():
@@ -166,8 +156,7 @@ def test_the_web_unit_gives_prometheus_a_directory_emptied_at_each_start():
     (runtime,) = web["RuntimeDirectory"]
     assert web["Environment"] == [f"PROMETHEUS_MULTIPROC_DIR=/run/{runtime}"]
     assert "RuntimeDirectoryPreserve" not in web
-    assert env_example()["PROMETHEUS_MULTIPROC_DIR"] is None  # the web workers' only, not the jobs'
-    assert "PROMETHEUS_MULTIPROC_DIR" not in " ".join(unit("fangkong-jobs.service").get("Environment", []))
+    assert env_example()["PROMETHEUS_MULTIPROC_DIR"] is None  # not for every command run with the env file
     assert callable(runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["child_exit"])
 
 

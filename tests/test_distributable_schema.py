@@ -60,6 +60,7 @@ SMALL: dict[str, str] = {
     "areas.Building": "housing stock: changes slowly, read by every district's pages",
     "areas.Unit": "housing stock: a few per building, changes slowly",
     "people.ImportBatch": "one per resident import",
+    "jobs.Job": "one per import, export or scheduled run, deleted after JOBS_KEEP_DAYS",
     "screening.Campaign": "one per screening campaign",
     "facilities.Facility": "hundreds of facilities, placement reads them across districts",
     "facilities.BedPool": "a few per facility",

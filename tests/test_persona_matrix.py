@@ -35,6 +35,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fangkong.accounts.models import ApiToken, Role, User
 from fangkong.api import api
@@ -46,6 +48,7 @@ from fangkong.crosscheck.models import Kind as ToDoKind
 from fangkong.crosscheck.models import ToDo
 from fangkong.facilities import appointments, beds, runs
 from fangkong.facilities.models import FacilityImport, Proposal, Transfer
+from fangkong.jobs.models import Job, JobStatus
 from fangkong.observation.files import open_file
 from fangkong.observation.models import Alert
 from fangkong.people.models import ImportBatch, Resident
@@ -212,13 +215,19 @@ def build_area_a() -> AreaA:
     results = ResultImport.objects.create(user=district, filename="结果.xlsx", area_code=jiangan, report=report)
     facility_import = FacilityImport.objects.create(user=district, filename="机构.xlsx", area_code=jiangan, report=report)
     token, _key = ApiToken.issue(users["grid_a"], "grid A phone")
+    job = Job.objects.create(kind="roster-import", user=community, area_code=qinghe, status=JobStatus.DONE,
+                             input_name="名单.xlsx", result_name="结果.xlsx", result_data=report)
+    # Grid worker A's two-factor devices (an authenticator app, backup codes).
+    totp = TOTPDevice.objects.create(user=users["grid_a"], name="authenticator", confirmed=True)
+    backup = StaticDevice.objects.create(user=users["grid_a"], name="backup codes", confirmed=True)
 
     return AreaA(city, {
         "case": case, "waiting": waiting, "test": test, "run": run, "proposal": proposal, "stay": stay,
         "transfer": transfer, "slot": slot, "appointment": appointment, "investigation": investigation,
         "task": task, "contact": contact, "file": file, "alert": alert, "follow_up": follow_up,
         "campaign": campaign, "todo": todo, "roster": roster, "area_batch": area_batch, "evidence": evidence,
-        "results": results, "facility_import": facility_import, "token": token,
+        "results": results, "facility_import": facility_import, "token": token, "job": job,
+        "totp": totp, "backup": backup,
     })
 
 
@@ -249,6 +258,9 @@ FILL: dict[tuple[str, str], Filler] = {
     ("areas:building", "pk"): _city("buildings", "a1"),
     ("people:household", "pk"): HOUSEHOLD,
     ("imports:result", "batch_id"): _obj("roster"),
+    ("jobs:detail", "job_id"): _obj("job"),
+    ("jobs:status", "job_id"): _obj("job"),
+    ("jobs:download", "job_id"): _obj("job"),
     ("imports:report", "batch_id"): _obj("roster"),
     ("imports:areas_result", "batch_id"): _obj("area_batch"),
     ("tokens:revoke", "token_id"): _obj("token"),
@@ -330,6 +342,8 @@ ADMIN_OBJECTS: dict[str, Filler] = {
     "areas/building": _city("buildings", "a1"),
     "accounts/user": GRID_A_ACCOUNT,
     "accounts/apitoken": _obj("token"),
+    "otp_totp/totpdevice": _obj("totp"),
+    "otp_static/staticdevice": _obj("backup"),
     # Not objects of an area (groups, django-axes' log-in records): the admin refuses non-staff all the same.
     "auth/group": lambda a: (1, "district"),
     "axes/accessattempt": lambda a: (1, "district"),
@@ -346,7 +360,8 @@ def _admin_filler(route: Route, param: str) -> Filler | None:
     if param == "url":  # the admin's catch-all: any other address under /admin/
         return lambda a: ("areas/area/matrix/", "district")
     model = "/".join(route.route.split("/")[1:3])
-    return ADMIN_OBJECTS.get(model) if param in ("object_id", "id") else None  # id: the password form
+    # id: the password form; pk: the authenticator device's key and QR code (django-otp's admin)
+    return ADMIN_OBJECTS.get(model) if param in ("object_id", "id", "pk") else None
 
 
 def filler(route: Route, param: str) -> Filler | None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection
-
 from fangkong.areas.models import CODE_LENGTH, Area, Household, Level
 from fangkong.areas.residents import RESIDENT_FIGURES, Counts
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
+from fangkong.core.dbrouter import read_connection
 from fangkong.core.permissions import Account
 
 __all__ = ["Counts", "area_counts", "child_counts", "set_vacancy", "tree_counts"]
@@ -36,7 +35,7 @@ def tree_counts(code: str, child_width: int | None = None) -> tuple[Counts, dict
     households_sql = (f"SELECT SUBSTR(area_code, 1, {width}) AS prefix, COUNT(*) FROM {Household._meta.db_table} "
                       "WHERE area_code LIKE %s GROUP BY prefix")
     children: dict[str, Counts] = figures.tree(code, width)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(households_sql, [code + "%"])
         for prefix, households in cursor.fetchall():
             children.setdefault(prefix, Counts(by_group=dict.fromkeys(bits, 0))).households = households

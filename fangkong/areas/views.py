@@ -22,6 +22,7 @@ from fangkong.areas.models import CODE_LENGTH, Area, Building, Compound, Househo
 from fangkong.areas.residents import RESIDENT_FIGURES
 from fangkong.areas.services import tree_counts
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.landing import landing_for
 from fangkong.core.scope import ScopedUser
 
@@ -67,6 +68,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@use_replica
 def area_detail(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     area = access_area(user, code)

@@ -7,7 +7,11 @@ class CasesConfig(AppConfig):
     verbose_name = _("Four categories")
 
     def ready(self) -> None:
+        from fangkong.cases.jobs import RESULTS
         from fangkong.cases.services import follow_moved_residents
+        from fangkong.jobs.registry import register
         from fangkong.people.moves import RESIDENTS_MOVED
+
+        register(RESULTS)  # the lab results import runs as a background job
 
         RESIDENTS_MOVED.register(follow_moved_residents)

@@ -40,14 +40,17 @@ from fangkong.cases.forms import (
     add_field_errors,
 )
 from fangkong.cases.hooks import CASE_STAY_TIMES
-from fangkong.cases.labimport import import_results, template_bytes
+from fangkong.cases.jobs import RESULTS_IMPORT
+from fangkong.cases.labimport import LAB_COLUMNS, template_bytes
 from fangkong.cases.models import Case, NucleicAcidTest, Placement, Status
 from fangkong.cases.targets import LINKS, area_counts, area_links, person_links, zero_lists
 from fangkong.cases.transitions import BOARD_ORDER, allowed
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.core.tabular import ImportFileError
+from fangkong.jobs.queue import submit
 from fangkong.people.import_views import first_errors
 
 PAGE_SIZE = 50
@@ -78,6 +81,7 @@ def _area(request: HttpRequest, code: str) -> Area:
 
 
 @login_required
+@use_replica
 def board(request: HttpRequest, code: str) -> HttpResponse:
     """The category board and the targets of an area, live (the targets part refreshes itself)."""
     user = request.user
@@ -143,6 +147,7 @@ def post_discharge(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@use_replica
 def export(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     area = _area(request, code)
@@ -314,12 +319,14 @@ def lab_import(request: HttpRequest) -> HttpResponse:
     form = LabFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        data = upload.read()
         try:
-            outcome = import_results(upload, filename=upload.name, user=user)
+            LAB_COLUMNS.check_file(data, upload.name)
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
-            return redirect("cases:import_result", batch_id=outcome.batch_id)
+            job = submit(RESULTS_IMPORT, user=user, input_name=upload.name, input_data=data)
+            return redirect("jobs:detail", job_id=job.pk)
     return render(request, "cases/import.html", {"form": form, "recent": visible_imports(user).select_related("user")[:10]})
 
 

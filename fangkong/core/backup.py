@@ -128,6 +128,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+PGBOUNCER_REFUSAL = (
+    "DATABASE_URL points at pgbouncer (DB_PGBOUNCER=1): pg_dump and pg_restore need PostgreSQL itself (a dump "
+    "holds one snapshot across many statements). Run the command with the direct DATABASE_URL and DB_PGBOUNCER=0, "
+    "e.g. from a second EnvironmentFile= in the unit (README: backup and recovery drill).")
+
+
 def require_postgresql(settings_dict: dict[str, Any]) -> None:
     if "postgresql" not in settings_dict.get("ENGINE", ""):
         name = settings_dict.get("NAME", "fangkong.sqlite3")

@@ -5,6 +5,9 @@
 - `/readyz`: the process can serve: the database answers a trivial query and, when `REDIS_URL` is set,
   Redis answers PING. 200 with each check's status as JSON, or 503 naming the failing checks, with
   Retry-After. Each check has a short timeout, so a black-holed database or Redis cannot hang the probe.
+  With a read replica (DATABASE_REPLICA_URL) the answer also tells its state ("ok", "lagging",
+  "unreachable") and lag, as last measured by core.dbrouter; it never makes the instance unready, since
+  the boards then read from the primary.
 
 `HealthMiddleware` stands first in MIDDLEWARE and answers both before anything else runs: no host check
 (probes often carry the machine's address), no HTTPS redirect, no session, no log-in or password-change
@@ -21,6 +24,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
+
+from fangkong.core.dbrouter import replica_configured, replica_state
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +71,17 @@ def check_redis() -> None:
         client.close()
 
 
+# What higher apps add to `/readyz` as information, never failing it (the job queue: its depth and live
+# workers). Registered in their AppConfig.ready(); a report that raises is shown as "unknown".
+REPORTS: dict[str, Callable[[], dict]] = {}
+
+
+def register_report(name: str, report: Callable[[], dict]) -> None:
+    REPORTS[name] = report
+
+
 def readiness_checks() -> dict[str, Callable[[], None]]:
-    """The checks `/readyz` runs, by name (a background queue adds its own here when it comes)."""
+    """The checks `/readyz` runs, by name."""
     checks: dict[str, Callable[[], None]] = {"database": check_database}
     if getattr(settings, "REDIS_URL", ""):
         checks["redis"] = check_redis
@@ -95,6 +109,19 @@ def readyz(request: HttpRequest) -> HttpResponse:
     body: dict[str, object] = {"status": "unavailable" if failing else "ok", "checks": results}
     if failing:
         body["failing"] = failing
+    for name, report in REPORTS.items():
+        if failing:
+            break  # the database is away: the reports would only wait for it
+        try:
+            if info := report():  # an empty report has nothing to tell (the queue without a worker process)
+                body[name] = info
+        except Exception as exc:  # noqa: BLE001 - information only
+            logger.warning("readyz: the %s report failed (%s)", name, type(exc).__name__)
+            body[name] = {"state": "unknown"}
+    if replica_configured():
+        # Reported, never failing: without the replica the boards read from the primary (core.dbrouter).
+        state = replica_state()
+        body["replica"] = {"state": state.reason, "lag_s": None if state.lag_s is None else round(state.lag_s, 1)}
     response = HttpResponse(json.dumps(body), content_type="application/json", status=503 if failing else 200)
     response["Cache-Control"] = "no-store"
     if failing:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 
@@ -35,6 +36,15 @@ class ColumnSet:
     def key_of(self, cell: Any) -> str | None:
         text = unicodedata.normalize("NFKC", str(cell or "")).strip().lstrip("\ufeff").strip("*").strip()
         return self.aliases.get(text) or self.aliases.get(text.lower().replace(" ", "_"))
+
+    def check_file(self, data: bytes, filename: str) -> None:
+        """The file's kind and header row, checked before an import job is queued (ImportFileError names
+        the problem in Chinese, as the import would), so the upload form answers at once."""
+        with translation.override("zh-hans"):
+            header = next(iter(iter_file_rows(io.BytesIO(data), filename)), None)
+            if header is None:
+                raise ImportFileError(_("The file is empty."))
+            self.map_header(list(header))
 
     def map_header(self, header: list[Any]) -> tuple[dict[str, int], dict[str, str]]:
         """Field key → column index, and field key → the header text as written in the file."""
@@ -132,6 +142,27 @@ def iter_xlsx(data: bytes) -> Iterator[list[Any]]:
             yield list(row)
     finally:
         workbook.close()
+
+
+def estimate_data_rows(data: bytes, filename: str) -> int | None:
+    """About how many data rows the file holds (for a progress bar), cheaply: a CSV's line breaks, an XLSX
+    sheet's recorded dimension. None when it cannot tell (the bar then shows activity, not a share)."""
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".csv":
+        return max(0, data.count(b"\n") - 1) or None
+    if suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            workbook = load_workbook(io.BytesIO(data), read_only=True)
+            try:
+                rows = workbook.worksheets[0].max_row
+            finally:
+                workbook.close()
+        except Exception:  # an unreadable workbook is the import's error to report, not this estimate's
+            return None
+        return max(0, rows - 1) if rows else None
+    return None
 
 
 def iter_file_rows(source: str | Path | IO[bytes], filename: str) -> Iterator[list[Any]]:

@@ -27,6 +27,7 @@ from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.masking import mask_identifiers
 from fangkong.crosscheck import services
@@ -34,8 +35,10 @@ from fangkong.crosscheck.access import access_area, access_todo
 from fangkong.crosscheck.evidence import SPECS, evidence_template
 from fangkong.crosscheck.exports import todos_workbook
 from fangkong.crosscheck.forms import CloseForm, EvidenceUploadForm, OccupantForm, ReturneeForm
-from fangkong.crosscheck.importer import ImportFileError, import_evidence
+from fangkong.crosscheck.importer import ImportFileError
+from fangkong.crosscheck.jobs import EVIDENCE_IMPORT
 from fangkong.crosscheck.models import EvidenceKind, Kind, LitCount, MeterReading, Status, ToDo
+from fangkong.jobs.queue import submit
 from fangkong.people.access import access_batch, visible_batches
 from fangkong.people.import_views import XLSX, render_result, require_importer
 from fangkong.people.models import ImportBatch, Resident
@@ -83,6 +86,7 @@ EXPORT_MAX_ROWS = 20_000
 
 @login_required
 @require_GET
+@use_replica
 def todo_export(request: HttpRequest) -> HttpResponse:
     """XLSX of the listed to-dos (personal data masked); audit-logged."""
     user = request.user
@@ -211,14 +215,16 @@ def evidence_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            upload = form.cleaned_data["file"]
+            upload, kind = form.cleaned_data["file"], form.cleaned_data["kind"]
+            data = upload.read()
             try:
-                result = import_evidence(form.cleaned_data["kind"], upload, filename=upload.name, user=request.user,
-                                         create_housing=form.cleaned_data["create_housing"])
+                SPECS[kind].columns.check_file(data, upload.name)
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
             else:
-                return redirect("crosscheck:result", batch_id=result.batch_id)
+                job = submit(EVIDENCE_IMPORT, user=request.user, input_name=upload.name, input_data=data,
+                             params={"kind": kind, "create_housing": form.cleaned_data["create_housing"]})
+                return redirect("jobs:detail", job_id=job.pk)
     recent = visible_batches(request.user).exclude(kind=ImportBatch.ROSTER).select_related("user")[:10]
     kinds = [(kind, label, [(zh, key in SPECS[kind].columns.required) for key, zh in SPECS[kind].columns.columns])
              for kind, label in EvidenceKind.choices]

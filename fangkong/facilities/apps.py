@@ -12,6 +12,10 @@ class FacilitiesConfig(AppConfig):
         from fangkong.cases.providers import FACILITY_CASES
         from fangkong.core.panels import Panel, register_panel
         from fangkong.facilities import beds, panels
+        from fangkong.facilities.jobs import FACILITIES
+        from fangkong.jobs.registry import register
+
+        register(FACILITIES)  # the facility import runs as a background job
 
         DECEASED.register(beds.end_active_stays)
         BEDS.provide(beds.case_beds)

@@ -32,6 +32,7 @@ from fangkong.cases.access import access_case
 from fangkong.cases.models import Case, Placement
 from fangkong.cases.services import cure_check
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.core.tabular import ImportFileError
@@ -53,6 +54,7 @@ from fangkong.facilities.access import (
     can_open_slots,
     visible_imports,
 )
+from fangkong.facilities.jobs import FACILITY_IMPORT
 from fangkong.facilities.models import (
     ACTIVE_STAYS,
     TRANSFER_STEPS,
@@ -74,6 +76,7 @@ from fangkong.facilities.models import (
     TransferStatus,
 )
 from fangkong.facilities.routing import options
+from fangkong.jobs.queue import submit
 from fangkong.people.import_views import first_errors
 from fangkong.policy.services import current_policy
 
@@ -101,6 +104,7 @@ def _bed_rows(pools) -> dict[int, list[BedPool]]:
 
 
 @login_required
+@use_replica
 def board(request: HttpRequest) -> HttpResponse:
     """Every facility the user sees, with its beds by kind: capacity, occupied, booked, closed, free."""
     user = request.user
@@ -519,12 +523,14 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     form = FacilityFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        data = upload.read()
         try:
-            outcome = importing.import_facilities(upload, filename=upload.name, user=user)
+            importing.FACILITY_COLUMNS.check_file(data, upload.name)
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
-            return redirect("facilities:import_result", batch_id=outcome.batch_id)
+            job = submit(FACILITY_IMPORT, user=user, input_name=upload.name, input_data=data)
+            return redirect("jobs:detail", job_id=job.pk)
     return render(request, "facilities/import.html", {"form": form, "recent": visible_imports(user).select_related("user")[:10]})
 
 

@@ -9,9 +9,12 @@ class ObservationConfig(AppConfig):
 
     def ready(self) -> None:
         from fangkong.facilities.beds import ADMITTED
+        from fangkong.jobs.registry import register
+        from fangkong.observation import jobs
         from fangkong.observation.escalation import follow_admission
         from fangkong.observation.moves import follow_moved_residents
         from fangkong.people.moves import RESIDENTS_MOVED
 
+        register(jobs.KIND)  # run every five minutes by the queue
         RESIDENTS_MOVED.register(follow_moved_residents)
         ADMITTED.register(follow_admission)

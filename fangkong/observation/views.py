@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.areas.views import crumbs_for
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.observation import responsible
@@ -59,6 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@use_replica
 def board(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     area = access_area(user, code)

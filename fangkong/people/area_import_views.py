@@ -12,9 +12,11 @@ from django.utils.translation import gettext_lazy
 
 from fangkong.accounts.models import User
 from fangkong.core.tabular import ImportFileError
+from fangkong.jobs.queue import submit
 from fangkong.people.access import access_batch, visible_batches
 from fangkong.people.import_views import UploadForm, render_result
-from fangkong.people.importing.areas import AREAS, can_import_areas, import_areas
+from fangkong.people.importing.areas import AREA_COLUMNS, AREAS, can_import_areas
+from fangkong.people.jobs import AREA_IMPORT
 
 
 class AreaUploadForm(UploadForm):
@@ -39,12 +41,14 @@ def upload(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             upload = form.cleaned_data["file"]
+            data = upload.read()
             try:
-                result = import_areas(upload, filename=upload.name, user=request.user)
+                AREA_COLUMNS.check_file(data, upload.name)
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
             else:
-                return redirect("imports:areas_result", batch_id=result.batch_id)
+                job = submit(AREA_IMPORT, user=request.user, input_name=upload.name, input_data=data)
+                return redirect("jobs:detail", job_id=job.pk)
     recent = visible_batches(request.user).filter(kind=AREAS).select_related("user")[:10]
     return render(request, "people/imports/areas.html", {
         "form": form, "recent": recent, "max_size": settings.IMPORT_MAX_UPLOAD_BYTES,

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, Expression
 
 from fangkong.areas.residents import Counts, Housing, ResidentFigures
+from fangkong.core.dbrouter import read_connection
 from fangkong.core.scope import ScopedUser
 from fangkong.people.models import Resident, SpecialGroup
 
@@ -36,7 +36,7 @@ def resident_tree(code: str, width: int) -> dict[str, Counts]:
         "WHERE area_code LIKE %s GROUP BY area_code, special_groups) grouped GROUP BY prefix"
     )
     children: dict[str, Counts] = {}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(residents_sql, [code + "%"])
         for prefix, residents, special, *by_bit in cursor.fetchall():
             children[prefix] = Counts(residents=int(residents), special=int(special),

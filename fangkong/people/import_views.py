@@ -20,11 +20,13 @@ from fangkong.accounts.models import User
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.core import permissions
-from fangkong.core.tabular import COLUMNS, REQUIRED
+from fangkong.core.tabular import COLUMNS, REQUIRED, ROSTER
+from fangkong.jobs.queue import submit
 from fangkong.people.access import access_batch, visible_batches
-from fangkong.people.importer import ImportFileError, import_roster, roster_template
+from fangkong.people.importer import ImportFileError, roster_template
 from fangkong.people.importing.areas import can_import_areas
 from fangkong.people.importing.report import masked_report, shown_errors
+from fangkong.people.jobs import ROSTER_IMPORT
 from fangkong.people.models import ImportBatch
 
 ALLOWED_EXTENSIONS = (".xlsx", ".csv")
@@ -67,13 +69,15 @@ def upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        data = upload.read()
         try:
-            result = import_roster(upload, filename=upload.name, user=request.user,
-                                   create_housing=form.cleaned_data["create_housing"])
+            ROSTER.check_file(data, upload.name)
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
-            return redirect("imports:result", batch_id=result.batch_id)
+            job = submit(ROSTER_IMPORT, user=request.user, input_name=upload.name, input_data=data,
+                         params={"create_housing": form.cleaned_data["create_housing"]})
+            return redirect("jobs:detail", job_id=job.pk)
     columns = [(zh, key in REQUIRED) for key, zh in COLUMNS]
     recent = visible_batches(request.user).filter(kind=ImportBatch.ROSTER).select_related("user")[:10]
     return render(request, "people/imports/upload.html", {

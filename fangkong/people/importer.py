@@ -215,22 +215,23 @@ def _in_background(items: Iterator, depth: int = 2) -> Iterator:
 
 
 def import_roster(source: str | Path | IO[bytes], *, filename: str, user: User | None = None, create_areas: bool = False,
-                  create_housing: bool = False, progress=None) -> ImportResult:
+                  create_housing: bool = False, progress=None, rows_done=None) -> ImportResult:
     """Import a roster file. `user=None` is the command line (full rights); a web or API user needs
     `can_import`, may only touch communities and residents in their scope and never creates areas.
     A compound, building or unit the file names that does not exist is a row error (with the nearest
     existing name) unless `create_housing` (implied by `create_areas`); a new room of an existing
-    unit is always created. `progress`, if given, receives short status lines."""
+    unit is always created. `progress`, if given, receives short status lines; `rows_done`, the number
+    of data rows handled so far (a job's progress bar)."""
     if user is not None:
         if not permissions.can_import(user):
             raise PermissionDenied
         create_areas = False
     with translation.override("zh-hans"):
         return _import(source, filename=filename, user=user, create_areas=create_areas,
-                       create_housing=create_housing or create_areas, progress=progress)
+                       create_housing=create_housing or create_areas, progress=progress, rows_done=rows_done)
 
 
-def _import(source, *, filename: str, user, create_areas: bool, create_housing: bool, progress) -> ImportResult:
+def _import(source, *, filename: str, user, create_areas: bool, create_housing: bool, progress, rows_done) -> ImportResult:
     data = read_source(source)
     rows = iter(iter_file_rows(io.BytesIO(data), filename))
     header = next(rows, None)
@@ -249,9 +250,12 @@ def _import(source, *, filename: str, user, create_areas: bool, create_housing: 
         for parsed, row_errors in _in_background(_parse_chunks(rows, index, labels, progress)):
             result.errors.extend(row_errors)
             writer.write(parsed)
+            valid = result.created + result.updated + result.unchanged
             if progress:
                 progress(_("%(valid)d rows written, %(invalid)d rows with errors")
-                         % {"valid": result.created + result.updated + result.unchanged, "invalid": result.error_rows})
+                         % {"valid": valid, "invalid": result.error_rows})
+            if rows_done:
+                rows_done(valid + result.error_rows)
         result.errors.sort(key=lambda e: e.row)
         scope = writer.scope
         if result.errors:

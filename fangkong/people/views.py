@@ -19,6 +19,7 @@ from fangkong.areas.views import crumbs_for
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.people import services
 from fangkong.people.access import RESIDENT_RELATED, access_household, access_resident
@@ -125,6 +126,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@use_replica
 def area_export(request: HttpRequest, code: str) -> HttpResponse:
     """XLSX of the residents under an area, masked; audit-logged. For those who may reveal (403), within
     their scope (404). Linked from the area page (people.panels)."""

@@ -28,6 +28,7 @@ from fangkong.audit.models import Action
 from fangkong.audit.services import record
 from fangkong.cases.models import Status as CaseStatus
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
@@ -190,6 +191,7 @@ def household_qr_png(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@use_replica
 def coverage(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     area = _area(request, code)
@@ -206,6 +208,7 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@use_replica
 def coverage_export(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     area = _area(request, code)

@@ -26,6 +26,7 @@ from fangkong.areas.views import crumbs_for
 from fangkong.cases.forms import add_field_errors
 from fangkong.cases.models import Case
 from fangkong.core import permissions
+from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.people.models import Resident
@@ -254,6 +255,7 @@ def area_chains(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+@use_replica
 def clusters(request: HttpRequest, code: str) -> HttpResponse:
     place = access_area(request.user, code)
     return render(request, "tracing/clusters.html", {"area": place, "clusters": chains.clusters(request.user, place.code),

@@ -129,3 +129,12 @@ def test_compare_names_missing_extra_and_changed_tables():
     assert [(m["table"], m["problem"]) for m in compare(expected, restored)] == [
         ("public.b", "checksum differs"), ("public.gone", "missing from the restore"),
         ("public.new", "not in the manifest")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("command", ["backup", "restore-check"])
+def test_through_pgbouncer_the_commands_ask_for_the_direct_database(command, settings, tmp_path):
+    settings.DB_PGBOUNCER = True
+    args = [str(tmp_path)] if command == "restore-check" else []
+    with pytest.raises(CommandError, match="pgbouncer"):
+        call_command(command, *args, stdout=io.StringIO())

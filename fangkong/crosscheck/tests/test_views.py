@@ -167,7 +167,7 @@ def test_a_community_worker_imports_meter_readings_with_a_bad_row_and_downloads_
     response = upload(client, "meter", "meter.csv", content)
     assert response.status_code == 302
     batch = ImportBatch.objects.get(kind="meter")
-    result = client.get(response["Location"])
+    result = client.get(response["Location"], follow=True)  # the job's page, then its result
     assert result.status_code == 200
     page = result.content.decode()
     assert "用电量(千瓦时)" in page and "/crosscheck/import/" in page and "crosscheck-summary" in page

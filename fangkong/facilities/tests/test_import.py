@@ -84,7 +84,7 @@ def test_the_screen_is_for_commanders_and_keeps_to_their_area(city, login):
     assert "/facilities/import/" in client.get("/facilities/").content.decode()
     response = client.post("/facilities/import/", {"file": upload})
     assert response.status_code == 302
-    page = client.get(response.url).content.decode()
+    page = client.get(response.url, follow=True).content.decode()  # the job's page, then its result
     assert 'id="count-created"><b>1</b>' in page and "This district is not in your area of responsibility." in page
     assert Facility.objects.filter(name="新隔离点").exists() and not Facility.objects.filter(name="武昌隔离点").exists()
     bad = client.post("/facilities/import/", {"file": SimpleUploadedFile("f.txt", b"x")})

@@ -152,7 +152,7 @@ def test_the_area_import_screen_is_for_city_commanders_and_linked_from_the_impor
     content = "统计用区划代码,名称\n420102001009,新社区\n420102001010,\n".encode()
     response = client.post("/import/areas/", {"file": SimpleUploadedFile("areas.csv", content)})
     assert response.status_code == 302
-    page = client.get(response["Location"])
+    page = client.get(response["Location"], follow=True)  # the job's page, then its result
     assert page.status_code == 200 and "/report/" in page.content.decode()
     batch = ImportBatch.objects.get(kind="areas")
     assert (batch.created, batch.error_rows) == (1, 1)

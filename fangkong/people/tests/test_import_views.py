@@ -16,6 +16,7 @@ from fangkong.areas.models import Household
 from fangkong.audit.models import Action, AuditLog
 from fangkong.core.identity import make_id_number
 from fangkong.core.tabular import COLUMNS
+from fangkong.jobs.models import Job
 from fangkong.people.models import ImportBatch, Resident
 
 pytestmark = pytest.mark.django_db
@@ -172,8 +173,11 @@ def test_a_clean_file_has_no_report_link(city, login):
     client = login(city.users["community"])
     response = upload(client, xlsx([person(3, QINGHE)]))
     batch = ImportBatch.objects.get()
-    assert response["Location"] == f"/import/{batch.pk}/"
-    page = client.get(response["Location"]).content.decode()
+    job = Job.objects.get()  # the upload became a background job; its page sends its owner on to the result
+    assert response["Location"] == f"/jobs/{job.pk}/"
+    result = client.get(response["Location"])
+    assert result["Location"] == f"/import/{batch.pk}/"
+    page = client.get(result["Location"]).content.decode()
     assert "/report/" not in page
     assert client.get(f"/import/{batch.pk}/report/").status_code == 404
     assert batch.filename in client.get("/import/").content.decode()

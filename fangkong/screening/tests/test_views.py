@@ -388,3 +388,14 @@ def test_the_forehead_thermometers_ambient_range_is_set_on_the_policy_page(city,
     assert client.post("/policy/edit/", _policy_post(forehead_ambient_min_c="10")).status_code == 302
     assert current_policy().forehead_ambient_min_c == 10.0
     assert "10.0" in client.get("/policy/").content.decode()
+
+
+def test_a_presence_error_is_shown_beside_the_presence_choice(city, login):
+    zhang = city.residents["zhangwei"]
+    response = login(city.users["grid_a"]).post(reverse("screening:visit", args=[city.households["a101"].pk]),
+                                                visit_post(city, **{f"r{zhang.pk}-presence": "somewhere"}))
+    html = response.content.decode()
+    assert response.status_code == 400 and not Visit.objects.exists()
+    fieldset = html[html.index('<fieldset class="group presence has-error">'):]
+    fieldset = fieldset[:fieldset.index("</fieldset>")]
+    assert 'class="field-error"' in fieldset and "somewhere" in fieldset  # Django's "not one of the choices"

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from fangkong.core.backup import BackupError, backup, manifest_path
+from fangkong.core.backup import PGBOUNCER_REFUSAL, BackupError, backup, manifest_path
 
 PREFIX = "fangkong-"
 SUFFIX = ".dump"
@@ -29,6 +29,8 @@ class Command(BaseCommand):
                             help="Keep only the newest N fangkong-*.dump files in the dump's directory (0: all).")
 
     def handle(self, *args, output: str | None, keep: int, **options) -> None:
+        if getattr(settings, "DB_PGBOUNCER", False):
+            raise CommandError(PGBOUNCER_REFUSAL)
         if keep < 0:
             raise CommandError("--keep must be 0 (keep all) or more.")
         if output:

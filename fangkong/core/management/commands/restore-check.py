@@ -10,10 +10,11 @@ import json
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from fangkong.core.backup import BackupError, restore_check
+from fangkong.core.backup import PGBOUNCER_REFUSAL, BackupError, restore_check
 
 
 class Command(BaseCommand):
@@ -25,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--jobs", type=int, default=1, help="pg_restore's parallel jobs (default 1).")
 
     def handle(self, *args, file: str, jobs: int, **options) -> None:
+        if getattr(settings, "DB_PGBOUNCER", False):
+            raise CommandError(PGBOUNCER_REFUSAL)
         path = Path(file)
         if path.is_dir():
             dumps = sorted(path.glob("fangkong-*.dump"))

@@ -1,35 +1,33 @@
-"""`fangkong demo-serve [ADDRPORT] [--jobs-every MINUTES] [--no-jobs]`: the demo's web server, with the
-periodic jobs (observation alerts, cross-check) run in the same process every few minutes."""
+"""`fangkong demo-serve [ADDRPORT] [--no-jobs]`: the demo's web server, with the schedule of the background
+jobs (observation alerts, cross-check, upkeep: fangkong.jobs) run in a thread of the same process, as
+`fangkong jobs-worker` runs it in a deployment."""
 
 from __future__ import annotations
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from fangkong.demo.jobs import DEFAULT_EVERY_MINUTES, PERIODIC, PeriodicJobs
+from fangkong.jobs import registry
+from fangkong.jobs.scheduler import SchedulerThread
 
 
 class Command(BaseCommand):
-    help = "Serve the demo (runserver --insecure --noreload) and run the periodic jobs in-process on a timer."
+    help = "Serve the demo (runserver --insecure --noreload) and run the scheduled jobs in-process."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
-        parser.add_argument("--jobs-every", type=float, default=DEFAULT_EVERY_MINUTES, metavar="MINUTES",
-                            help="Run the periodic jobs every this many minutes (default 5).")
         parser.add_argument("--no-jobs", action="store_true", help="Serve only, as runserver does.")
 
-    def handle(self, *args, addrport: str, jobs_every: float, no_jobs: bool, **options) -> None:
-        if jobs_every <= 0:
-            raise CommandError(_("--jobs-every must be a positive number of minutes."))
-        jobs = None
+    def handle(self, *args, addrport: str, no_jobs: bool, **options) -> None:
+        scheduler = None
         if not no_jobs:
-            jobs = PeriodicJobs(jobs_every * 60)
-            jobs.start()
-            self.stdout.write(_("Periodic jobs (%(names)s) run every %(minutes)s minutes in this process.") % {
-                "names": ", ".join(name for name, _options in PERIODIC), "minutes": f"{jobs_every:g}"})
+            scheduler = SchedulerThread()
+            scheduler.start()
+            self.stdout.write(_("Scheduled jobs (%(names)s) run in this process.") % {
+                "names": ", ".join(str(kind.label) for kind in registry.periodic())})
         try:
             call_command("runserver", addrport, "--insecure", "--noreload")
         finally:
-            if jobs is not None:
-                jobs.stop()
+            if scheduler is not None:
+                scheduler.stop()
