@@ -155,7 +155,11 @@ def test_the_web_unit_gives_prometheus_a_directory_emptied_at_each_start():
     web = unit("fangkong-web.service")
     (runtime,) = web["RuntimeDirectory"]
     assert web["Environment"] == [f"PROMETHEUS_MULTIPROC_DIR=/run/{runtime}"]
-    assert "RuntimeDirectoryPreserve" not in web
+    assert web["RuntimeDirectoryPreserve"] == ["restart"]  # the job worker's files outlive a restart of the web
+    worker = unit("fangkong-worker.service")
+    assert worker["Environment"] == web["Environment"]  # the job worker reports into the same directory
+    assert worker["ReadWritePaths"] == [f"-/run/{runtime}"]
+    assert "fangkong-web.service" in worker["After"][0].split()
     assert env_example()["PROMETHEUS_MULTIPROC_DIR"] is None  # not for every command run with the env file
     assert callable(runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["child_exit"])
 

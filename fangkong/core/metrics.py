@@ -28,10 +28,10 @@ Prometheus on the same machine scrapes 127.0.0.1:8000 directly), and never touch
 (unless a registered gauge does).
 
 Several gunicorn workers: with PROMETHEUS_MULTIPROC_DIR set in the environment (deploy/systemd/
-fangkong-web.service sets it to a directory emptied at each start, deploy/gunicorn.conf.py marks dead
-workers), each process writes its samples there and a scrape, answered by any one worker, sums them all
-(prometheus_client's multiprocess mode). Without it the figures are those of the one process that answers.
-A background worker on the same machine joins by running with the same PROMETHEUS_MULTIPROC_DIR.
+fangkong-web.service sets it to its RuntimeDirectory; deploy/gunicorn.conf.py folds a dead worker's files,
+fangkong/core/metrics_files.py), each process writes its samples there and a scrape, answered by any one
+worker, sums them all (prometheus_client's multiprocess mode). Without it the figures are those of the one
+process that answers. The job worker (fangkong-worker.service) joins with the same PROMETHEUS_MULTIPROC_DIR.
 """
 
 from __future__ import annotations
@@ -80,9 +80,13 @@ JOBS = Counter("fangkong_jobs", "Background jobs finished, by kind and outcome (
 
 def observe_job(kind: str, seconds: float, ok: bool) -> None:
     """One finished job: its duration and whether it succeeded. `kind` is the job's name (a handful of
-    values, never an id)."""
-    JOB_SECONDS.labels(kind).observe(max(0.0, seconds))
-    JOBS.labels(kind, "ok" if ok else "failed").inc()
+    values, never an id). Never raises: a metric that cannot be written (an unwritable multiprocess
+    directory) is logged, and the job goes on."""
+    try:
+        JOB_SECONDS.labels(kind).observe(max(0.0, seconds))
+        JOBS.labels(kind, "ok" if ok else "failed").inc()
+    except Exception as exc:  # noqa: BLE001 - metrics never fail the work they measure
+        logger.warning("metrics: job %s not recorded (%s)", kind, type(exc).__name__)
 
 
 @contextmanager
