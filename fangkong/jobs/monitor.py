@@ -4,6 +4,7 @@ through their partial indexes (waiting jobs, running jobs, workers by heartbeat)
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -64,4 +65,4 @@ def _gauge(key: str) -> dict[str, float]:
 
 def register_metrics() -> None:
     for key, name, help_text in GAUGES:
-        register_gauge_callback(name, help_text, lambda key=key: _gauge(key), label="queue")
+        register_gauge_callback(name, help_text, functools.partial(_gauge, key), label="queue")
