@@ -89,3 +89,4 @@ bench: install-test
 	$(PY) bench/crosscheck.py
 	$(PY) bench/placement.py
 	$(PY) bench/observation.py  # the alert job and, last, the contact rings (bench/contact_rings.py)
+	$(PY) bench/partitions.py   # today's coverage on day partitions vs a plain table; the purge of a day

@@ -349,6 +349,8 @@ ADMIN_OBJECTS: dict[str, Filler] = {
     "axes/accessattempt": lambda a: (1, "district"),
     "axes/accesslog": lambda a: (1, "district"),
     "axes/accessfailurelog": lambda a: (1, "district"),
+    # procrastinate's queue rows (PostgreSQL only): a job's arguments are ids, no area; staff only.
+    "procrastinate/procrastinatejob": lambda a: (1, "district"),
 }
 
 
