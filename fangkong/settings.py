@@ -1,5 +1,6 @@
 """Settings come from the environment, with safe defaults for the demo (see README)."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -117,6 +118,8 @@ TRUSTED_PROXIES = [a.strip() for a in os.environ.get("TRUSTED_PROXIES", "127.0.0
 MIDDLEWARE = [
     "fangkong.core.health.HealthMiddleware",  # /healthz and /readyz, before host checks, sessions and log-in
     "fangkong.core.middleware.ForwardedClientMiddleware",  # the client's address from the trusted proxy's header
+    "fangkong.core.metrics.MetricsMiddleware",  # request times by view; /metrics for METRICS_ALLOWED_IPS / the token
+    "fangkong.core.logs.RequestLogMiddleware",  # one structured line per request, without personal data
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fangkong.core.middleware.LanguageMiddleware",  # the user's choice or LANGUAGE_CODE, not Accept-Language
@@ -308,10 +311,39 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 
+# `fangkong backup` writes its dumps here unless given --output (deploy/systemd/fangkong-backup.service).
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", "."))
+
+# Logs (fangkong.core.logs): one JSON object a line in a deployment (the journal), readable text in the demo;
+# ID numbers, phones and self-report tokens are masked in every line. fangkong.request writes one line per
+# request (view name, status, duration, user id, request id; never the path's ids or the query string) at
+# REQUEST_LOG_LEVEL: INFO logs every request, WARNING only the 4xx and 5xx (the demo's default, beside
+# runserver's own lines). Django's own 4xx warnings (which name the path) are left to that line.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEMO else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "fangkong.core.logs.JsonFormatter"},
+                   "text": {"()": "fangkong.core.logs.TextFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "fangkong.request": {"level": os.environ.get("REQUEST_LOG_LEVEL", "WARNING" if DEMO else "INFO")},
+        "django.request": {"level": "ERROR"},
+    },
 }
+
+# Prometheus metrics at /metrics (fangkong.core.metrics): allowed from these client addresses or networks
+# (after TRUSTED_PROXIES: the real client, not nginx) or with `Authorization: Bearer METRICS_TOKEN`; anyone
+# else gets the 404 page. PROMETHEUS_MULTIPROC_DIR (set by deploy/systemd/fangkong-web.service, read by
+# prometheus_client itself too) sums the figures of all gunicorn workers.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+try:
+    [ipaddress.ip_network(entry, strict=False) for entry in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 

@@ -17,6 +17,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.core.metrics import observe_job
 from fangkong.jobs import progress as live_progress
 from fangkong.jobs import registry
 from fangkong.jobs.models import FINISHED, Job, JobStatus
@@ -67,16 +68,20 @@ def run_job(job_id: int) -> str:
             job.input_data = b""  # the uploaded file is not kept past its use
             job.save()
     except JobError as exc:
+        observe_job(job.kind, time.monotonic() - started, ok=False)
         return _finish_failed(job, str(exc))
     except TRANSIENT:
+        observe_job(job.kind, time.monotonic() - started, ok=False)
         logger.warning("job %s (%s) met a transient database error; it will be retried", job_id, job.kind)
         _requeue(job_id)
         raise
     except Exception:
+        observe_job(job.kind, time.monotonic() - started, ok=False)
         logger.exception("job %s (%s) failed", job_id, job.kind)
         return _finish_failed(job, _("The job failed because of an error in Fangkong; the operators can see it in the log."))
     finally:
         live_progress.forget(job_id)
+    observe_job(job.kind, time.monotonic() - started, ok=True)  # /metrics: fangkong_job_duration_seconds, jobs_total
     logger.info("job %s (%s) done in %.2f s", job_id, job.kind, time.monotonic() - started)
     return JobStatus.DONE
 
