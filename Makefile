@@ -38,6 +38,8 @@ system-test-deps:
 	@bash scripts/ensure-replica.sh || { [ "$$CI" != "true" ] && \
 		echo "WARNING: no read replica on 127.0.0.1:5433; its tests will be SKIPPED (they are required in CI)." >&2; }
 	bash scripts/ensure-redis.sh
+	@bash scripts/ensure-pgbouncer.sh || { [ "$$CI" != "true" ] && \
+		echo "WARNING: no pgbouncer on 127.0.0.1:6432; its test will be SKIPPED (it is required in CI)." >&2; }
 
 # Demo mode: the settings start with the published demo key and localhost (a deployment must set its own).
 demo: export FANGKONG_DEMO := 1
@@ -87,5 +89,6 @@ bench: install-test
 	$(PY) bench/crosscheck.py
 	$(PY) bench/placement.py
 	$(PY) bench/observation.py  # the alert job and, last, the contact rings (bench/contact_rings.py)
+	$(PY) bench/partitions.py   # today's coverage on day partitions vs a plain table; the purge of a day
 	$(PY) bench/load.py  # a city's morning through gunicorn under locust (about 6 minutes)
 	$(PY) bench/faults.py --reuse-db  # a killed gunicorn worker and double submissions under load

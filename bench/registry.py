@@ -5,7 +5,10 @@
 2. COPY the same CSV into a bare table of 17 text columns (the floor: what PostgreSQL alone does);
 3. INSERT the imported residents into an empty copy of the resident table with all its indexes and
    its foreign key (the floor for this table: what PostgreSQL alone needs to index and check them);
-4. time the area page's counts (the subtree and each child, with special groups) of the largest
+4. COPY the imported households and residents into empty clones of their tables with the same indexes
+   and foreign keys (the floor of the import: what PostgreSQL alone needs to fill the same indexed tables),
+   printed as `ratio_vs_indexed_floor=` before the headline;
+5. time the area page's counts (the subtree and each child, with special groups) of the largest
    district (by default the roster is one district, so 1,000,000 residents) and of the whole city.
 The headline, printed last, is the import's speed as a fraction of the raw COPY's.
 
@@ -140,6 +143,41 @@ def time_indexed_floor() -> float:
     return seconds
 
 
+def _dump(cursor, table: str) -> bytes:
+    buffer = io.BytesIO()
+    with cursor.cursor.copy(f"COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT") as copy:
+        for block in copy:
+            buffer.write(block)
+    return buffer.getvalue()
+
+
+def time_indexed_copy_floor() -> float:
+    """Seconds for PostgreSQL alone to fill the tables the import fills per row — households and
+    residents — with the same rows by COPY into empty clones with the same indexes and foreign keys
+    (the housing above them, which the import creates too, is a few thousand rows and left out),
+    committed (deferred foreign-key checks run at commit)."""
+    from django.db import connection, transaction
+
+    fk = "DEFERRABLE INITIALLY DEFERRED"
+    with connection.cursor() as cursor:
+        households, residents = _dump(cursor, "areas_household"), _dump(cursor, "people_resident")
+        cursor.execute("DROP TABLE IF EXISTS bench_resident_copy, bench_household_copy")
+        cursor.execute("CREATE TABLE bench_household_copy (LIKE areas_household INCLUDING ALL)")
+        cursor.execute("CREATE TABLE bench_resident_copy (LIKE people_resident INCLUDING ALL)")
+        for column, target in (("unit_id", "areas_unit"), ("building_id", "areas_building"),
+                               ("compound_id", "areas_compound")):
+            cursor.execute(f"ALTER TABLE bench_household_copy ADD FOREIGN KEY ({column}) REFERENCES {target} (id) {fk}")
+        cursor.execute(f"ALTER TABLE bench_resident_copy ADD FOREIGN KEY (household_id) REFERENCES bench_household_copy (id) {fk}")
+        started = time.perf_counter()
+        with transaction.atomic():
+            for table, data in (("bench_household_copy", households), ("bench_resident_copy", residents)):
+                with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                    copy.write(data)
+        seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_resident_copy, bench_household_copy")
+    return seconds
+
+
 def time_counts(code: str) -> float:
     """Best of 5: the counts the area page shows (the subtree, its children, special groups)."""
     from fangkong.areas.models import CODE_LENGTH, Area, Level
@@ -183,6 +221,8 @@ def main() -> None:
         print(f"raw_copy_rows_per_s={raw_rate:.0f}", flush=True)
         floor_seconds = time_indexed_floor()
         print(f"indexed_table_floor_rows_per_s={summary['created'] / floor_seconds:.0f}", flush=True)
+        copy_floor_rate = summary["created"] / time_indexed_copy_floor()
+        print(f"indexed_copy_floor_rows_per_s={copy_floor_rate:.0f}", flush=True)
         if args.keep_csv:
             kept = Path.cwd() / "bench-roster.csv"
             path.replace(kept)
@@ -202,6 +242,7 @@ def main() -> None:
     log(f"largest district {biggest['d']}: {biggest['n']} residents")
     print(f"district_count_ms={district_ms:.0f}", flush=True)
     print(f"city_count_ms={time_counts('4201'):.0f}  # {Resident.objects.count()} residents", flush=True)
+    print(f"ratio_vs_indexed_floor={import_rate / copy_floor_rate:.3f}", flush=True)
     print(f"ratio_vs_raw_copy={import_rate / raw_rate:.3f}", flush=True)
 
 

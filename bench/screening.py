@@ -7,13 +7,16 @@
    resident (a few fevers, which open follow-up items), each worker authenticated by an API token;
 3. insert the same visits and person checks straight into empty copies of the two tables (same
    indexes) with batched INSERTs in one transaction: what the database alone needs;
-4. time the city-wide coverage of the day (the coverage page: every district, 7-day window and
+4. ingest V more visits as the phones' offline queues through the batch endpoint (`POST /api/batch`,
+   B visits per request, default 500, each queue one grid worker's), printed as
+   `batch_ratio_vs_raw_insert=` against the same straight inserts;
+5. time the city-wide coverage of the day (the coverage page: every district, 7-day window and
    trend) and one grid's day list (households not yet screened, the grid worker's phone screen);
-5. import R meter readings (default 400,000; seven days per household, 2% of them rooms the roster
+6. import R meter readings (default 400,000; seven days per household, 2% of them rooms the roster
    lacks) and time the cross-check of finding the hidden (查漏补缺) against the whole registry.
 The headline, printed last, is the API's ingest rate as a fraction of the straight inserts.
 
-    .venv/bin/python bench/screening.py [--residents N] [--visits V] [--clients C] [--workers W]
+    .venv/bin/python bench/screening.py [--residents N] [--visits V] [--clients C] [--workers W] [--batch-size B]
 
 The database comes from BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/fangkong_bench);
 it is dropped and re-created on each run.
@@ -53,14 +56,14 @@ class Client:
     failed: list[str] = field(default_factory=list)
 
 
-def prepare_clients(clients: int, visits: int, seed: int) -> list[Client]:
+def prepare_clients(clients: int, visits: int, seed: int, grids_per_client: int = GRIDS_PER_CLIENT) -> list[Client]:
     """Grid workers with tokens for the largest grids, and the visits their phones will send."""
     from fangkong.accounts.models import ApiToken, Role, User
     from fangkong.areas.models import Area, Household, Level
     from fangkong.people.models import Resident
 
     rng = random.Random(seed)
-    grids = list(Area.objects.filter(level=Level.GRID).order_by("code").values_list("id", "code")[: clients * GRIDS_PER_CLIENT])
+    grids = list(Area.objects.filter(level=Level.GRID).order_by("code").values_list("id", "code")[: clients * grids_per_client])
     if len(grids) < clients:
         raise SystemExit(f"only {len(grids)} grids for {clients} clients: generate a larger city")
     codes = [code for _pk, code in grids]
@@ -75,7 +78,8 @@ def prepare_clients(clients: int, visits: int, seed: int) -> list[Client]:
 
     result = [Client(tokens=[]) for _ in range(clients)]
     for i, (pk, code) in enumerate(grids):
-        user = User.objects.create_user(username=f"bench-grid-{code}", role=Role.GRID_WORKER, area_id=pk)
+        user = (User.objects.filter(username=f"bench-grid-{code}").first()  # a second set of visits: the same workers
+                or User.objects.create_user(username=f"bench-grid-{code}", role=Role.GRID_WORKER, area_id=pk))
         _token, key = ApiToken.issue(user, "bench")
         result[i % clients].tokens.append(key)
     grid_of_token = {}
@@ -133,8 +137,35 @@ def send(client: Client, port: int) -> None:
             client.failed.append(f"{response.status} {payload[:200]!r}")
 
 
-def time_api_ingest(clients: list[Client], port: int) -> float:
-    threads = [threading.Thread(target=send, args=(client, port)) for client in clients]
+def as_batches(client: Client, size: int) -> None:
+    """The client's visits as its phones' offline queues: per grid worker, `size` visits per request."""
+    queues: dict[int, list[dict]] = {}
+    for body, t in zip(client.visits, client.token_of, strict=True):
+        queues.setdefault(t, []).append({"kind": "visit", **json.loads(body)})
+    client.visits, client.token_of = [], []
+    for t, items in queues.items():
+        for start in range(0, len(items), size):
+            client.visits.append(json.dumps({"items": items[start:start + size]}).encode())
+            client.token_of.append(t)
+
+
+def send_batches(client: Client, port: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    headers = [{"Content-Type": "application/json", "Authorization": f"Bearer {token}"} for token in client.tokens]
+    for body, t in zip(client.visits, client.token_of, strict=True):
+        connection.request("POST", "/api/batch", body=body, headers=headers[t])
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            client.failed.append(f"{response.status} {payload[:200]!r}")
+            continue
+        answer = json.loads(payload)
+        client.created += answer["created"]
+        client.failed.extend(f"{r['status']} {r['errors']}" for r in answer["results"] if r["status"] != "created")
+
+
+def time_api_ingest(clients: list[Client], port: int, target=send) -> float:
+    threads = [threading.Thread(target=target, args=(client, port)) for client in clients]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -203,6 +234,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--readings", type=int, default=400_000, help="meter readings for the cross-check")
+    parser.add_argument("--batch-size", type=int, default=500, help="visits per request of the batch endpoint")
     parser.add_argument("--seed", type=int, default=2020)
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -236,6 +268,27 @@ def main() -> None:
     raw_rate = raw_visits / raw_seconds
     print(f"raw_insert_visits_per_s={raw_rate:.0f}", flush=True)
 
+    # The same number of visits again (new client ids), as offline queues through the batch endpoint.
+    # Fewer grid workers, so that each one's queue fills requests of --batch-size visits.
+    queued = prepare_clients(args.clients, args.visits, args.seed + 1,
+                             grids_per_client=max(1, -(-args.visits // (args.clients * args.batch_size))))
+    for client in queued:
+        as_batches(client, args.batch_size)
+    server, port = start_server(url, args.workers)
+    try:
+        batch_seconds = time_api_ingest(queued, port, target=send_batches)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    batch_created = sum(c.created for c in queued)
+    failures = [f for c in queued for f in c.failed]
+    log(f"batch API: {batch_created} visits created in {batch_seconds:.1f} s "
+        f"({sum(len(c.visits) for c in queued)} requests); failures: {failures[:3]}")
+    if batch_created != args.visits:
+        raise SystemExit(f"only {batch_created} of {args.visits} batched visits were recorded")
+    batch_rate = batch_created / batch_seconds
+    print(f"batch_visits_per_s={batch_rate:.0f}", flush=True)
+
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # what autovacuum does after bulk loads and a burst of writes
     from fangkong.accounts.models import User
@@ -251,11 +304,12 @@ def main() -> None:
         f"{table.total.reached} of {table.total.persons} persons reached")
     print(f"city_coverage_ms={best_ms(lambda: coverage(city, today), repeat=3):.0f}", flush=True)
     worker = User.objects.filter(username__startswith="bench-grid-").select_related("area").order_by("id").first()
-    groups = day_list(worker, worker.area.code, today)
-    log(f"day list of grid {worker.area.code}: {sum(g.total for g in groups)} households, "
-        f"{sum(g.total - g.done for g in groups)} not yet screened")
+    listed = day_list(worker, worker.area.code, today)
+    assert listed is not None  # a grid is never too large for one list
+    log(f"day list of grid {worker.area.code}: {listed.total} households, {listed.total - listed.done} not yet screened")
     print(f"grid_day_list_ms={best_ms(lambda: day_list(worker, worker.area.code, today)):.1f}", flush=True)
     print(f"crosscheck_s={time_crosscheck(args.readings, args.seed):.2f}", flush=True)
+    print(f"batch_ratio_vs_raw_insert={batch_rate / raw_rate:.3f}", flush=True)
     print(f"ratio_vs_raw_insert={api_rate / raw_rate:.3f}", flush=True)
 
 

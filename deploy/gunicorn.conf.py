@@ -6,6 +6,7 @@ Any setting can be overridden for one run with gunicorn's own GUNICORN_CMD_ARGS 
 """
 
 import multiprocessing
+import os
 import re
 
 from gunicorn.glogging import Logger
@@ -56,3 +57,14 @@ class SafeLogger(Logger):
 
 
 logger_class = SafeLogger
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Prometheus' multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by fangkong-web.service): the dead worker's
+    counters and histograms are folded into one archive file per type (they stay counted, its files go:
+    fangkong/core/metrics_files.py), its live gauges leave the sum."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        from fangkong.core.metrics_files import fold_dead_process
+
+        fold_dead_process(worker.pid, path)

@@ -19,6 +19,7 @@ from fangkong.accounts.api import router as accounts_router
 from fangkong.accounts.api_auth import API_AUTH
 from fangkong.areas.api import router as areas_router
 from fangkong.audit.api import router as audit_router
+from fangkong.batch import router as batch_router
 from fangkong.cases.api import router as cases_router
 from fangkong.core.errors import FieldErrors
 from fangkong.crosscheck.api import router as crosscheck_router
@@ -41,7 +42,7 @@ api = NinjaAPI(
     auth=API_AUTH,
 )
 for router in (accounts_router, areas_router, people_router, screening_router, crosscheck_router, cases_router,
-               observation_router, facilities_router, tracing_router, policy_router, audit_router):
+               observation_router, facilities_router, tracing_router, policy_router, audit_router, batch_router):
     api.add_router("", router)
 
 

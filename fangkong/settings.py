@@ -1,5 +1,6 @@
 """Settings come from the environment, with safe defaults for the demo (see README)."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -90,6 +91,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",  # two-factor log-in (accounts.two_factor): authenticator apps (TOTP) and backup codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     "ninja",  # the API docs' Swagger UI from our own static files, not a CDN (the Content-Security-Policy)
     "fangkong.core",
@@ -114,18 +118,22 @@ TRUSTED_PROXIES = [a.strip() for a in os.environ.get("TRUSTED_PROXIES", "127.0.0
 MIDDLEWARE = [
     "fangkong.core.health.HealthMiddleware",  # /healthz and /readyz, before host checks, sessions and log-in
     "fangkong.core.middleware.ForwardedClientMiddleware",  # the client's address from the trusted proxy's header
+    "fangkong.core.metrics.MetricsMiddleware",  # request times by view; /metrics for METRICS_ALLOWED_IPS / the token
+    "fangkong.core.logs.RequestLogMiddleware",  # one structured line per request, without personal data
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fangkong.core.middleware.LanguageMiddleware",  # the user's choice or LANGUAGE_CODE, not Accept-Language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # user.is_verified(): this session passed the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fangkong.core.middleware.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "fangkong.accounts.middleware.SessionLimitMiddleware",  # idle timeout, lifetime, log-out everywhere
     "fangkong.audit.middleware.RequestContextMiddleware",
+    "fangkong.accounts.middleware.TwoFactorMiddleware",  # the code (or enrolment) before any other page
     "fangkong.accounts.middleware.PasswordChangeRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
     "fangkong.core.dbrouter.ReplicaPinMiddleware",  # a user who changed data reads from the primary for a while
@@ -168,6 +176,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Through pgbouncer in transaction mode (README, scaling out): a session's state does not outlive a
+# transaction there, so no server-side cursors (Django's .iterator() uses them) and no prepared statements.
+# The advisory lock the cross-check takes is transaction-scoped, which pgbouncer keeps. The job workers
+# connect to PostgreSQL directly (procrastinate LISTENs for new jobs, a session feature).
+DB_PGBOUNCER = env_bool("DB_PGBOUNCER", False)
+if DB_PGBOUNCER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the writer instead of failing at once; the demo serves a few users at a time.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
@@ -230,7 +246,10 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# Failed log-ins are forgiven only when the log-in is complete: after the password for an account without
+# two-factor, after the code for one with it (accounts.two_factor), so that logging in again with the password
+# does not wipe the count of wrong codes.
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 
 # Security headers. Referrer: a page's address (with its ids) goes to no other site. Content-Security-Policy
@@ -266,6 +285,15 @@ SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "120"))
 SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "24"))
 # The cookie (and the stored session) outlive no session: the longest lifetime above, not Django's two weeks.
 SESSION_COOKIE_AGE = max(SESSION_WORKER_MAX_HOURS, SESSION_MAX_HOURS) * 3600
+
+# Two-factor log-in (django-otp; accounts.two_factor, README "Two-factor log-in"): a code from an authenticator
+# app (TOTP) after the password, or one of ten single-use backup codes. Optional for everyone; required, when
+# OTP_REQUIRED_FOR_WIDE_ROLES is on, for the accounts that see a whole district or more (city and district
+# commanders, superusers: core.permissions.requires_two_factor) — without a device they are sent to enrol
+# right after the password and can do nothing else first. On by default in a deployment; off in the demo and
+# the tests (FANGKONG_DEMO=1), whose commanders log in with the published password alone.
+OTP_REQUIRED_FOR_WIDE_ROLES = env_bool("OTP_REQUIRED_FOR_WIDE_ROLES", not DEMO)
+OTP_TOTP_ISSUER = "Fangkong"  # the name the authenticator app shows beside the username
 CSRF_FAILURE_VIEW = "fangkong.core.error_pages.csrf_failure"
 
 LANGUAGE_CODE = "zh-hans"
@@ -283,10 +311,39 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 
+# `fangkong backup` writes its dumps here unless given --output (deploy/systemd/fangkong-backup.service).
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", "."))
+
+# Logs (fangkong.core.logs): one JSON object a line in a deployment (the journal), readable text in the demo;
+# ID numbers, phones and self-report tokens are masked in every line. fangkong.request writes one line per
+# request (view name, status, duration, user id, request id; never the path's ids or the query string) at
+# REQUEST_LOG_LEVEL: INFO logs every request, WARNING only the 4xx and 5xx (the demo's default, beside
+# runserver's own lines). Django's own 4xx warnings (which name the path) are left to that line.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEMO else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "fangkong.core.logs.JsonFormatter"},
+                   "text": {"()": "fangkong.core.logs.TextFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "fangkong.request": {"level": os.environ.get("REQUEST_LOG_LEVEL", "WARNING" if DEMO else "INFO")},
+        "django.request": {"level": "ERROR"},
+    },
 }
+
+# Prometheus metrics at /metrics (fangkong.core.metrics): allowed from these client addresses or networks
+# (after TRUSTED_PROXIES: the real client, not nginx) or with `Authorization: Bearer METRICS_TOKEN`; anyone
+# else gets the 404 page. PROMETHEUS_MULTIPROC_DIR (set by deploy/systemd/fangkong-web.service, read by
+# prometheus_client itself too) sums the figures of all gunicorn workers.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+try:
+    [ipaddress.ip_network(entry, strict=False) for entry in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 

@@ -10,9 +10,21 @@ persona works at the 江岸 designated hospital, the other_facility persona at t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
+import re
+import struct
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from fangkong.accounts import two_factor
 from fangkong.accounts.models import Role, User
 from fangkong.areas.models import Area, Building, Compound, Household, Level, Unit
 from fangkong.core.identity import make_id_number
@@ -20,6 +32,18 @@ from fangkong.facilities.models import BedPool, Facility
 from fangkong.people.models import Resident, SpecialGroup
 
 PASSWORD = "Fk-test-pass-2020"
+
+
+def totp_code(secret: str, *, at: float | None = None, step: int = 30, digits: int = 6) -> str:
+    """The code an authenticator app shows for a base32 key (RFC 6238, SHA-1), computed independently of
+    django-otp. Each code passes once: a second log-in in the same 30 seconds takes the next one
+    (`at=time.time() + 30`)."""
+    key = base64.b32decode(secret.replace(" ", "").upper() + "=" * (-len(secret.replace(" ", "")) % 8))
+    counter = int((time.time() if at is None else at) // step)
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    number = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    return str(number % 10**digits).zfill(digits)
 
 
 @dataclass
@@ -125,3 +149,31 @@ def build_small_city() -> SmallCity:
     user("facility", Role.FACILITY_STAFF, facility=city.facilities["hospital"])
     user("other_facility", Role.FACILITY_STAFF, facility=city.facilities["shelter"])
     return city
+
+
+def log_in_verified(client: Client, user: User) -> Client:
+    """Log `user` in on a test client with the second factor passed, as after the code page (an
+    authenticator device is made if the account has none): for tests run with OTP_REQUIRED_FOR_WIDE_ROLES on."""
+    device = two_factor.authenticator(user) or TOTPDevice.objects.create(user=user, name=two_factor.TOTP_NAME,
+                                                                        confirmed=True)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[two_factor.PENDING] = False
+    session.save()
+    return client
+
+
+DOWNLOAD_LINK = re.compile(r'href="(/jobs/\d+/download/)"')
+
+
+def run_export(client: Any, url: str, data: dict[str, Any] | None = None) -> Any:
+    """An export as a person makes it: POST its button's form, open the job page it leads to and download the
+    file from there (fangkong.jobs.exports; the tests run jobs in-process). Returns the download's response,
+    or the first answer that did not lead on (a refusal, a page with a message, a job page without a file)."""
+    started = client.post(url, data or {})
+    if started.status_code != 302 or not re.fullmatch(r"/jobs/\d+/", started["Location"]):
+        return started
+    page = client.get(started["Location"])
+    link = DOWNLOAD_LINK.search(page.content.decode())
+    return client.get(link.group(1)) if link else page

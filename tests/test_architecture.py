@@ -16,7 +16,7 @@ from collections import defaultdict
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "fangkong"
 
-# Bottom to top. The project's own modules (fangkong/urls.py, api.py, settings.py, cli.py, testing.py)
+# Bottom to top. The project's own modules (fangkong/urls.py, api.py, batch.py, settings.py, cli.py, testing.py)
 # sit above every app and may import any of them.
 LAYERS: list[tuple[str, ...]] = [
     ("core",),

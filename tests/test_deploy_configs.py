@@ -129,6 +129,41 @@ def test_the_worker_unit_runs_the_jobs_worker_from_the_venv_hardened_and_always_
         assert worker[option] == [value], option
 
 
+def test_the_backup_units_back_up_nightly_into_backup_dir_and_check_a_restore_weekly():
+    env = env_example()
+    backup = unit("fangkong-backup.service")
+    check = unit("fangkong-restore-check.service")
+    for service in (backup, check):
+        assert service["Type"] == ["oneshot"]
+        assert service["EnvironmentFile"] == [ENV_FILE]
+        assert service["User"] == unit("fangkong-web.service")["User"]
+        assert service["ProtectSystem"] == ["strict"] and service["NoNewPrivileges"] == ["true"]
+    assert backup["ExecStart"] == [f"{VENV_BIN}fangkong backup --keep 14"]
+    assert backup["ReadWritePaths"] == [env["BACKUP_DIR"]]  # where the dumps go, the only writable place
+    assert check["ExecStart"] == [f"{VENV_BIN}fangkong restore-check {env['BACKUP_DIR']}"]
+    assert "ReadWritePaths" not in check
+    available = get_commands()
+    assert "backup" in available and "restore-check" in available
+    for name, service in (("fangkong-backup", "fangkong-backup.service"),
+                          ("fangkong-restore-check", "fangkong-restore-check.service")):
+        timer = unit(f"{name}.timer")
+        assert timer["Unit"] == [service] and timer["Persistent"] == ["true"]
+        assert timer["WantedBy"] == ["timers.target"]
+
+
+def test_the_web_unit_gives_prometheus_a_directory_emptied_at_each_start():
+    web = unit("fangkong-web.service")
+    (runtime,) = web["RuntimeDirectory"]
+    assert web["Environment"] == [f"PROMETHEUS_MULTIPROC_DIR=/run/{runtime}"]
+    assert web["RuntimeDirectoryPreserve"] == ["restart"]  # the job worker's files outlive a restart of the web
+    worker = unit("fangkong-worker.service")
+    assert worker["Environment"] == web["Environment"]  # the job worker reports into the same directory
+    assert worker["ReadWritePaths"] == [f"-/run/{runtime}"]
+    assert "fangkong-web.service" in worker["After"][0].split()
+    assert env_example()["PROMETHEUS_MULTIPROC_DIR"] is None  # not for every command run with the env file
+    assert callable(runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["child_exit"])
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_analyze_verify_accepts_the_units(tmp_path):
     """The units with their /opt paths pointed at this virtualenv (verify checks that the programs exist)."""
@@ -320,3 +355,9 @@ def test_the_readme_lists_the_deploy_files():
     for path in sorted(DEPLOY.rglob("*")):
         if path.is_file():
             assert str(path.relative_to(ROOT)) in readme, path
+
+
+def test_the_readme_names_every_setting_read_from_the_environment():
+    readme = (ROOT / "README.md").read_text()
+    missing = sorted(name for name in settings_env_names() if f"`{name}`" not in readme)
+    assert missing == [], "document these settings in README's settings list"

@@ -26,6 +26,8 @@ BIG: dict[str, str] = {
     "screening.PersonCheck": "one per person checked at each visit",
     "screening.FollowUp": "follow-up items raised by the visits",
     "screening.HouseholdLink": "one self-report link per household",
+    "screening.DaySummary": "one per grid per day, kept after the retention purge removes the day's visits",
+    "observation.ReportDaySummary": "one per area code per day of health reports, kept after the purge",
     "facilities.Stay": "one per booking/admission of a case",
     "facilities.Transfer": "transfers of cases between facilities",
     "facilities.Proposal": "one per waiting case per placement run, every run is kept",
@@ -74,7 +76,7 @@ SMALL: dict[str, str] = {
 # distribution needs (a distributed table needs no index on its distribution column); an index leading
 # with area_code serves the scoped lists (`area_code LIKE 'prefix%'`), which these tables are not read by.
 AREA_CODE_NOT_LEADING: dict[str, str] = {
-    "screening.Visit": "time series, read by day first: index (date, area_code), to be partitioned by day",
+    "screening.Visit": "time series, read by day first: index (date, area_code), partitioned by day",
     "screening.PersonCheck": "time series, read by day first: index (date, area_code), partitioned by day",
     "screening.FollowUp": "read by status first: index (status, area_code)",
     "screening.HouseholdLink": "read by its unique token (a self-report link, no log-in), never listed",
@@ -82,7 +84,9 @@ AREA_CODE_NOT_LEADING: dict[str, str] = {
     "cases.StatusChange": "history, read through its case",
     "observation.FileDecision": "history, read through its observation file",
     "observation.FollowUpNote": "read through its observation file",
-    "observation.HealthReport": "time series, read by file and by (date, window): to be partitioned by day",
+    "observation.HealthReport": "time series, read by file and by (date, window): partitioned by day",
+    "screening.DaySummary": "daily aggregates, read by day first: unique (date, area_code)",
+    "observation.ReportDaySummary": "daily aggregates, read by day first: unique (date, area_code)",
     "crosscheck.MeterReading": "time series, read by household and by date",
     "crosscheck.LitCount": "time series, read by building and by date",
     "crosscheck.ToDo": "read by status first: index (status, area_code)",

@@ -13,7 +13,8 @@ someone says how to fill it (FILL) or why it is left out (NOT_OBJECTS, PUBLIC).
 
 The lists, searches and exports (every route without a parameter, and the area routes filled with the
 persona's own area) are asked for area A's residents by name, ID number and phone: nothing of area A may
-come back, in the page, the JSON or the cells of an XLSX file.
+come back, in the page, the JSON or the cells of an XLSX file. An export (fangkong.jobs.exports) is asked
+as its button asks it too: POSTed, its job page opened and its file downloaded.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fangkong.accounts.models import ApiToken, Role, User
 from fangkong.api import api
@@ -46,6 +49,7 @@ from fangkong.crosscheck.models import Kind as ToDoKind
 from fangkong.crosscheck.models import ToDo
 from fangkong.facilities import appointments, beds, runs
 from fangkong.facilities.models import FacilityImport, Proposal, Transfer
+from fangkong.jobs.exports import EXPORTS
 from fangkong.jobs.models import Job, JobStatus
 from fangkong.observation.files import open_file
 from fangkong.observation.models import Alert
@@ -54,7 +58,7 @@ from fangkong.screening.campaigns import create_campaign
 from fangkong.screening.models import FollowUp
 from fangkong.screening.testing import reached
 from fangkong.screening.visits import record_visit
-from fangkong.testing import SmallCity, build_small_city
+from fangkong.testing import SmallCity, build_small_city, run_export
 from fangkong.tracing.contacts import record_contact
 from fangkong.tracing.investigations import update_investigation
 from fangkong.tracing.models import DisinfectionTask, Investigation
@@ -215,6 +219,9 @@ def build_area_a() -> AreaA:
     token, _key = ApiToken.issue(users["grid_a"], "grid A phone")
     job = Job.objects.create(kind="roster-import", user=community, area_code=qinghe, status=JobStatus.DONE,
                              input_name="名单.xlsx", result_name="结果.xlsx", result_data=report)
+    # Grid worker A's two-factor devices (an authenticator app, backup codes).
+    totp = TOTPDevice.objects.create(user=users["grid_a"], name="authenticator", confirmed=True)
+    backup = StaticDevice.objects.create(user=users["grid_a"], name="backup codes", confirmed=True)
 
     return AreaA(city, {
         "case": case, "waiting": waiting, "test": test, "run": run, "proposal": proposal, "stay": stay,
@@ -222,6 +229,7 @@ def build_area_a() -> AreaA:
         "task": task, "contact": contact, "file": file, "alert": alert, "follow_up": follow_up,
         "campaign": campaign, "todo": todo, "roster": roster, "area_batch": area_batch, "evidence": evidence,
         "results": results, "facility_import": facility_import, "token": token, "job": job,
+        "totp": totp, "backup": backup,
     })
 
 
@@ -336,11 +344,15 @@ ADMIN_OBJECTS: dict[str, Filler] = {
     "areas/building": _city("buildings", "a1"),
     "accounts/user": GRID_A_ACCOUNT,
     "accounts/apitoken": _obj("token"),
+    "otp_totp/totpdevice": _obj("totp"),
+    "otp_static/staticdevice": _obj("backup"),
     # Not objects of an area (groups, django-axes' log-in records): the admin refuses non-staff all the same.
     "auth/group": lambda a: (1, "district"),
     "axes/accessattempt": lambda a: (1, "district"),
     "axes/accesslog": lambda a: (1, "district"),
     "axes/accessfailurelog": lambda a: (1, "district"),
+    # procrastinate's queue rows (PostgreSQL only): a job's arguments are ids, no area; staff only.
+    "procrastinate/procrastinatejob": lambda a: (1, "district"),
 }
 
 
@@ -352,7 +364,8 @@ def _admin_filler(route: Route, param: str) -> Filler | None:
     if param == "url":  # the admin's catch-all: any other address under /admin/
         return lambda a: ("areas/area/matrix/", "district")
     model = "/".join(route.route.split("/")[1:3])
-    return ADMIN_OBJECTS.get(model) if param in ("object_id", "id") else None  # id: the password form
+    # id: the password form; pk: the authenticator device's key and QR code (django-otp's admin)
+    return ADMIN_OBJECTS.get(model) if param in ("object_id", "id", "pk") else None
 
 
 def filler(route: Route, param: str) -> Filler | None:
@@ -546,6 +559,16 @@ def call(client: Client, method: str, url: str, **kwargs: Any) -> Answer:
     return answer
 
 
+def call_export(client: Client, url: str) -> Answer:
+    """An export as its button makes it: POST, the job page, the file (fangkong.testing.run_export), undone
+    afterwards like `call`."""
+    with transaction.atomic():
+        response = run_export(client, url)
+        answer = Answer(response.status_code, response.get("Location", ""), body_text(response))
+        transaction.set_rollback(True)
+    return answer
+
+
 def ask(client: Client, route: Route, url: str) -> Iterator[tuple[str, Answer]]:
     """GET and POST the url, and for an API path every other method it has, each with a body it accepts."""
     if not route.is_api:
@@ -656,11 +679,20 @@ def test_lists_searches_and_exports_show_nothing_of_another_area(personas):
     by_persona = clients(a, personas)
     zhang = a.city.residents["zhangwei"]
     more = ({"q": zhang.doc_number}, {"q": zhang.phone}, {"q": zhang.doc_number[-4:]})
+    export_routes = {export.url_name for export in EXPORTS.values()}
     failures = []
-    asked = searched = 0
+    asked = searched = downloaded = 0
     for persona, client in by_persona.items():
         marks = forbidden_for(a, persona)
         for route, url in list_urls(a, persona):
+            if route.name in export_routes:  # the file, through its job
+                exported = call_export(client, url)
+                asked += 1
+                downloaded += exported.status == 200
+                if exported.status >= 500:
+                    failures.append(f"{persona or 'anonymous'} exports {url}: answered {exported.status}")
+                if leaked := leaks(exported.text, marks):
+                    failures.append(f"{persona or 'anonymous'} exports {url} ({route.name}): shows {leaked}")
             plain = call(client, "GET", url)
             named = call(client, "GET", url, data={"q": zhang.name})
             answers = [({}, plain), ({"q": zhang.name}, named)]
@@ -674,7 +706,7 @@ def test_lists_searches_and_exports_show_nothing_of_another_area(personas):
                 leaked = leaks(answer.text, marks, query.get("q", ""))
                 if leaked:
                     failures.append(f"{persona or 'anonymous'} GET {url} {query} ({route.name}): shows {leaked}")
-    assert asked > 100 and searched > 3
+    assert asked > 100 and searched > 3 and downloaded >= 4
     assert not failures, f"{len(failures)} of {asked} lists, searches and exports show another area:\n" + "\n".join(failures)
 
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/password/", manage_views.account_reset_password, name="reset_password"),
     path("<int:pk>/sessions/end/", manage_views.account_end_sessions, name="end_sessions"),
     path("<int:pk>/unlock/", manage_views.account_unlock, name="unlock"),
+    path("<int:pk>/two-factor/reset/", manage_views.account_reset_two_factor, name="reset_two_factor"),
 ]

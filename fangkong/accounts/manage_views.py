@@ -1,5 +1,5 @@
 """Account management screens: list, create, edit, deactivate/reactivate, reset password, end its sessions,
-unlock.
+unlock, reset its two-factor devices.
 
 For commanders and community workers (the roles below theirs, inside their scope) and superusers.
 Every account is reached through `access.access_account`: out of reach it answers 404, and users who
@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from fangkong.accounts import importer, services
+from fangkong.accounts import importer, services, two_factor
 from fangkong.accounts.access import access_account, managed_accounts
 from fangkong.accounts.forms import REQUIRED, AccountFilterForm, AccountForm
 from fangkong.accounts.lockouts import failed_logins, is_locked, locked_usernames
@@ -93,6 +93,7 @@ def _detail(request: HttpRequest, account: User, *, new_password: str = "") -> H
         "locked": is_locked(failures),
         "failures": failures,
         "new_password": new_password,
+        "two_factor": two_factor.summary(account),
     })
 
 
@@ -179,6 +180,19 @@ def account_unlock(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Account %(username)s unlocked: it may log in again.") % {"username": account.username})
     else:
         messages.info(request, _("Account %(username)s was not locked.") % {"username": account.username})
+    return redirect("manage:detail", pk=account.pk)
+
+
+@login_required
+@require_POST
+def account_reset_two_factor(request: HttpRequest, pk: int) -> HttpResponse:
+    manager = request.user
+    account = access_account(manager, pk)
+    if two_factor.reset(manager, account):
+        messages.success(request, _("Two-factor log-in of %(username)s was reset: its devices and backup codes were "
+                                    "removed and its sessions ended.") % {"username": account.username})
+    else:
+        messages.info(request, _("%(username)s had no two-factor devices.") % {"username": account.username})
     return redirect("manage:detail", pk=account.pk)
 
 

@@ -1,4 +1,5 @@
-"""Log-in, log-out (here or on every other device) and changing one's own password. Lock-out after repeated failures is django-axes' (settings.AXES_*)."""
+"""Log-in, log-out (here or on every other device) and changing one's own password. Lock-out after repeated failures is django-axes' (settings.AXES_*).
+The log-in's second step, the two-factor code, is in two_factor_views."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fangkong.accounts import services, sessions
+from fangkong.accounts import services, sessions, two_factor
 from fangkong.accounts.forms import LoginForm
 from fangkong.audit.models import Action
 from fangkong.audit.services import record
@@ -21,6 +23,16 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        """After the password: the code page, or the enrolment, when the session owes its second factor
+        (the page asked for follows as `next`)."""
+        url = super().get_success_url()
+        owed = two_factor.state(self.request)
+        if owed:
+            step = "accounts:two_factor_verify" if owed == two_factor.VERIFY else "accounts:two_factor_enrol"
+            return f"{reverse(step)}?{urlencode({'next': url})}"
+        return url
 
 
 class LogoutView(auth_views.LogoutView):

@@ -4,14 +4,22 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, Level
 from fangkong.cases.targets import LINKS, area_counts, area_links, zero_lists
+from fangkong.core import permissions
+from fangkong.jobs.exports import Export, ExportFile
+
+TARGETS_EXPORT = "export-targets"
 
 TARGET_HEADERS = ["区域", "代码", "确诊", "确诊已收治", "确诊收治率%", "疑似", "疑似已检测", "疑似检测率%", "发热病人", "发热已检测",
                   "发热检测率%", "密接", "密接已隔离", "密接隔离率%", "危重症待收治", "疑似待隔离", "待检测"]
@@ -69,3 +77,22 @@ def targets_workbook(user: User, area: Area) -> tuple[bytes, int]:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue(), rows
+
+
+def export_area(user: Any, code: str) -> Area:
+    """The area whose targets `user` may export: those who manage cases (403), within their scope (404)."""
+    if not permissions.can_manage_cases(user):
+        raise PermissionDenied
+    return Area.objects.get_visible_or_404(user, code=code)
+
+
+def build_targets_export(user: Any, params: dict[str, Any]) -> ExportFile:
+    """The background job of cases.views.export."""
+    area = export_area(user, params["code"])
+    data, rows = targets_workbook(user, area)
+    return ExportFile(f"targets-{area.code}.xlsx", data, rows, area,
+                      {"targets": True, "rows": rows, "masked": True, "format": "xlsx"})
+
+
+EXPORT = Export(TARGETS_EXPORT, gettext_lazy("Targets export"), build_targets_export, url_name="cases:export",
+                back=lambda params: reverse("cases:board", args=[params["code"]]))

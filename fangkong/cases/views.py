@@ -20,15 +20,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from fangkong.areas.models import CODE_LENGTH, Area, Level
 from fangkong.areas.views import crumbs_for
-from fangkong.audit.models import Action
-from fangkong.audit.services import record
 from fangkong.cases import samples, services
 from fangkong.cases.access import access_case, access_import, access_resident, access_test, visible_imports
-from fangkong.cases.exports import targets_workbook
+from fangkong.cases.exports import TARGETS_EXPORT, export_area
 from fangkong.cases.forms import (
     LabFileForm,
     OpenCaseForm,
@@ -50,6 +48,7 @@ from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
 from fangkong.core.tabular import ImportFileError
+from fangkong.jobs.exports import start
 from fangkong.jobs.queue import submit
 from fangkong.people.import_views import first_errors
 
@@ -146,14 +145,14 @@ def post_discharge(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
-@use_replica
+@require_http_methods(["GET", "POST"])
 def export(request: HttpRequest, code: str) -> HttpResponse:
-    user = request.user
-    area = _area(request, code)
-    data, rows = targets_workbook(user, area)
-    record(user, Action.EXPORT, area, changes={"targets": True, "rows": rows, "masked": True, "format": "xlsx"})
-    return FileResponse(io.BytesIO(data), as_attachment=True, filename=f"targets-{area.code}.xlsx", content_type=XLSX)
+    """The targets as XLSX, made by a background job (POST: the board's button); the job page offers the file.
+    A GET starts nothing: it leads to the board with the button."""
+    area = export_area(request.user, code)
+    if request.method != "POST":
+        return redirect("cases:board", code=area.code)
+    return start(request, TARGETS_EXPORT, {"code": area.code})
 
 
 @login_required

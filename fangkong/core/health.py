@@ -71,8 +71,17 @@ def check_redis() -> None:
         client.close()
 
 
+# What higher apps add to `/readyz` as information, never failing it (the job queue: its depth and live
+# workers). Registered in their AppConfig.ready(); a report that raises is shown as "unknown".
+REPORTS: dict[str, Callable[[], dict]] = {}
+
+
+def register_report(name: str, report: Callable[[], dict]) -> None:
+    REPORTS[name] = report
+
+
 def readiness_checks() -> dict[str, Callable[[], None]]:
-    """The checks `/readyz` runs, by name (a background queue adds its own here when it comes)."""
+    """The checks `/readyz` runs, by name."""
     checks: dict[str, Callable[[], None]] = {"database": check_database}
     if getattr(settings, "REDIS_URL", ""):
         checks["redis"] = check_redis
@@ -100,6 +109,15 @@ def readyz(request: HttpRequest) -> HttpResponse:
     body: dict[str, object] = {"status": "unavailable" if failing else "ok", "checks": results}
     if failing:
         body["failing"] = failing
+    for name, report in REPORTS.items():
+        if failing:
+            break  # the database is away: the reports would only wait for it
+        try:
+            if info := report():  # an empty report has nothing to tell (the queue without a worker process)
+                body[name] = info
+        except Exception as exc:  # noqa: BLE001 - information only
+            logger.warning("readyz: the %s report failed (%s)", name, type(exc).__name__)
+            body[name] = {"state": "unknown"}
     if replica_configured():
         # Reported, never failing: without the replica the boards read from the primary (core.dbrouter).
         state = replica_state()

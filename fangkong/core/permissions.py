@@ -56,6 +56,11 @@ IMPORTERS = COMMANDERS | {Role.COMMUNITY_WORKER}
 # (session_limits).
 SHARED_DEVICE_ROLES = {Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.VOLUNTEER, Role.GATE_GUARD,
                        Role.FACILITY_STAFF}
+# Who sees a whole district or more: a leaked password of theirs would open the personal data of hundreds of
+# thousands, so their log-in takes a second factor (requires_two_factor). Each area role is bound to its level
+# (accounts.models.ROLE_AREA_LEVEL, checked when an account is saved), so the role says the scope's width
+# without reading the area: the check costs no query on a request.
+WIDE_ROLES = {Role.CITY_COMMANDER, Role.DISTRICT_COMMANDER}
 # Split communities into grids (areas.grids checks the community lies in their scope).
 GRID_MANAGERS = COMMANDERS | {Role.COMMUNITY_WORKER}
 # The four categories in their area; facility staff for the people in their facility.
@@ -152,6 +157,13 @@ def session_limits(user: Account) -> SessionLimits:
                              dt.timedelta(hours=settings.SESSION_WORKER_MAX_HOURS))
     return SessionLimits(dt.timedelta(minutes=settings.SESSION_IDLE_MINUTES),
                          dt.timedelta(hours=settings.SESSION_MAX_HOURS))
+
+
+def requires_two_factor(user: Account | None) -> bool:
+    """Whether this account must pass a second factor (accounts.two_factor) before any page: the accounts
+    that see a whole district or more — city and district commanders, superusers — when
+    settings.OTP_REQUIRED_FOR_WIDE_ROLES is on. Everyone else may enrol, and once enrolled passes it too."""
+    return bool(settings.OTP_REQUIRED_FOR_WIDE_ROLES) and _has_role(user, WIDE_ROLES)
 
 
 # --- Screening and the cross-check -------------------------------------------------------------------

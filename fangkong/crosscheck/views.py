@@ -7,6 +7,7 @@ Thin views: to-dos reached through crosscheck.access (a role that may not is 403
 from __future__ import annotations
 
 import io
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,20 +25,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fangkong.accounts.models import User
 from fangkong.areas.models import Area, Household
 from fangkong.areas.views import crumbs_for
-from fangkong.audit.models import Action
-from fangkong.audit.services import record
 from fangkong.core import permissions
-from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
-from fangkong.core.masking import mask_identifiers
 from fangkong.crosscheck import services
 from fangkong.crosscheck.access import access_area, access_todo
 from fangkong.crosscheck.evidence import SPECS, evidence_template
-from fangkong.crosscheck.exports import todos_workbook
+from fangkong.crosscheck.exports import TODOS_EXPORT, parse_filters
 from fangkong.crosscheck.forms import CloseForm, EvidenceUploadForm, OccupantForm, ReturneeForm
 from fangkong.crosscheck.importer import ImportFileError
 from fangkong.crosscheck.jobs import EVIDENCE_IMPORT
 from fangkong.crosscheck.models import EvidenceKind, Kind, LitCount, MeterReading, Status, ToDo
+from fangkong.jobs.exports import start
 from fangkong.jobs.queue import submit
 from fangkong.people.access import access_batch, visible_batches
 from fangkong.people.import_views import XLSX, render_result, require_importer
@@ -55,12 +53,7 @@ def _area(request: HttpRequest) -> Area:
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
-    status = request.GET.get("status", Status.OPEN)
-    return {
-        "kind": request.GET.get("kind", "") if request.GET.get("kind", "") in Kind.values else "",
-        "status": status if status in (*Status.values, "all") else Status.OPEN,
-        "q": request.GET.get("q", "").strip()[:50],
-    }
+    return parse_filters(request.GET)
 
 
 # ---------------------------------------------------------------- the list and the export
@@ -81,24 +74,17 @@ def todo_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-EXPORT_MAX_ROWS = 20_000
-
-
 @login_required
-@require_GET
-@use_replica
+@require_http_methods(["GET", "POST"])
 def todo_export(request: HttpRequest) -> HttpResponse:
-    """XLSX of the listed to-dos (personal data masked); audit-logged."""
-    user = request.user
-    area = _area(request)
-    filters = _filters(request)
-    todos = services.todos_in(user, area.code, **filters)[:EXPORT_MAX_ROWS]
-    handle, rows = todos_workbook(todos)
-    # The search term is kept as typed but for the ID numbers and phones in it: the audit log is no place for them.
-    logged = {**filters, "q": mask_identifiers(filters["q"])}
-    record(user, Action.EXPORT, area, changes={"report": "cross-check to-dos", **logged, "rows": rows, "masked": True,
-                                              "format": "xlsx"})
-    return FileResponse(handle, as_attachment=True, filename=f"crosscheck-{area.code}.xlsx", content_type=XLSX)
+    """The listed to-dos as XLSX (personal data masked), made by a background job (POST: the list's button,
+    with its area and filters); the job page offers the file. A GET starts nothing: it leads to the list."""
+    data = request.POST if request.method == "POST" else request.GET
+    area = access_area(request.user, data.get("area") or "")
+    filters = parse_filters(data)
+    if request.method != "POST":
+        return redirect(reverse("crosscheck:todos") + "?" + urlencode({"area": area.code, **filters}))
+    return start(request, TODOS_EXPORT, {"code": area.code, **filters})
 
 
 # ---------------------------------------------------------------- one to-do

@@ -36,6 +36,9 @@ class Outcome:
     file_type: str = ""
     file_data: bytes = b""
     message: str = ""
+    # What the file's download writes to the audit log (fangkong.jobs.exports): object_type, object_id,
+    # object_repr, area_code and changes; kept in the job's result under "audit". Empty: the job itself.
+    audit: dict[str, Any] = field(default_factory=dict)
 
 
 Runner = Callable[["Job", "Progress"], Outcome]
@@ -49,6 +52,10 @@ class JobKind:
     cron: str = ""  # periodic: run by the queue on this schedule
     # The page a person returns to from the job page (e.g. the upload form), a URL name.
     back_url_name: str = ""
+    # Or the page by the job (an export's area page, with its filters), when it needs the job's params.
+    back: Callable[[Job], str] | None = None
+    # Its work only reads (an export): run before the job's transaction, its reads may go to the read replica.
+    reads_only: bool = False
     # The counts the job page shows, under these labels (a count without one is not shown).
     count_labels: dict[str, str | Promise] = field(default_factory=dict)
 

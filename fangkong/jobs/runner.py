@@ -17,6 +17,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.core.metrics import observe_job
 from fangkong.jobs import progress as live_progress
 from fangkong.jobs import registry
 from fangkong.jobs.models import FINISHED, Job, JobStatus
@@ -27,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 # The database went away or the connection broke: worth another attempt (the queue retries).
 TRANSIENT = (OperationalError, InterfaceError)
+
+
+AUDIT = "audit"  # the result's key for what the file's download writes to the audit log (Outcome.audit)
 
 
 class RetryLater(Exception):
@@ -47,29 +51,37 @@ def run_job(job_id: int) -> str:
     kind = registry.get(job.kind)
     tracker = Progress(job.pk)
     try:
+        # A kind that only reads (an export) works before the job's transaction: its reads may then go to the
+        # read replica (core.dbrouter), which a transaction on the primary would forbid.
+        early = kind.run(job, tracker) if kind.reads_only else None
         with transaction.atomic():
             job = Job.objects.select_for_update().get(pk=job_id)
             if job.status in FINISHED:
                 return job.status
-            outcome = kind.run(job, tracker)
+            outcome = early if early is not None else kind.run(job, tracker)
             job.status, job.finished_at = JobStatus.DONE, timezone.now()
-            job.result, job.result_url = outcome.counts, outcome.url
+            job.result = {**outcome.counts, AUDIT: outcome.audit} if outcome.audit else outcome.counts
+            job.result_url = outcome.url
             job.result_name, job.result_type, job.result_data = outcome.file_name, outcome.file_type, outcome.file_data
             job.done_count, job.total_count = tracker.done, tracker.total
             job.message = outcome.message or tracker.message
             job.input_data = b""  # the uploaded file is not kept past its use
             job.save()
     except JobError as exc:
+        observe_job(job.kind, time.monotonic() - started, ok=False)
         return _finish_failed(job, str(exc))
     except TRANSIENT:
+        observe_job(job.kind, time.monotonic() - started, ok=False)
         logger.warning("job %s (%s) met a transient database error; it will be retried", job_id, job.kind)
         _requeue(job_id)
         raise
     except Exception:
+        observe_job(job.kind, time.monotonic() - started, ok=False)
         logger.exception("job %s (%s) failed", job_id, job.kind)
         return _finish_failed(job, _("The job failed because of an error in Fangkong; the operators can see it in the log."))
     finally:
         live_progress.forget(job_id)
+    observe_job(job.kind, time.monotonic() - started, ok=True)  # /metrics: fangkong_job_duration_seconds, jobs_total
     logger.info("job %s (%s) done in %.2f s", job_id, job.kind, time.monotonic() - started)
     return JobStatus.DONE
 

@@ -18,6 +18,7 @@ from fangkong.core import permissions
 from fangkong.jobs import progress, registry
 from fangkong.jobs.access import access_job, is_owner
 from fangkong.jobs.models import Job, JobStatus
+from fangkong.jobs.runner import AUDIT
 
 PER_PAGE = 30
 
@@ -36,6 +37,11 @@ def counts_shown(job: Job) -> list[tuple[str, object]]:
 
 def back_url(job: Job) -> str:
     kind = registry.KINDS.get(job.kind)
+    if kind and kind.back:
+        try:
+            return kind.back(job)
+        except NoReverseMatch:
+            return ""
     if kind and kind.back_url_name:
         try:
             return reverse(kind.back_url_name)
@@ -93,6 +99,15 @@ def job_download(request: HttpRequest, job_id: int) -> HttpResponse:
         raise PermissionDenied  # result files hold personal data: only the person who asked downloads them
     if job.status != JobStatus.DONE or not job.result_name or not job.result_data:
         raise Http404
-    record(request.user, Action.EXPORT, job, area_code=job.area_code, changes={"file": job.result_name})
+    audit = (job.result or {}).get(AUDIT)
+    if isinstance(audit, dict):
+        # An export: the entry names what was exported (the area, its filters and rows), as the page's own
+        # export did before it became a job, and the file.
+        record(request.user, Action.EXPORT, None, object_type=audit.get("object_type", ""),
+               object_id=audit.get("object_id", ""), object_repr=audit.get("object_repr", ""),
+               area_code=audit.get("area_code") or job.area_code,
+               changes={**(audit.get("changes") or {}), "file": job.result_name})
+    else:
+        record(request.user, Action.EXPORT, job, area_code=job.area_code, changes={"file": job.result_name})
     return FileResponse(io.BytesIO(bytes(job.result_data)), as_attachment=True, filename=job.result_name,
                         content_type=job.result_type or "application/octet-stream")

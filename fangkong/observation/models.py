@@ -173,7 +173,8 @@ class ReportSource(models.TextChoices):
 class HealthReport(models.Model):
     """One temperature and symptom report for one reporting window of one local day."""
 
-    client_id = models.UUIDField(_("client id"), unique=True, default=uuid.uuid4)
+    # Unique with the day (the table is partitioned by day on PostgreSQL); reports.py looks it up first.
+    client_id = models.UUIDField(_("client id"), default=uuid.uuid4)
     # No single-column index: (file, date, window_name) below serves every lookup by file.
     file = models.ForeignKey(ObservationFile, models.CASCADE, related_name="reports", db_index=False)
     date = models.DateField(_("date"))  # local (Asia/Shanghai) calendar day of the window
@@ -197,6 +198,7 @@ class HealthReport(models.Model):
 
     class Meta:
         ordering = ["reported_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["client_id", "date"], name="report_client_id_date_uniq")]
         indexes = [
             models.Index(fields=["file", "date", "window_name"], name="report_file_slot_idx"),
             # The alert job's anti-join "no report of this window" reads only this index (index-only scan).
@@ -262,6 +264,31 @@ class Alert(models.Model):
         if not name or len(day) != 10:
             return self.key
         return f"{day[5:]} {WINDOW_NAME_LABELS.get(name, name)}"
+
+    @staticmethod
+    def scope_q(scope: Scope) -> Q:
+        return _area_q(scope)
+
+
+class ReportDaySummary(models.Model):
+    """Health reports of one day for one area code: the aggregate the retention purge keeps when it
+    removes the day's reports (no personal data in it)."""
+
+    date = models.DateField(_("date"))
+    area_code = models.CharField(max_length=15)
+    reports = models.PositiveIntegerField(_("reports"), default=0)
+    files = models.PositiveIntegerField(_("people reporting"), default=0)
+    with_symptoms = models.PositiveIntegerField(_("reports with symptoms"), default=0)
+    made_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["date", "area_code"]
+        constraints = [models.UniqueConstraint(fields=["date", "area_code"], name="reportsummary_one_per_area_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.area_code}"
 
     @staticmethod
     def scope_q(scope: Scope) -> Q:

@@ -4,33 +4,27 @@ the full values come from `services.reveal` (POST, audit-logged). Changes go thr
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from fangkong.areas.access import access_area
 from fangkong.areas.views import crumbs_for
-from fangkong.audit.models import Action
-from fangkong.audit.services import record
 from fangkong.core import permissions
-from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
+from fangkong.jobs.exports import ExportTooBig, start
 from fangkong.people import services
 from fangkong.people.access import RESIDENT_RELATED, access_household, access_resident
-from fangkong.people.exports import export_residents
+from fangkong.people.exports import RESIDENTS_EXPORT, check_size, export_area
 from fangkong.people.forms import ResidentEditForm, ResidentForm
 from fangkong.people.models import Resident
 
 SEARCH_PAGE_SIZE = 50
 SEARCH_MIN_LENGTH = 2
-# openpyxl writes about 3,700 rows a second (measured): 100,000 rows is a ~30 s download.
-EXPORT_MAX_ROWS = 100_000
 
 
 @login_required
@@ -125,21 +119,17 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
-@use_replica
+@require_http_methods(["GET", "POST"])
 def area_export(request: HttpRequest, code: str) -> HttpResponse:
-    """XLSX of the residents under an area, masked; audit-logged. For those who may reveal (403), within
-    their scope (404). Linked from the area page (people.panels)."""
-    user = request.user
-    area = access_area(user, code, rule=permissions.can_reveal, related=())
-    residents = Resident.objects.within(user, area.code)
-    limit = getattr(settings, "EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)
-    total = residents.count()
-    if total > limit:
-        messages.error(request, _("%(area)s has %(n)d residents; one export holds at most %(limit)d. Export its sub-areas one by one.")
-                       % {"area": area.name, "n": total, "limit": limit})
+    """The residents under an area as XLSX, masked, made by a background job (POST: the area page's button,
+    people.panels); the job page offers the file, and its download is audit-logged. For those who may reveal
+    (403), within their scope (404). A GET starts nothing: it leads to the area page with the button."""
+    area = export_area(request.user, code)
+    if request.method != "POST":
         return redirect("areas:detail", code=area.code)
-    handle, rows = export_residents(residents)
-    record(user, Action.EXPORT, area, changes={"rows": rows, "masked": True, "format": "xlsx"})
-    return FileResponse(handle, as_attachment=True, filename=f"residents-{area.code}.xlsx",
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    try:
+        check_size(area, Resident.objects.within(request.user, area.code).count())
+    except ExportTooBig as exc:
+        messages.error(request, str(exc))
+        return redirect("areas:detail", code=area.code)
+    return start(request, RESIDENTS_EXPORT, {"code": area.code})

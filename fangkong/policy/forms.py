@@ -82,6 +82,12 @@ SECTIONS: list[tuple[Any, list[FieldInfo]]] = [
         FieldInfo("crosscheck_min_kwh_per_day", gettext_lazy("Power use that needs registered residents"), gettext_lazy("kWh per day")),
         FieldInfo("crosscheck_returnee_days", gettext_lazy("Returnees checked for"), gettext_lazy("days after arrival")),
     ]),
+    (gettext_lazy("Retention of personal data"), [
+        FieldInfo("retention_screening_days", gettext_lazy("Screening visits, self-reports and temperatures kept for"),
+                  gettext_lazy("days")),
+        FieldInfo("retention_observation_report_days", gettext_lazy("Health reports under observation kept for"),
+                  gettext_lazy("days")),
+    ]),
 ]
 SCALAR_FIELDS = {info.name: info for _title, infos in SECTIONS for info in infos}
 # A field listed twice renders two inputs of one name: the browser sends both, the form keeps the last

@@ -135,6 +135,12 @@ class Policy(BaseModel):
     # A cluster (聚集性疫情): at least this many confirmed or suspected cases in one household or one
     # building within risk_cluster_window_days.
     cluster_min_cases: int = Field(2, ge=2, le=100)
+    # Retention (PIPL art. 19 and 47: personal information is deleted when its purpose is served). The
+    # daily rows are kept this many days, then `fangkong purge` removes whole days and keeps per-area
+    # daily counts. 90 days: six 14-day observation periods, the span a tracing investigation or a
+    # review of a cluster looks back over, with room; at least 28 (two periods), at most three years.
+    retention_screening_days: int = Field(90, ge=28, le=1095)  # visits, self-reports, person checks
+    retention_observation_report_days: int = Field(90, ge=28, le=1095)  # health reports under observation
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -156,7 +156,8 @@ class VisitOut(Schema):
 
     @staticmethod
     def resolve_persons(obj: Visit) -> list:
-        return list(obj.checks.order_by("id"))
+        saved = getattr(obj, "saved_checks", None)  # a visit just recorded carries its checks
+        return sorted(saved, key=lambda c: c.pk) if saved is not None else list(obj.checks.order_by("id"))
 
 
 class CoverageRowOut(Schema):
@@ -245,7 +246,8 @@ def day_list(request: HttpRequest,
              building_id: int | None = Query(None, ge=1, le=MAX_ID)):
     user = acting_user(request)
     code = access_area(user, area or "").code
-    households = households_for_day(user, code, date or visits.local_today())
+    day = date or visits.local_today()
+    households = households_for_day(user, code, day)
     if todo:
         households = households.filter(done=False)
     if q:
@@ -258,7 +260,7 @@ def day_list(request: HttpRequest,
         "building": f"{e.household.compound.name} {e.household.building.name}", "unit": e.household.unit.name,
         "room": e.household.room, "area_code": e.household.area_code, "residents": e.residents, "done": e.done,
         "last_visit": e.last_visit,
-    } for e in entries(user, households)]
+    } for e in entries(user, households, day)]
 
 
 @router.post("/screening/visits", response={200: VisitOut, 201: VisitOut},

@@ -4,8 +4,12 @@ A grid may hold hundreds of households (350 in one page is unusable on a phone):
 its buildings with their counts, narrows to one building, to the households not yet screened, or
 to a building / room search, and pages through what is left in walking order. A few queries for
 any list: the households' states (for the counts, and for the pager unless a search narrows the list),
-the page of households (with "screened today" and the id of their last visit as subqueries), the
-resident counts and the last visits by id.
+the page of households (with "screened today" as a subquery), the resident counts and the last visits
+of the page's households.
+
+On PostgreSQL the visits are partitioned by day (fangkong/core/partitions.py): every query of the list
+names the day, so it reads the day's partition only; the last visits look in the last
+`LAST_VISIT_WINDOW` days first and further back only for the page's households without one.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from fangkong.screening.models import SCREENED_OUTCOMES, Visit
 DAY_LIST_LIMIT = 1500
 PAGE_SIZE = 40
 QUERY_LENGTH = 40
+LAST_VISIT_WINDOW = 14
 # "3栋201" is two words: a building and a room (a word ends after 栋/幢/楼/单元/号).
 _WORD_END = re.compile(r"(?<=[栋幢楼元号])")
 
@@ -71,28 +76,43 @@ class DayList:
 
 
 def households_for_day(user: User, area_code: str, day: dt.date):
-    """Visible households under `area_code`, annotated with `done` (screened on `day`) and
-    `last_visit_id` (their latest visit up to that day), in walking order."""
+    """Visible households under `area_code`, annotated with `done` (screened on `day`), in walking order."""
     # The area code narrows the subquery to the area's visits of the day (index on date, area code):
     # on a busy day the planner may otherwise hash every visit in the city.
     screened = Visit.objects.filter(household=OuterRef("pk"), date=day, outcome__in=SCREENED_OUTCOMES,
                                     area_code__startswith=area_code)
-    last = Visit.objects.filter(household=OuterRef("pk"), date__lte=day).order_by("-visited_at", "-id").values("id")[:1]
     return (
         Household.objects.within(user, area_code)
         .select_related("unit", "building", "compound")
-        .annotate(done=Exists(screened), last_visit_id=Subquery(last))
+        .annotate(done=Exists(screened))
         .order_by("compound__name", "building_id", "unit_id", Length("room"), "room", "id")
     )
 
 
-def entries(user: User, households: list[Household]) -> list[Entry]:
+def last_visits(household_ids: list[int], day: dt.date) -> dict[int, Visit]:
+    """The latest visit up to `day` of each household that has one: in the last LAST_VISIT_WINDOW days
+    (a few day partitions), and only for the households without one there, before."""
+    found: dict[int, Visit] = {}
+    first = day - dt.timedelta(days=LAST_VISIT_WINDOW - 1)
+    for days in (Q(date__range=(first, day)), Q(date__lt=first)):
+        missing = [pk for pk in household_ids if pk not in found]
+        if not missing:
+            break
+        latest = Visit.objects.filter(days, household=OuterRef("pk")).order_by("-visited_at", "-id").values("id")[:1]
+        ids = {pk: visit_id for pk, visit_id in Household.objects.filter(pk__in=missing)
+               .annotate(v=Subquery(latest)).values_list("pk", "v") if visit_id}
+        if ids:
+            visits = Visit.objects.filter(days, pk__in=list(ids.values())).in_bulk()
+            found.update({pk: visits[visit_id] for pk, visit_id in ids.items() if visit_id in visits})
+    return found
+
+
+def entries(user: User, households: list[Household], day: dt.date) -> list[Entry]:
     ids = [h.pk for h in households]
     counts = dict(Resident.objects.restrict(user).filter(household_id__in=ids).values("household_id")
                   .annotate(n=Count("id")).order_by().values_list("household_id", "n"))
-    last_ids = [h.last_visit_id for h in households if h.last_visit_id]
-    visits = Visit.objects.in_bulk(last_ids) if last_ids else {}
-    return [Entry(h, counts.get(h.pk, 0), h.done, visits.get(h.last_visit_id)) for h in households]
+    visits = last_visits(ids, day) if ids else {}
+    return [Entry(h, counts.get(h.pk, 0), h.done, visits.get(h.pk)) for h in households]
 
 
 def search_words(query: str) -> list[str]:
@@ -148,7 +168,7 @@ def day_list(user: User, area_code: str, day: dt.date, *, todo: bool = False, qu
         paginator.__dict__["count"] = sum(b.total - b.done if todo else b.total for b in counted)
     current = paginator.get_page(page)
     groups: dict[int, BuildingGroup] = {}
-    for entry in entries(user, list(current.object_list)):
+    for entry in entries(user, list(current.object_list), day):
         building = entry.household.building
         groups.setdefault(building.pk, BuildingGroup(building)).entries.append(entry)
     return DayList(list(groups.values()), current, sum(b.done for b in buildings), sum(b.total for b in buildings),

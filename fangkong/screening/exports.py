@@ -4,17 +4,46 @@ a title, the reporting unit and date, one row per sub-area with a total row, the
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from fangkong.accounts.models import User
+from fangkong.areas.models import Level
+from fangkong.jobs.exports import Export, ExportFile
+from fangkong.screening import coverage as cov
+from fangkong.screening.access import access_area
 from fangkong.screening.coverage import Coverage, Row
+from fangkong.screening.visits import local_today
+
+COVERAGE_EXPORT = "export-coverage"
+DEFAULT_DAYS = 7
+EARLIEST = dt.date(2000, 1, 1)
+
+
+def parse_day(value: str | None) -> dt.date:
+    """The report's day from a form or address (today when missing or unreadable; never in the future)."""
+    today = local_today()
+    try:
+        day = dt.date.fromisoformat(value or "")
+    except ValueError:
+        return today
+    return min(max(day, EARLIEST), today)
+
+
+def parse_days(value: Any) -> int:
+    try:
+        return max(1, min(int(value if value not in (None, "") else DEFAULT_DAYS), cov.MAX_DAYS))
+    except (TypeError, ValueError):
+        return DEFAULT_DAYS
 
 THIN = Side(style="thin", color="999999")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -105,3 +134,21 @@ def coverage_workbook(cov: Coverage, user: User, missing: list[Any] | None = Non
 def _total(total: Row) -> Row:
     return Row(key=total.key, label=_("Total"), households=total.households, screened=total.screened,
                phone_only=total.phone_only, persons=total.persons, reached=total.reached, missed=total.missed)
+
+
+def build_coverage_export(user: User, params: dict[str, Any]) -> ExportFile:
+    """The coverage report of an area for a day (the background job of screening.views.coverage_export)."""
+    area = access_area(user, params["code"])
+    day, days = parse_day(params.get("date")), parse_days(params.get("days"))
+    table = cov.coverage(area, day, days)
+    missing = cov.missing_households(user, area.code, day, days) if area.level == Level.GRID else None
+    handle = coverage_workbook(table, user, missing)
+    return ExportFile(f"screening-{area.code}-{day.isoformat()}.xlsx", handle.getvalue(),
+                      len(table.rows) + len(missing or []), area,
+                      {"report": "screening coverage", "date": day.isoformat(), "days": days, "format": "xlsx"})
+
+
+EXPORT = Export(COVERAGE_EXPORT, gettext_lazy("Screening coverage export"), build_coverage_export,
+                url_name="screening:coverage_export",
+                back=lambda params: reverse("screening:coverage", args=[params["code"]])
+                + f"?date={params.get('date', '')}&days={params.get('days', '')}")

@@ -26,6 +26,9 @@ class TemperatureMethod(models.TextChoices):
     ARMPIT = "armpit", _("Armpit")  # 腋温
 
 
+METHODS = frozenset(TemperatureMethod.values)  # once: Django's `Choices.values` is a new list on every read
+
+
 def parse_ambient(value: Any) -> Decimal | None:
     """'12', '-3.5', '１２' → Decimal; None for empty; ValueError if not a plausible outdoor temperature."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -66,7 +69,7 @@ def clean_how_taken(method: Any, outdoors: Any, ambient_c: Any, policy: Policy,
     """How a reading was taken, checked: (the values, {}) or (None, errors by field name).
     Outdoors counts for forehead readings only, and then needs the outdoor temperature."""
     method = str(method or default).strip().lower()
-    if method not in TemperatureMethod.values:
+    if method not in METHODS:
         return None, {"temperature_method": gettext("Choose how the temperature was taken.")}
     if not outdoors or method != TemperatureMethod.FOREHEAD:
         return HowTaken(method), {}

@@ -32,6 +32,9 @@ MAX_BACKDATE = dt.timedelta(days=7)
 CLOCK_SKEW = dt.timedelta(minutes=10)
 MAX_PERSONS = 30
 NOTE_LENGTH = 200  # a visit's, a follow-up item's and a campaign's note
+# The choices' values, once (Django's `Choices.values` builds a new list on every read).
+METHODS = frozenset(Method.values)
+OUTCOMES = frozenset(Outcome.values)
 
 
 # ---------------------------------------------------------------- input
@@ -200,14 +203,16 @@ def _check_documents(rows: list[PersonRow], errors: dict[str, str]) -> None:
 
 
 def clean_visit(household: Household, data: VisitInput, *, policy: Policy | None = None,
-                allow_new: bool = True, now: dt.datetime | None = None) -> tuple[dt.datetime, list[PersonRow]]:
-    """Check a whole visit; raises FieldErrors keyed `method`, `persons.2.temperature`, ... ."""
+                allow_new: bool = True, now: dt.datetime | None = None,
+                roster: set[int] | None = None) -> tuple[dt.datetime, list[PersonRow]]:
+    """Check a whole visit; raises FieldErrors keyed `method`, `persons.2.temperature`, ... .
+    `roster` (the household's resident ids) may be given by a caller that read many households' at once."""
     policy = policy or current_policy()
     now = now or timezone.now()
     errors: dict[str, str] = {}
-    if data.method not in Method.values:
+    if data.method not in METHODS:
         errors["method"] = _("Choose how the household was screened.")
-    if data.outcome not in Outcome.values:
+    if data.outcome not in OUTCOMES:
         errors["outcome"] = _("Choose the outcome of the visit.")
     if len(data.note or "") > NOTE_LENGTH:
         errors["note"] = _("Longer than %(n)d characters.") % {"n": NOTE_LENGTH}
@@ -221,14 +226,15 @@ def clean_visit(household: Household, data: VisitInput, *, policy: Policy | None
 
     persons = list(data.persons or [])
     rows: list[PersonRow] = []
-    if data.outcome in Outcome.values and data.outcome != Outcome.REACHED and persons:
+    if data.outcome in OUTCOMES and data.outcome != Outcome.REACHED and persons:
         errors["persons"] = _("Only a household that was reached has people to record.")
     elif data.outcome == Outcome.REACHED and not persons:
         errors["persons"] = _("Record at least one person of the household.")
     elif len(persons) > MAX_PERSONS:
         errors["persons"] = _("At most %(n)d people per visit.") % {"n": MAX_PERSONS}
     else:
-        roster = set(Resident.objects.filter(household=household).values_list("id", flat=True))
+        if roster is None:
+            roster = set(Resident.objects.filter(household=household).values_list("id", flat=True))
         seen: set[int] = set()
         for i, person in enumerate(persons):
             row = _clean_person(i, person, data.method, roster, policy, errors, allow_new)

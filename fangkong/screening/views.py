@@ -24,13 +24,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fangkong.accounts.models import User
 from fangkong.areas.models import CODE_LENGTH, Area, Household, Level
 from fangkong.areas.views import crumbs_for
-from fangkong.audit.models import Action
-from fangkong.audit.services import record
 from fangkong.cases.models import Status as CaseStatus
 from fangkong.core import permissions
 from fangkong.core.dbrouter import use_replica
 from fangkong.core.errors import FieldErrors
 from fangkong.core.redirects import safe_next
+from fangkong.jobs.exports import start
 from fangkong.people.models import Resident
 from fangkong.policy.services import current_policy
 from fangkong.screening import coverage as cov
@@ -43,7 +42,7 @@ from fangkong.screening.access import (
 )
 from fangkong.screening.campaigns import create_campaign
 from fangkong.screening.daylist import day_list
-from fangkong.screening.exports import coverage_workbook
+from fangkong.screening.exports import COVERAGE_EXPORT, parse_day, parse_days
 from fangkong.screening.followups import FollowUpClosed, dismiss_follow_up, take_follow_up, take_up_categories
 from fangkong.screening.forms import CampaignForm, VisitForms
 from fangkong.screening.links import link_for, renew_link
@@ -53,8 +52,6 @@ from fangkong.screening.visits import local_today, record_visit, unreliable_chec
 
 FOLLOW_UPS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 20
-DEFAULT_DAYS = 7
-EARLIEST = dt.date(2000, 1, 1)
 
 
 def _area(request: HttpRequest, code: str | None = None) -> Area:
@@ -63,19 +60,11 @@ def _area(request: HttpRequest, code: str | None = None) -> Area:
 
 
 def _day(request: HttpRequest) -> dt.date:
-    today = local_today()
-    try:
-        day = dt.date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        return today
-    return min(max(day, EARLIEST), today)
+    return parse_day(request.GET.get("date"))
 
 
 def _days(request: HttpRequest) -> int:
-    try:
-        return max(1, min(int(request.GET.get("days", DEFAULT_DAYS)), cov.MAX_DAYS))
-    except ValueError:
-        return DEFAULT_DAYS
+    return parse_days(request.GET.get("days"))
 
 
 # ---------------------------------------------------------------- day list and visits
@@ -207,19 +196,16 @@ def coverage(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
-@use_replica
+@require_http_methods(["GET", "POST"])
 def coverage_export(request: HttpRequest, code: str) -> HttpResponse:
-    user = request.user
+    """The coverage report as XLSX, made by a background job (POST: the coverage page's button, with its day
+    and window); the job page offers the file. A GET starts nothing: it leads to the coverage page."""
     area = _area(request, code)
-    day, days = _day(request), _days(request)
-    table = cov.coverage(area, day, days)
-    missing = cov.missing_households(user, area.code, day, days) if area.level == Level.GRID else None
-    handle = coverage_workbook(table, user, missing)
-    record(user, Action.EXPORT, area, changes={"report": "screening coverage", "date": day.isoformat(), "days": days,
-                                              "format": "xlsx"})
-    return FileResponse(handle, as_attachment=True, filename=f"screening-{area.code}-{day.isoformat()}.xlsx",
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    data = request.POST if request.method == "POST" else request.GET
+    day, days = parse_day(data.get("date")), parse_days(data.get("days"))
+    if request.method != "POST":
+        return redirect(reverse("screening:coverage", args=[area.code]) + f"?date={day.isoformat()}&days={days}")
+    return start(request, COVERAGE_EXPORT, {"code": area.code, "date": day.isoformat(), "days": days})
 
 
 # ---------------------------------------------------------------- follow-up queue

@@ -57,32 +57,66 @@ def _replay(existing: Visit, household: Household) -> RecordResult:
     return RecordResult(existing, created=False)
 
 
-def _open_follow_ups(visit: Visit, checks: list[PersonCheck]) -> int:
+def open_follow_ups(saved: Iterable[tuple[Visit, list[PersonCheck]]]) -> int:
     """One open item per flagged person with every reason of the check; a person with an open item
-    already has the new reasons added to it (a fever yesterday and a cough today: one item)."""
-    flagged = {c.resident_id: c for c in checks if c.flags}
+    already has the new reasons added to it (a fever yesterday and a cough today: one item). Takes the
+    visits just saved in the order they were recorded (one, or a phone's whole queue): two queries
+    and two writes whatever their number."""
+    flagged = [(visit, check) for visit, checks in saved for check in checks if check.flags]
     if not flagged:
         return 0
-    open_items = {item.resident_id: item for item in FollowUp.objects.filter(resident_id__in=list(flagged),
-                                                                            status=FollowUpStatus.OPEN)}
-    items = [
-        FollowUp(resident_id=c.resident_id, visit=visit, person_check=c, reason=Flag.primary(c.flags), reasons=c.flags,
-                 area_code=visit.area_code, created_at=visit.visited_at)
-        for resident_id, c in flagged.items() if resident_id not in open_items
-    ]
-    # A concurrent visit may open the same item first: the partial unique constraint keeps one.
-    FollowUp.objects.bulk_create(items, ignore_conflicts=True)
-    # An item that gains a reason points at the check that raised it (the latest readings are the
-    # evidence when it is taken up); it keeps the time it was first flagged.
-    grown = []
-    for resident_id, item in open_items.items():
-        check = flagged[resident_id]
+    open_items = {item.resident_id: item for item in FollowUp.objects.filter(
+        resident_id__in={check.resident_id for _visit, check in flagged}, status=FollowUpStatus.OPEN)}
+    new: dict[int, FollowUp] = {}
+    grown: dict[int, FollowUp] = {}
+    for visit, check in flagged:
+        item = open_items.get(check.resident_id) or new.get(check.resident_id)
+        if item is None:
+            new[check.resident_id] = FollowUp(
+                resident_id=check.resident_id, visit=visit, person_check=check, reason=Flag.primary(check.flags),
+                reasons=check.flags, area_code=visit.area_code, created_at=visit.visited_at)
+            continue
+        # An item that gains a reason points at the check that raised it (the latest readings are the
+        # evidence when it is taken up); it keeps the time it was first flagged.
         mask = item.reasons | check.flags
         if mask != item.reasons:
             item.reasons, item.reason, item.visit, item.person_check = mask, Flag.primary(mask), visit, check
-            grown.append(item)
-    FollowUp.objects.bulk_update(grown, ["reasons", "reason", "visit", "person_check"])
-    return len(items)
+            if check.resident_id in open_items:
+                grown[check.resident_id] = item
+    # A concurrent visit may open the same item first: the partial unique constraint keeps one.
+    FollowUp.objects.bulk_create(new.values(), ignore_conflicts=True)
+    if grown:
+        FollowUp.objects.bulk_update(grown.values(), ["reasons", "reason", "visit", "person_check"])
+    return len(new)
+
+
+def new_visit(user: User | None, household: Household, data: VisitInput, client_id: uuid.UUID,
+              visited_at: dt.datetime, rows: list[PersonRow]) -> Visit:
+    """The visit row of a checked visit, not yet saved (one at a time here, many at once by screening.batch)."""
+    return Visit(
+        client_id=client_id, household=household, area_code=household.area_code,
+        date=timezone.localdate(visited_at), visited_at=visited_at, method=data.method, outcome=data.outcome,
+        flags=_union(row.flags for row in rows), persons_present=sum(1 for row in rows if row.present),
+        note=(data.note or "").strip(), recorded_by=actor(user),
+    )
+
+
+# A person check's own values, in this order (its visit, area code and date are the visit's).
+CHECK_FIELDS = ("resident_id", "present", "temperature", "temperature_method", "outdoors", "ambient_c",
+                "reading_unreliable", "symptoms", "travel_14d", "contact_14d", "flags")
+
+
+def check_values(row: PersonRow, resident_id: int) -> tuple:
+    """The values of CHECK_FIELDS for a checked person row (screening.batch writes them as they are)."""
+    return (resident_id, row.present, row.temperature, row.temperature_method, row.outdoors, row.ambient_c,
+            row.unreliable, row.symptoms, row.travel_14d, row.contact_14d, row.flags)
+
+
+def new_checks(visit: Visit, rows: list[PersonRow], resident_ids: list[int]) -> list[PersonCheck]:
+    """The person checks of a saved visit, not yet saved."""
+    return [PersonCheck(visit=visit, area_code=visit.area_code, date=visit.date,
+                        **dict(zip(CHECK_FIELDS, check_values(row, resident_id), strict=True)))
+            for row, resident_id in zip(rows, resident_ids, strict=True)]
 
 
 def _save(user: User | None, household: Household, data: VisitInput, client_id: uuid.UUID,
@@ -97,24 +131,17 @@ def _save(user: User | None, household: Household, data: VisitInput, client_id: 
             row.resident_id = resident.pk
         assert row.resident_id is not None  # clean_visit: every row is a resident or a new occupant
         resident_ids.append(row.resident_id)
-    visit = Visit.objects.create(
-        client_id=client_id, household=household, area_code=household.area_code,
-        date=timezone.localdate(visited_at), visited_at=visited_at, method=data.method, outcome=data.outcome,
-        flags=_union(row.flags for row in rows), persons_present=sum(1 for row in rows if row.present),
-        note=(data.note or "").strip(), recorded_by=actor(user),
-    )
-    checks = PersonCheck.objects.bulk_create([
-        PersonCheck(visit=visit, resident_id=resident_id, area_code=visit.area_code, date=visit.date,
-                    present=row.present, temperature=row.temperature, temperature_method=row.temperature_method,
-                    outdoors=row.outdoors, ambient_c=row.ambient_c, reading_unreliable=row.unreliable,
-                    symptoms=row.symptoms, travel_14d=row.travel_14d, contact_14d=row.contact_14d, flags=row.flags)
-        for row, resident_id in zip(rows, resident_ids, strict=True)
-    ])
+    visit = new_visit(user, household, data, client_id, visited_at, rows)
+    visit.save(force_insert=True)
+    checks = PersonCheck.objects.bulk_create(new_checks(visit, rows, resident_ids))
     if not all(c.pk for c in checks):  # backends that do not return ids from bulk inserts
         checks = list(visit.checks.all())
-    _open_follow_ups(visit, checks)
-    if visit.persons_present:
-        set_vacancy(user, household, None)  # people found living in a household marked vacant
+    open_follow_ups([(visit, checks)])
+    visit.saved_checks = checks  # what the answer shows: no need to read them back
+    # People found living in a household marked vacant. The mark as read with the household (by
+    # access_household, in this request): no second read of it for the many households not marked.
+    if visit.persons_present and household.vacant_since is not None:
+        set_vacancy(user, household, None)
     return visit
 
 

@@ -20,8 +20,9 @@ from fangkong.areas.models import Household
 from fangkong.observation.models import ObservationFile
 from fangkong.people.models import ImportBatch
 from fangkong.screening.links import link_for
+from fangkong.testing import log_in_verified
 
-from .crawler import Crawler, CrawlResult
+from .crawler import Crawler, CrawlResult, Problem
 
 pytestmark = pytest.mark.django_db
 
@@ -83,11 +84,36 @@ def run_crawl(roles: tuple[str, ...] = DEMO_ROLES, *, english: bool = True, resi
     return result
 
 
+def run_two_factor_crawl(result: CrawlResult) -> None:
+    """As deployed, with OTP_REQUIRED_FOR_WIDE_ROLES on (the caller turns it on): the district commander who
+    passed the code sees every kind of page (its two-factor page now on); the same account after the
+    password alone sees only the code page; the administrator, without a device, only the enrolment."""
+    chinese = _chinese_ui_strings()
+    usernames = frozenset(User.objects.values_list("username", flat=True))
+    verified = log_in_verified(Client(raise_request_exception=False), User.objects.get(username="district"))
+    verified.cookies["django_language"] = "zh-hans"
+    Crawler(verified, "district/2fa", language="zh-hans", chinese_ui_strings=chinese, result=result,
+            max_per_query_pattern=2, max_per_object_pattern=2, data_words=usernames).crawl(
+        ["/", "/accounts/two-factor/"])
+    for username, page in (("district", "/accounts/two-factor/verify/"), ("admin", "/accounts/two-factor/enrol/")):
+        client = _log_in(username, "zh-hans")  # the password step only
+        crawler = Crawler(client, f"{username}/2fa-pending", language="zh-hans", chinese_ui_strings=chinese,
+                          result=result, data_words=usernames)
+        crawler.crawl(["/", page])
+        reached = {url.partition("?")[0] for url in crawler.seen}
+        response = client.get("/screening/")
+        if response.status_code != 302 or not response["Location"].startswith(page):
+            result.problems.append(Problem(crawler.user, "/screening/", "reached without its second factor", ""))
+        assert page in reached
+
+
 def test_crawl_every_page_of_the_demo_as_every_role_zh_and_en(settings, capsys):
     settings.LANGUAGE_CODE = "zh-hans"
     settings.SELF_REPORT_RATE_LIMITS = {"address": (100_000, 600), "link": (100_000, 3600)}
     _build_demo()
     result = run_crawl()
+    settings.OTP_REQUIRED_FOR_WIDE_ROLES = True
+    run_two_factor_crawl(result)
     total = sum(result.pages.values())
     with capsys.disabled():
         print(f"\ncrawl: {total} pages of {len(result.patterns)} kinds seen; by user: "

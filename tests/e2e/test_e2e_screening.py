@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from fangkong.screening.links import link_for
 from fangkong.screening.models import FollowUp, Visit
 from fangkong.screening.testing import at, not_reached, reached
-from fangkong.screening.visits import record_visit
+from fangkong.screening.visits import local_today, record_visit
 
 from .helpers import log_in, shoot
 
@@ -117,9 +117,13 @@ def test_a_community_worker_reads_coverage_and_the_follow_up_queue(e2e_city, des
     expect(page.locator("#totals")).to_contain_text("2 / 3")
     expect(page.locator("#coverage-table")).to_contain_text("第一网格")
     shoot(page, "coverage.png")
+    # The export runs as a background job: its page offers the file once it is written.
+    page.locator("#export").click()
+    expect(page).to_have_url(re.compile(r"/jobs/\d+/$"))
+    expect(page.locator("h1")).to_have_text("排查覆盖导出")
     with page.expect_download() as info:
-        page.locator("#export").click()
-    assert info.value.suggested_filename.endswith(".xlsx")
+        page.locator("#job-download").click()
+    assert info.value.suggested_filename == f"screening-{city.areas['qinghe'].code}-{local_today().isoformat()}.xlsx"
 
     page.goto("/screening/follow-ups/")
     expect(page.locator("#follow-ups")).to_contain_text("王建国")

@@ -10,6 +10,7 @@ from fangkong.audit.models import Action, AuditLog
 from fangkong.cases import samples, services
 from fangkong.cases.models import Case, Status
 from fangkong.facilities.models import BedPool, Stay
+from fangkong.testing import run_export
 
 pytestmark = pytest.mark.django_db
 
@@ -72,19 +73,22 @@ def test_the_neighbouring_community_sees_no_board_and_exports_nothing_of_ours(ci
     client = login(city.users["other_community"])
     assert client.get("/cases/areas/420102001001/").status_code == 404
     assert client.get("/cases/areas/420102001001/export/").status_code == 404
-    own = client.get("/cases/areas/420106001001/export/")
+    assert client.post("/cases/areas/420102001001/export/").status_code == 404
+    own = run_export(client, "/cases/areas/420106001001/export/")
     assert own.status_code == 200
     workbook = load_workbook(io.BytesIO(b"".join(own.streaming_content)))
     assert "张伟" not in str([[c.value for c in row] for sheet in workbook for row in sheet.iter_rows()])
 
 
 def test_the_targets_export_is_masked_and_audit_logged(city, login, confirmed):
-    response = login(city.users["district"]).get("/cases/areas/420102/export/")
+    response = run_export(login(city.users["district"]), "/cases/areas/420102/export/")
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert workbook.sheetnames == ["目标", "危重症待收治", "疑似待隔离", "待检测", "环节用时"]
     rows = list(workbook["危重症待收治"].iter_rows(values_only=True))
     assert rows[1][0] == "张伟" and rows[1][1] == city.residents["zhangwei"].masked_doc_number
-    assert AuditLog.objects.filter(action=Action.EXPORT, username="district").exists()
+    entry = AuditLog.objects.get(action=Action.EXPORT, username="district")
+    assert entry.object_type == "areas.area" and entry.area_code == "420102"
+    assert entry.changes == {"targets": True, "rows": 2, "masked": True, "format": "xlsx", "file": "targets-420102.xlsx"}
 
 
 def test_facility_staff_see_only_their_facility_and_its_people(city, login, confirmed):

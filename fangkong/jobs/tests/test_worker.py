@@ -115,3 +115,11 @@ def test_a_worker_killed_mid_import_is_replaced_and_nothing_is_counted_twice(cit
     assert Resident.objects.count() == before + rows
     assert ImportBatch.objects.count() == 1 and job.result["created"] == rows
     assert AuditLog.objects.filter(action=Action.IMPORT, object_type="people.importbatch").count() == 1
+
+
+def test_readyz_tells_the_queue_depth_and_the_live_workers(city, worker_env, client):
+    submit(ROSTER_IMPORT, user=city.users["community"], input_name="名册.csv", input_data=roster(3))
+    body = client.get("/readyz").json()
+    assert body["status"] == "ok"
+    assert body["queue"]["waiting"] == 1 and body["queue"]["running"] == 0 and body["queue"]["workers"] == 0
+    assert body["queue"]["oldest_waiting_s"] is not None

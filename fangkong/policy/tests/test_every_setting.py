@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -37,14 +38,16 @@ from fangkong.facilities.models import Transfer
 from fangkong.observation import release
 from fangkong.observation.alerts import _slots
 from fangkong.observation.files import open_file
-from fangkong.observation.models import Kind, ObservationFile
+from fangkong.observation.models import HealthReport, Kind, ObservationFile
 from fangkong.observation.reports import clean_temperature, record_worker_report
 from fangkong.observation.windows import window_for
 from fangkong.people.models import SpecialGroup
+from fangkong.policy import retention
 from fangkong.policy.forms import shown_fields
 from fangkong.policy.models import PolicyVersion
 from fangkong.policy.schema import NOT_YET_READ, Policy
 from fangkong.screening import visits as screening
+from fangkong.screening.models import PersonCheck, Visit
 from fangkong.screening.testing import reached
 from fangkong.testing import SmallCity
 from fangkong.tracing import chains, links
@@ -251,6 +254,22 @@ def priority_of(special_groups: int, birth: dt.date) -> Callable[[Policy, SmallC
     return lambda policy, city: placement.is_priority(policy, special_groups, birth, dt.date(2020, 2, 20))
 
 
+# --- Retention of personal data -------------------------------------------------------------------------
+
+def purged_rows_of_sixty_days_ago(table: str) -> Callable[[Policy, SmallCity], int]:
+    """A visit with its check and a health report of 60 days ago: what a dry run of the purge would remove."""
+    def observe(policy: Policy, city: SmallCity) -> int:
+        day = _today() - dt.timedelta(days=60)
+        household, resident = city.households["a101"], city.residents["zhangwei"]
+        visit = Visit.objects.create(household=household, area_code=household.area_code, date=day,
+                                     visited_at=_local(day, 10), method="door", outcome="reached")
+        PersonCheck.objects.create(visit=visit, resident=resident, area_code=household.area_code, date=day)
+        HealthReport.objects.create(file=_home_file(city), date=day, window_name="morning", temperature=Decimal("36.5"),
+                                    source="self", reported_at=_local(day, 8), area_code=household.area_code)
+        return retention.purge(dry_run=True)[f"{table}_rows"]
+    return observe
+
+
 THREE_WINDOWS = [{"name": "morning", "start": "06:00", "end": "10:00"}, {"name": "noon", "start": "11:00", "end": "13:00"},
                  {"name": "evening", "start": "17:00", "end": "21:00"}]
 DEFAULTS = Policy()
@@ -288,6 +307,9 @@ PROBES: dict[str, Probe] = {
     "discharge_negative_tests": Probe({"discharge_negative_tests": 1}, cured_with_two_negatives_ten_hours_apart),
     "discharge_test_interval_hours": Probe({"discharge_test_interval_hours": 8}, cured_with_two_negatives_ten_hours_apart),
     "post_discharge_days": Probe({"post_discharge_days": 7}, post_discharge_last_day),
+    "retention_screening_days": Probe({"retention_screening_days": 30}, purged_rows_of_sixty_days_ago("screening_visit")),
+    "retention_observation_report_days": Probe({"retention_observation_report_days": 30},
+                                               purged_rows_of_sixty_days_ago("observation_healthreport")),
     "placement_pregnant_first": Probe({"placement_pregnant_first": False},
                                       priority_of(SpecialGroup.PREGNANT, dt.date(1990, 1, 1))),
     "placement_infant_first": Probe({"placement_infant_first": False}, priority_of(0, dt.date(2019, 6, 1))),

@@ -22,6 +22,7 @@ from fangkong.screening.links import link_for
 from fangkong.screening.models import Campaign, FollowUp, Visit
 from fangkong.screening.testing import at, not_reached, reached
 from fangkong.screening.visits import record_visit
+from fangkong.testing import run_export
 
 pytestmark = pytest.mark.django_db
 
@@ -130,6 +131,7 @@ def test_grid_b_reaches_nothing_of_grid_a(city, login):
     assert client.get(reverse("screening:qr_png", args=[a101])).status_code == 404
     assert client.get(reverse("screening:coverage", args=["420102001001001"])).status_code == 404
     assert client.get(reverse("screening:coverage_export", args=["420102001001001"])).status_code == 404
+    assert client.post(reverse("screening:coverage_export", args=["420102001001001"])).status_code == 404
     assert client.get(reverse("screening:today"), {"area": "420102001001001"}).status_code == 404
     listed = client.get(reverse("screening:today")).context["groups"]
     assert [e.household for g in listed for e in g.entries] == [city.households["b201"]]
@@ -164,7 +166,7 @@ def test_the_coverage_page_and_its_export(city, login):
     assert response.status_code == 200
     assert response.context["cov"].total.screened == 1 and response.context["cov"].total.households == 3
     assert "第一网格" in response.content.decode()
-    export = client.get(reverse("screening:coverage_export", args=["420102001001"]), {"days": 3})
+    export = run_export(client, reverse("screening:coverage_export", args=["420102001001"]), {"days": 3})
     assert export.status_code == 200
     book = load_workbook(io.BytesIO(b"".join(export.streaming_content)))
     sheet = book.worksheets[0]
@@ -178,7 +180,7 @@ def test_the_coverage_page_and_its_export(city, login):
 def test_a_grids_coverage_lists_the_households_to_reach(city, login):
     response = login(city.users["grid_a"]).get(reverse("screening:coverage", args=["420102001001001"]))
     assert [h.room for h in response.context["missing"]] == ["101", "102"]
-    export = login(city.users["grid_a"]).get(reverse("screening:coverage_export", args=["420102001001001"]))
+    export = run_export(login(city.users["grid_a"]), reverse("screening:coverage_export", args=["420102001001001"]))
     book = load_workbook(io.BytesIO(b"".join(export.streaming_content)))
     assert len(book.worksheets) == 3 and book.worksheets[2].max_row == 6
 
@@ -388,3 +390,14 @@ def test_the_forehead_thermometers_ambient_range_is_set_on_the_policy_page(city,
     assert client.post("/policy/edit/", _policy_post(forehead_ambient_min_c="10")).status_code == 302
     assert current_policy().forehead_ambient_min_c == 10.0
     assert "10.0" in client.get("/policy/").content.decode()
+
+
+def test_a_presence_error_is_shown_beside_the_presence_choice(city, login):
+    zhang = city.residents["zhangwei"]
+    response = login(city.users["grid_a"]).post(reverse("screening:visit", args=[city.households["a101"].pk]),
+                                                visit_post(city, **{f"r{zhang.pk}-presence": "somewhere"}))
+    html = response.content.decode()
+    assert response.status_code == 400 and not Visit.objects.exists()
+    fieldset = html[html.index('<fieldset class="group presence has-error">'):]
+    fieldset = fieldset[:fieldset.index("</fieldset>")]
+    assert 'class="field-error"' in fieldset and "somewhere" in fieldset  # Django's "not one of the choices"
