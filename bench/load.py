@@ -33,10 +33,12 @@ import csv
 import http.client
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -172,18 +174,79 @@ def start_gunicorn(url: str, workers: int, redis_url: str, logdir: Path) -> tupl
     raise SystemExit(f"gunicorn did not start: see {logdir / 'gunicorn.log'}")
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int, with_children: bool = False) -> float:
+    """CPU seconds of a process (and of its reaped children), from /proc; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if with_children else 0)
+    return ticks / TICKS
+
+
+def gunicorn_cpu_s(master: int) -> float:
+    """The master, its live workers and the workers it has reaped (max_requests replaces them)."""
+    children = Path(f"/proc/{master}/task/{master}/children")
+    live = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    return _cpu_s(master, with_children=True) + sum(_cpu_s(pid) for pid in live)
+
+
+def postgres_cpu_s(url: str) -> dict[int, float]:
+    """CPU seconds of each server process connected to the bench's database now."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    return {pid: _cpu_s(pid) for pid in pids}
+
+
+class CpuMeter:
+    """Where a phase's CPU went: gunicorn (Django), PostgreSQL's backends for this database (those alive at
+    the end; a backend that closed in between is missed), locust (the load generator, on the same cores)."""
+
+    def __init__(self, master: int, url: str) -> None:
+        self.master, self.url = master, url
+        self.django, self.postgres = gunicorn_cpu_s(master), postgres_cpu_s(url)
+        self.locust = resource.getrusage(resource.RUSAGE_CHILDREN)
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        postgres = sum(cpu - self.postgres.get(pid, 0.0) for pid, cpu in postgres_cpu_s(self.url).items())
+        spent = {"django": gunicorn_cpu_s(self.master) - self.django, "postgres": postgres,
+                 "locust": (now.ru_utime + now.ru_stime) - (self.locust.ru_utime + self.locust.ru_stime)}
+        return {k: round(v * 1000 / max(requests, 1), 1) for k, v in spent.items()}
+
+
 def run_locust(name: str, port: int, classes: list[str], users: int, spawn_rate: float, seconds: int, think: str,
-               plan: Path, workdir: Path) -> tuple[dict[str, dict[str, str]], dict]:
+               plan: Path, workdir: Path, meter: tuple[int, str] | None = None) -> tuple[dict[str, dict[str, str]], dict]:
     """One headless locust run; the rows of its stats CSV by request name, and the client ids it posted."""
     prefix, results = workdir / name, workdir / f"{name}-results.json"
+    mark = workdir / f"{name}-window"
     env = {**os.environ, "LOAD_PLAN": str(plan), "LOAD_RESULTS": str(results), "LOAD_THINK": think,
-           "LOAD_SECONDS": str(seconds)}
+           "LOAD_SECONDS": str(seconds), "LOAD_WINDOW_MARK": str(mark)}
     load = os.getloadavg()[0]
+    meters: list[CpuMeter] = []
+
+    def start_meter() -> None:  # when the measured window starts (every user in, log-ins done)
+        while not mark.exists() and not done.is_set():
+            time.sleep(0.05)
+        if meter and mark.exists():
+            meters.append(CpuMeter(*meter))
+
+    done = threading.Event()
+    watcher = threading.Thread(target=start_meter, daemon=True)
+    watcher.start()
     subprocess.run(
         [str(BIN / "locust"), "-f", str(BENCH / "load_locustfile.py"), "--headless", "--host", f"http://127.0.0.1:{port}",
          "--users", str(users), "--spawn-rate", str(spawn_rate), "--run-time", f"{seconds + 900}s",
          "--csv", str(prefix), "--only-summary", "--stop-timeout", "20", "--loglevel", "WARNING", *classes],
         cwd=ROOT, env=env, stdout=open(workdir / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
+    done.set()
+    watcher.join()
     with open(f"{prefix}_stats.csv", encoding="utf-8") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
     posted = json.loads(results.read_text(encoding="utf-8")) if results.exists() else {"sent": [], "confirmed": []}
@@ -191,6 +254,8 @@ def run_locust(name: str, port: int, classes: list[str], users: int, spawn_rate:
     log(f"{name}: {users} users {seconds} s, {total.get('Request Count')} requests, "
         f"{float(total.get('Requests/s') or 0):.1f}/s, p50 {total.get('50%')} ms p99 {total.get('99%')} ms, "
         f"{total.get('Failure Count')} failed; load average {load:.1f} → {os.getloadavg()[0]:.1f}")
+    if meters:  # measured from the window's start to locust's end (its last requests finishing)
+        log(f"    CPU ms per request: {meters[0].per_request_ms(int(total.get('Request Count') or 0))}")
     for request_name, row in rows.items():
         if request_name != "Aggregated":
             log(f"    {request_name:16} {row['Request Count']:>6} req {float(row['Requests/s']):7.1f}/s "
@@ -260,9 +325,11 @@ def main() -> None:
         hello_runs, mix_runs = [], []
         for n in range(1, args.rounds + 1):
             hello_runs.append(run_locust(f"hello{n}", port, ["Hello"], args.users, args.spawn_rate,
-                                         max(5, args.hello_seconds // args.rounds), "0,0", plan, workdir)[0])
+                                         max(5, args.hello_seconds // args.rounds), "0,0", plan, workdir,
+                                         (server.pid, url))[0])
             mix_runs.append(run_locust(f"mix{n}", port, MIX_CLASSES, args.users, args.spawn_rate,
-                                       max(5, args.mix_seconds // args.rounds), "0,0", plan, workdir)[0])
+                                       max(5, args.mix_seconds // args.rounds), "0,0", plan, workdir,
+                                       (server.pid, url))[0])
         hello_rps, mix_rps = rate(hello_runs), rate(mix_runs)
         mix = mix_runs[-1]
         if not args.skip_pace:

@@ -62,6 +62,8 @@ def _user_started(user: FastHttpUser) -> None:
         return
     _started["window"] = True
     runner.stats.reset_all()  # SENT and CONFIRMED are kept: bench/load.py counts the rows of the whole run
+    if os.environ.get("LOAD_WINDOW_MARK"):
+        Path(os.environ["LOAD_WINDOW_MARK"]).touch()  # bench/load.py starts its CPU meters
     seconds = float(os.environ.get("LOAD_SECONDS", "0"))
     if seconds > 0:
         gevent.spawn_later(seconds, runner.quit)
