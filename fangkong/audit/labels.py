@@ -38,6 +38,7 @@ NOTES = {
     "issued": _("Issued"), "via": _("Via"), "user": _("User"), "people": _("People"), "placed": _("Placed"),
     "released": _("Released"), "total_km": _("Total distance (km)"), "window": _("Report window"),
     "flag_dismissed": _("Flag dismissed"), "follow_up": _("Follow-up"), "outside_registry": _("Outside the registry"),
+    "summaries": _("Daily summaries kept"), "follow_ups": _("Follow-up items"),
     "q": _("Search"), "reason": _("Reason"), "note": _("Note"), "evidence": _("Evidence"), "kind": _("Kind"), "status": _("Status"),
 }
 # Values written by the code as words rather than choices.

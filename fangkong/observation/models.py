@@ -285,6 +285,8 @@ class ReportDaySummary(models.Model):
 
     class Meta:
         ordering = ["date", "area_code"]
+        verbose_name = _("daily health report summary")
+        verbose_name_plural = _("daily health report summaries")
         constraints = [models.UniqueConstraint(fields=["date", "area_code"], name="reportsummary_one_per_area_day")]
 
     def __str__(self) -> str:

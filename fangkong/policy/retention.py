@@ -43,6 +43,16 @@ def cutoffs(policy: Policy, today: dt.date, before: dt.date | None = None) -> di
     return result
 
 
+def _audit_totals(counts: dict[str, Any], limits: dict[str, dt.date]) -> dict[str, Any]:
+    return {
+        "before": min(limits.values()).isoformat(),
+        "rows": sum(counts[f"{table}_rows"] for table in limits),
+        "days": sum(counts[f"{table}_partitions"] for table in limits),
+        "summaries": sum(value for key, value in counts.items() if key.endswith("_summaries")),
+        "follow_ups": sum(value for key, value in counts.items() if key.endswith("_follow_ups")),
+    }
+
+
 def purge(before: dt.date | None = None, *, dry_run: bool = False, today: dt.date | None = None,
           using: str = "default") -> dict[str, Any]:
     """Remove the daily rows past retention; the counts (what would go, with `dry_run`)."""
@@ -61,8 +71,11 @@ def purge(before: dt.date | None = None, *, dry_run: bool = False, today: dt.dat
                 counts[f"{table}_rows"] = removed["rows"]
                 counts[f"{table}_partitions"] = removed["partitions"]
             if not dry_run:
-                record(None, Action.DELETE, object_type="policy.retention", object_repr="purge",
-                       area_code=_first_city_code(), changes={"purge": counts})
+                # The audit log reads in words (audit.labels NOTES): totals here, the per-table figures are
+                # in the command's JSON line and the job's counts.
+                record(None, Action.DELETE, object_type="policy.retention",
+                       object_repr=f"< {min(limits.values()).isoformat()}", area_code=_first_city_code(),
+                       changes=_audit_totals(counts, limits))
     except partitions.PurgeRefused as exc:
         raise RetentionError(str(exc)) from exc
     return counts

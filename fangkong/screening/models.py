@@ -358,6 +358,8 @@ class DaySummary(models.Model):
 
     class Meta:
         ordering = ["date", "area_code"]
+        verbose_name = _("daily screening summary")
+        verbose_name_plural = _("daily screening summaries")
         constraints = [models.UniqueConstraint(fields=["date", "area_code"], name="daysummary_one_per_area_day")]
 
     def __str__(self) -> str:
