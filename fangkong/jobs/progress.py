@@ -4,9 +4,12 @@ With REDIS_URL every web process and worker shares the cache; the demo runs jobs
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 6 * 3600
 
@@ -31,13 +34,23 @@ class Progress:
             self.total = total
         if message:
             self.message = str(message)[:300]
-        cache.set(_key(self.job_id), {"done": self.done, "total": self.total, "message": self.message},
-                  TIMEOUT_SECONDS)
+        try:
+            cache.set(_key(self.job_id), {"done": self.done, "total": self.total, "message": self.message},
+                      TIMEOUT_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - the cache (Redis) away: the job goes on without a live bar
+            logger.warning("job %s: progress not shown, the cache is unavailable (%s)", self.job_id,
+                           type(exc).__name__)
 
 
 def live(job_id: int) -> dict[str, Any] | None:
-    return cache.get(_key(job_id))
+    try:
+        return cache.get(_key(job_id))
+    except Exception:  # noqa: BLE001 - the cache away: the page shows the job's last saved state
+        return None
 
 
 def forget(job_id: int) -> None:
-    cache.delete(_key(job_id))
+    try:
+        cache.delete(_key(job_id))
+    except Exception:  # noqa: BLE001 - it expires by itself
+        pass

@@ -8,6 +8,7 @@ worker process counts together). Names are shown masked; nothing else about the 
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -27,6 +28,8 @@ from fangkong.screening.links import link_by_token
 from fangkong.screening.models import Visit
 from fangkong.screening.visits import local_today, record_self_report, unreliable_checks
 
+logger = logging.getLogger(__name__)
+
 # (requests, seconds): per client address for every request, per link for submissions.
 DEFAULT_LIMITS = {"address": (60, 600), "link": (12, 3600)}
 
@@ -36,16 +39,22 @@ def _limits() -> dict[str, tuple[int, int]]:
 
 
 def allow(bucket: str, key: str) -> bool:
-    """Count one request in a fixed window; False once the bucket's limit is passed."""
+    """Count one request in a fixed window; False once the bucket's limit is passed. With the shared cache
+    (Redis) away the request is allowed and a warning logged: residents keep reporting through an outage
+    of the cache, which guards against guessing tokens, not against the residents."""
     limit, window = _limits()[bucket]
     cache_key = f"fk:rate:{bucket}:{key}:{int(time.time() // window)}"
-    if cache.add(cache_key, 1, window):
-        return limit >= 1
     try:
-        return cache.incr(cache_key) <= limit
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, window)
-        return limit >= 1
+        if cache.add(cache_key, 1, window):
+            return limit >= 1
+        try:
+            return cache.incr(cache_key) <= limit
+        except ValueError:  # expired between add and incr
+            cache.set(cache_key, 1, window)
+            return limit >= 1
+    except Exception as exc:  # noqa: BLE001 - the cache server is away (redis.ConnectionError, timeouts)
+        logger.warning("rate limit not counted: the cache is unavailable (%s)", type(exc).__name__)
+        return True
 
 
 def too_many(request: HttpRequest) -> HttpResponse:

@@ -167,3 +167,18 @@ def test_the_upkeep_wipes_old_result_files_and_deletes_old_jobs(city, settings):
     assert bytes(Job.objects.get(pk=fresh.pk).result_data) == b"cells"
     assert bytes(Job.objects.get(pk=old.pk).result_data) == b""
     assert not Job.objects.filter(pk=ancient.pk).exists()
+
+
+def test_with_the_cache_away_a_job_still_runs_without_its_live_bar(city, monkeypatch, caplog):
+    from fangkong.jobs import progress as live_progress
+
+    class Away:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("cache down")
+            return fail
+
+    monkeypatch.setattr(live_progress, "cache", Away())
+    job = submit("test-count", user=city.users["community"])
+    assert job.status == JobStatus.DONE and live_progress.live(job.pk) is None
+    assert "the cache is unavailable" in caplog.text

@@ -137,3 +137,21 @@ def test_with_redis_every_worker_process_counts_against_the_same_limit(city, set
         answers.append(selfreport.allow("link", "token-x"))
     assert answers == [True, True, True, False, False]
     workers[0].clear()
+
+
+def test_with_redis_away_the_residents_still_report_and_a_warning_is_logged(city, settings, monkeypatch, caplog):
+    from django.core.cache.backends.redis import RedisCache  # needs the redis client, only here
+
+    closed = _closed_port()
+    monkeypatch.setattr(selfreport, "cache", RedisCache(f"redis://127.0.0.1:{closed}/0", {}))
+    settings.SELF_REPORT_RATE_LIMITS = {"link": (1, 3600)}
+    assert selfreport.allow("link", "token-y") and selfreport.allow("link", "token-y")  # not counted: allowed
+    assert "the cache is unavailable" in caplog.text
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
