@@ -182,3 +182,9 @@ def test_with_the_cache_away_a_job_still_runs_without_its_live_bar(city, monkeyp
     job = submit("test-count", user=city.users["community"])
     assert job.status == JobStatus.DONE and live_progress.live(job.pk) is None
     assert "the cache is unavailable" in caplog.text
+
+
+def test_the_scheduled_jobs_page_keeps_to_its_tab_across_pages(city, login):
+    Job.objects.bulk_create([Job(kind="test-count", status=JobStatus.DONE) for _ in range(35)])
+    page = login(city.users["city"]).get("/jobs/?system=1").content.decode()
+    assert "system=1" in page[page.index('class="pager"'):] and "page=2" in page
